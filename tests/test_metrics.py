@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from depdetect.metrics import classification_metrics, nas_faithfulness, tokens_to_drop
+
+
+def test_binary_metrics_match_hand_computation():
+    # predictions: 1, 1, 0, 0 ; labels: 1, 0, 1, 0 -> TP 1, FP 1, FN 1, TN 1
+    probs = np.array([[0.1, 0.9], [0.4, 0.6], [0.7, 0.3], [0.8, 0.2]])
+    out = classification_metrics(probs, np.array([1, 0, 1, 0]))
+    assert out["accuracy"] == 0.5 and out["precision"] == 0.5 and out["recall"] == 0.5 and out["f1"] == 0.5
+    # positive scores .9 and .3 vs negative .6 and .2: 3 of 4 pairs ranked right
+    assert math.isclose(out["auroc"], 0.75)
+    # ranking .9(+) .6(-) .3(+) .2(-): AP = (1/1 + 2/3) / 2
+    assert math.isclose(out["auprc"], (1 + 2 / 3) / 2)
+
+
+def test_single_class_labels_give_nan_ranking_metrics_with_a_warning():
+    with pytest.warns(UserWarning, match="one class"):
+        out = classification_metrics(np.array([[0.2, 0.8], [0.9, 0.1]]), np.array([1, 1]))
+    assert math.isnan(out["auroc"]) and math.isnan(out["auprc"]) and out["accuracy"] == 0.5
+
+
+def test_multiclass_metrics_use_macro_averages():
+    probs = np.eye(3)[[0, 1, 2, 2]]
+    out = classification_metrics(probs, np.array([0, 1, 2, 1]))
+    assert out["accuracy"] == 0.75
+    assert math.isclose(out["recall"], (1 + 0.5 + 1) / 3)
+
+
+def test_metrics_reject_mismatched_shapes():
+    with pytest.raises(ValueError, match=r"\(N, C\)"):
+        classification_metrics(np.ones((3, 2)), np.ones(2))
+
+
+def test_tokens_to_drop_takes_the_top_share_or_random_ones():
+    scores = np.array([0.1, 0.5, 0.05, 0.3, 0.05])
+    assert tokens_to_drop(scores, 0.4).tolist() == [1, 3]
+    random_pick = tokens_to_drop(scores, 0.4, np.random.default_rng(0))
+    assert len(random_pick) == 2 and len(set(random_pick.tolist())) == 2
+    assert tokens_to_drop(scores, 0.01).tolist() == [1]  # at least one
+    with pytest.raises(ValueError, match="fraction"):
+        tokens_to_drop(scores, 0)
+
+
+def test_nas_faithfulness_reports_probability_drops(tiny_model, tokenizer):
+    texts = ["I feel lost and hopeless and tired", "We are looking for a new teacher for maths"]
+    out = nas_faithfulness(tiny_model, tokenizer, texts, fraction=0.3)
+    assert out["num_texts"] == 2
+    assert math.isclose(out["faithfulness_gap"], out["drop_top"] - out["drop_random"])
+    assert all(math.isfinite(out[k]) for k in ("drop_top", "drop_random"))

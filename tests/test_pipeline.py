@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import math
+
+import pytest
+from transformers import pipeline
+
+from depdetect import DepressionDetectionPipeline
+
+
+@pytest.fixture
+def detector(tiny_model, tokenizer):
+    return DepressionDetectionPipeline(model=tiny_model, tokenizer=tokenizer)
+
+
+def test_result_has_label_score_and_word_level_tokens_in_text_order(detector):
+    text = "I feel unbelievably lost and hopeless."
+    out = detector(text)
+    assert out["label"] in {"control", "depression"} and 0.5 <= out["score"] <= 1
+    words = [t["token"] for t in out["tokens"]]
+    # "unbelievably" is several word pieces in this vocabulary; it comes back as one word; no [CLS]/[SEP]
+    assert words == ["I", "feel", "unbelievably", "lost", "and", "hopeless", "."]
+    assert math.isclose(sum(t["nas"] for t in out["tokens"]), 1.0, rel_tol=1e-5)
+    assert all(t["awvti"] > 0 for t in out["tokens"])
+    assert out["truncated"] is False
+
+
+def test_word_scores_are_sums_of_their_pieces(detector, tokenizer, tiny_model):
+    text = "unbelievably sad"
+    enc = tokenizer(text, return_tensors="pt", return_special_tokens_mask=True)
+    special = enc.pop("special_tokens_mask")
+    expl = tiny_model.explain(**enc, special_tokens_mask=special)
+    pieces = len(tokenizer.tokenize("unbelievably"))
+    assert pieces > 1
+    out = detector(text)
+    assert math.isclose(out["tokens"][0]["nas"], float(expl.nas[0, 1 : 1 + pieces].sum()), rel_tol=1e-5)
+    assert math.isclose(out["tokens"][1]["awvti"], float(expl.awvti[0, 1 + pieces]), rel_tol=1e-5)
+
+
+def test_batched_calls_match_single_calls(detector):
+    texts = ["I cannot sleep and nothing matters", "Looking for advice on my pension", "sad"]
+    batched = detector(texts, batch_size=3)
+    for text, got in zip(texts, batched):
+        single = detector(text)
+        assert got["label"] == single["label"] and math.isclose(got["score"], single["score"], rel_tol=1e-4)
+        assert [t["token"] for t in got["tokens"]] == [t["token"] for t in single["tokens"]]
+
+
+def test_long_text_is_truncated_and_flagged(detector, tiny_model):
+    out = detector("word " * 1000)
+    assert out["truncated"] is True
+    assert len(out["tokens"]) == tiny_model.config.max_length - 2
+
+
+def test_explain_false_skips_tokens(detector):
+    out = detector("I feel fine", explain=False)
+    assert set(out) == {"label", "score", "truncated"}
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [(None, "is None"), (42, "is a int"), ("", "empty"), ("   ", "empty"), ([], "empty list"), (["fine", None], r"inputs\[1\] is None")],
+)
+def test_bad_inputs_raise_clear_errors(detector, bad, message):
+    with pytest.raises(ValueError, match=message):
+        detector(bad)
+
+
+def test_registered_task_builds_the_pipeline(tiny_model, tokenizer):
+    detector = pipeline("depression-detection", model=tiny_model, tokenizer=tokenizer)
+    assert isinstance(detector, DepressionDetectionPipeline)
