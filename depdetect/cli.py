@@ -89,6 +89,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     train_.add_argument("--warmup_ratio", type=float, default=0.1)
     train_.add_argument("--gradient_accumulation_steps", type=int, default=1)
     train_.add_argument("--mixed_precision", choices=["no", "fp16", "bf16"], default="no")
+    train_.add_argument("--cpu", action="store_true", help="Force the CPU (also for several CPU processes under torchrun).")
     train_.add_argument("--seed", type=int, default=42)
     train_.add_argument("--metric_for_best_model", default="f1", choices=["accuracy", "precision", "recall", "f1", "auroc", "auprc"])
     train_.add_argument("--checkpointing_steps", type=int, default=50, help="Optimiser steps between checkpoints.")
@@ -251,6 +252,7 @@ def run_hybrid(args: argparse.Namespace, on_step=None) -> dict:
     args.encoder_is_default = args.encoder is None
     args.encoder = args.encoder or default_encoder_path()
     accelerator = Accelerator(
+        cpu=args.cpu,
         mixed_precision=args.mixed_precision,
         gradient_accumulation_steps=args.gradient_accumulation_steps,
         dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True),

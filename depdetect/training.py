@@ -155,14 +155,18 @@ def train(
     output_dir = Path(config.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     optimizer = torch.optim.AdamW(parameter_groups(model, config))
+    model, optimizer, train_loader, eval_loader = accelerator.prepare(model, optimizer, train_loader, eval_loader)
+    # counted on this process's shard of the data, after prepare()
     updates_per_epoch = math.ceil(len(train_loader) / config.gradient_accumulation_steps)
     total_steps = updates_per_epoch * config.num_epochs
     if config.max_steps:
         total_steps = min(total_steps, config.max_steps)
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps), total_steps)
-    model, optimizer, train_loader, eval_loader, scheduler = accelerator.prepare(
-        model, optimizer, train_loader, eval_loader, scheduler
+    # the prepared scheduler steps once per process for each optimiser step, hence the factor
+    processes = accelerator.num_processes
+    scheduler = get_linear_schedule_with_warmup(
+        optimizer, int(config.warmup_ratio * total_steps) * processes, total_steps * processes
     )
+    scheduler = accelerator.prepare(scheduler)
 
     state = TrainState()
     if resume_from_checkpoint:
@@ -243,7 +247,7 @@ def train(
     accelerator.wait_for_everyone()
     unwrapped = accelerator.unwrap_model(model)
     if best_path.is_file():
-        load_model(unwrapped, str(best_path), device=str(accelerator.device))
+        load_model(unwrapped, str(best_path))  # read on the CPU, copied into the parameters where they live
     return unwrapped, state
 
 

@@ -87,3 +87,13 @@ def posts_files(tmp_path_factory) -> dict[str, str]:
         files[name] = str(path / f"{name}.csv")
         part.to_csv(files[name], index=False)
     return files
+
+
+@pytest.fixture(autouse=True)
+def fresh_accelerate_state():
+    """Accelerate keeps one process-wide state; each train.py run in these tests starts from a clean one."""
+    from accelerate.state import AcceleratorState, GradientState
+
+    yield
+    AcceleratorState._reset_state(reset_partial_state=True)
+    GradientState._reset_state()

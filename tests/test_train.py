@@ -37,17 +37,8 @@ def test_main_writes_a_hub_ready_folder_whose_model_reproduces_the_test_metrics(
     assert f"| f1 | {saved['test']['f1']:.4f} |" in card
 
     # the saved folder is the best epoch's model: reloading it gives the recorded test metrics
-    model = AutoModelForSequenceClassification.from_pretrained(out, trust_remote_code=True).eval()
-    tok = AutoTokenizer.from_pretrained(out)
-    import pandas as pd
-
-    test = pd.read_csv(posts_files["test"])
-    with torch.no_grad():
-        enc = tok(test["text"].tolist(), padding=True, truncation=True, max_length=48, return_tensors="pt")
-        probs = model(**enc).logits.softmax(-1).numpy()
-    again = classification_metrics(probs, test["label"].to_numpy())
-    for key in ("accuracy", "f1", "auroc"):
-        assert again[key] == pytest.approx(metrics["test"][key], abs=1e-6)
+    assert saved["test"] == pytest.approx(metrics["test"])
+    recorded_metrics_match_a_reload(out, posts_files["test"])
 
 
 class Killed(RuntimeError):
@@ -67,7 +58,9 @@ def test_a_run_killed_mid_epoch_resumes_to_the_same_result(tiny_encoder_dir, pos
     assert (tmp_path / "killed" / "checkpoints" / "step_8").is_dir()
     resumed = main(args(tiny_encoder_dir, posts_files, tmp_path / "killed", *common, "--resume_from_checkpoint", "latest"))
 
-    assert resumed["validation_history"] == pytest.approx(full["validation_history"])
+    assert len(resumed["validation_history"]) == len(full["validation_history"]) == 2
+    for got, expected in zip(resumed["validation_history"], full["validation_history"]):
+        assert got == pytest.approx(expected)
     assert resumed["test"] == pytest.approx(full["test"])
     a = load_file(tmp_path / "full" / "model.safetensors")
     b = load_file(tmp_path / "killed" / "model.safetensors")
@@ -107,3 +100,47 @@ def test_bad_labels_in_a_file_fail_before_training(tiny_encoder_dir, posts_files
     with pytest.raises(ValueError, match="row 3 has label 7"):
         main(args(tiny_encoder_dir, files, tmp_path / "bad"))
     assert not (tmp_path / "bad").exists()
+
+
+def test_bf16_mixed_precision_trains_and_keeps_float32_weights(tiny_encoder_dir, posts_files, tmp_path):
+    out = tmp_path / "bf16"
+    metrics = main(args(tiny_encoder_dir, posts_files, out, "--mixed_precision", "bf16", "--max_steps", "2"))
+    assert 0 <= metrics["test"]["accuracy"] <= 1
+    weights = load_file(out / "model.safetensors")
+    assert {v.dtype for v in weights.values()} == {torch.float32}
+
+
+def recorded_metrics_match_a_reload(out: Path, test_file: str) -> None:
+    """Reload the saved folder, score the test file, and compare with metrics.json."""
+    import pandas as pd
+
+    saved = json.loads((out / "metrics.json").read_text())
+    model = AutoModelForSequenceClassification.from_pretrained(out, trust_remote_code=True).eval()
+    tok = AutoTokenizer.from_pretrained(out)
+    test = pd.read_csv(test_file)
+    with torch.no_grad():
+        enc = tok(test["text"].tolist(), padding=True, truncation=True, max_length=48, return_tensors="pt")
+        probs = model(**enc).logits.softmax(-1).numpy()
+    again = classification_metrics(probs, test["label"].to_numpy())
+    for key in ("accuracy", "f1", "auroc", "auprc"):
+        assert again[key] == pytest.approx(saved["test"][key], abs=1e-6), key
+
+
+def test_two_processes_share_the_data_and_gather_every_example(tiny_encoder_dir, posts_files, tmp_path):
+    """The multi-process path of `accelerate launch` / torchrun, on two CPU processes (gloo)."""
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "ddp"
+    root = Path(__file__).resolve().parents[1]
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+               str(root / "train.py"), "--cpu", *args(tiny_encoder_dir, posts_files, out, "--num_epochs", "2")]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    saved = json.loads((out / "metrics.json").read_text())
+    # 24 training posts, batch 4 per process, 2 processes: 3 optimiser steps per epoch
+    assert [h["step"] for h in saved["validation_history"]] == [3, 6]
+    assert done.stdout.count("Saved the Hub-ready model folder") == 1  # only the main process writes
+    recorded_metrics_match_a_reload(out, posts_files["test"])
