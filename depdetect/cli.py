@@ -11,6 +11,7 @@ import json
 import logging
 import math
 import os
+import shutil
 import textwrap
 from collections import Counter
 from pathlib import Path
@@ -93,7 +94,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     train_.add_argument("--seed", type=int, default=42)
     train_.add_argument("--metric_for_best_model", default="f1", choices=["accuracy", "precision", "recall", "f1", "auroc", "auprc"])
     train_.add_argument("--checkpointing_steps", type=int, default=50, help="Optimiser steps between checkpoints.")
-    train_.add_argument("--keep_checkpoints", type=int, default=1)
+    train_.add_argument("--keep_checkpoints", type=int, default=1, help="Newest checkpoints kept during training.")
+    train_.add_argument(
+        "--keep_checkpoints_after_training",
+        action="store_true",
+        help="Keep OUTPUT_DIR/checkpoints after a finished run (they hold pickled optimiser/RNG states; "
+        "by default they are deleted so the folder holds only what can be published).",
+    )
     train_.add_argument("--resume_from_checkpoint", default=None, help="A checkpoint folder, or 'latest'.")
     train_.add_argument("--max_steps", type=int, default=0, help="Stop after this many optimiser steps (0: no limit).")
     train_.add_argument("--show_examples", type=int, default=2, help="Explained test predictions to print (prints text).")
@@ -303,8 +310,10 @@ def run_hybrid(args: argparse.Namespace, on_step=None) -> dict:
                 f"non-clinical subreddits ({', '.join(RMHD_CONTROL_SUBREDDITS)}; label `control`), about 1:10."
             )
         save_output(model, tokenizer, output_dir, metrics, description, args)
+        if not args.keep_checkpoints_after_training:
+            shutil.rmtree(output_dir / "checkpoints", ignore_errors=True)
         print("\nTest metrics (" + ", ".join(f"{k}={v:.4f}" for k, v in test_metrics.items()) + ")")
-        print(f"Saved the Hub-ready model folder to {output_dir} (checkpoints in {output_dir / 'checkpoints'}).")
+        print(f"Saved the Hub-ready model folder to {output_dir}.")
         show_examples(model, tokenizer, data, args.show_examples)
     accelerator.wait_for_everyone()
     accelerator.end_training()

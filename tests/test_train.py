@@ -28,7 +28,8 @@ def test_main_writes_a_hub_ready_folder_whose_model_reproduces_the_test_metrics(
     for name in ("model.safetensors", "config.json", "modeling_hybrid.py", "configuration_hybrid.py",
                  "pipeline_depression.py", "tokenizer.json", "metrics.json", "README.md"):
         assert (out / name).is_file(), name
-    assert not list(out.glob("*.bin")) and not list(out.glob("*.pkl"))
+    assert not (out / "checkpoints").exists()  # a finished run leaves only what can be published
+    assert not [p for p in out.rglob("*") if p.suffix in {".bin", ".pkl", ".pt", ".pth"}]
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["epochs_run"] == 2 and len(saved["validation_history"]) == 2
     assert saved["num_examples"] == {"train": 24, "validation": 8, "test": 8}
