@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value, load_from_disk
+
+from .pipeline_depression import check_text, check_texts  # noqa: F401  (shared with the remote-code pipeline)
 
 logger = logging.getLogger(__name__)
 
@@ -36,25 +38,6 @@ RMHD_CONTROL_SUBREDDITS = (
     "unitedkingdom",
     "mindfulness",
 )
-
-
-def check_text(text: object, where: str = "text") -> str:
-    """Return `text` if it is a non-empty string, else raise a `ValueError` that says what to fix."""
-    if text is None:
-        raise ValueError(f"{where} is None; expected a non-empty string. Drop or fill missing texts first.")
-    if not isinstance(text, str):
-        raise ValueError(f"{where} is a {type(text).__name__} ({text!r:.40}); expected a non-empty string.")
-    if not text.strip():
-        raise ValueError(f"{where} is empty or only whitespace; expected a non-empty string.")
-    return text
-
-
-def check_texts(texts: Iterable[object], what: str = "inputs") -> list[str]:
-    """Validate every text of a list at once, so a mixed list fails before any work is done."""
-    texts = list(texts)
-    if not texts:
-        raise ValueError(f"{what} is an empty list; pass at least one non-empty string.")
-    return [check_text(t, f"{what}[{i}]") for i, t in enumerate(texts)]
 
 
 def normalize_labels(values: Sequence[object], names: Sequence[str], where: str = "labels") -> list[int]:

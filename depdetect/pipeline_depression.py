@@ -13,18 +13,23 @@ import torch
 from transformers import Pipeline
 
 
-def _check_inputs(inputs: Any) -> None:
-    items = inputs if isinstance(inputs, (list, tuple)) else [inputs]
-    if len(items) == 0:
-        raise ValueError("The pipeline got an empty list; pass a non-empty string or a list of them.")
-    for i, text in enumerate(items):
-        where = "the input" if not isinstance(inputs, (list, tuple)) else f"inputs[{i}]"
-        if text is None:
-            raise ValueError(f"{where} is None; expected a non-empty string.")
-        if not isinstance(text, str):
-            raise ValueError(f"{where} is a {type(text).__name__}, expected a non-empty string.")
-        if not text.strip():
-            raise ValueError(f"{where} is empty or only whitespace; expected a non-empty string.")
+def check_text(text: object, where: str = "text") -> str:
+    """Return `text` if it is a non-empty string, else raise a `ValueError` that says what to fix."""
+    if text is None:
+        raise ValueError(f"{where} is None; expected a non-empty string. Drop or fill missing texts first.")
+    if not isinstance(text, str):
+        raise ValueError(f"{where} is a {type(text).__name__} ({text!r:.40}); expected a non-empty string.")
+    if not text.strip():
+        raise ValueError(f"{where} is empty or only whitespace; expected a non-empty string.")
+    return text
+
+
+def check_texts(texts: Any, what: str = "inputs") -> list[str]:
+    """Validate every text of a list at once, so a mixed list fails before any work is done."""
+    texts = list(texts)
+    if not texts:
+        raise ValueError(f"{what} is an empty list; pass at least one non-empty string.")
+    return [check_text(t, f"{what}[{i}]") for i, t in enumerate(texts)]
 
 
 class DepressionDetectionPipeline(Pipeline):
@@ -42,7 +47,10 @@ class DepressionDetectionPipeline(Pipeline):
     """
 
     def __call__(self, inputs, **kwargs):
-        _check_inputs(inputs)
+        if isinstance(inputs, (list, tuple)):
+            check_texts(inputs)
+        else:
+            check_text(inputs, "the input")
         return super().__call__(inputs, **kwargs)
 
     def _sanitize_parameters(self, explain: bool | None = None, max_length: int | None = None, **kwargs):
