@@ -1,17 +1,19 @@
 """depdetect: explainable, text-based depression detection on the Hugging Face stack.
 
 Importing the package registers its configs and models with the Auto classes and its pipeline tasks
-("depression-detection") with `transformers.pipeline`.
+("depression-detection", "depression-scoring") with `transformers.pipeline`.
 """
 
 from __future__ import annotations
 
-from transformers import AutoConfig, AutoModelForSequenceClassification
+from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification
 from transformers.pipelines import PIPELINE_REGISTRY
 
+from .configuration_dual_encoder import DualEncoderConfig
 from .configuration_hybrid import HybridConfig
+from .modeling_dual_encoder import DualEncoderForDepressionScoring, DualEncoderOutput
 from .modeling_hybrid import HybridExplanationOutput, HybridForSequenceClassification, awvti, nas
-from .pipeline_depression import DepressionDetectionPipeline
+from .pipeline_depression import DepressionDetectionPipeline, DepressionScoringPipeline
 
 __version__ = "0.1.0"
 
@@ -19,6 +21,16 @@ AutoConfig.register(HybridConfig.model_type, HybridConfig, exist_ok=True)
 AutoModelForSequenceClassification.register(HybridConfig, HybridForSequenceClassification, exist_ok=True)
 HybridConfig.register_for_auto_class()
 HybridForSequenceClassification.register_for_auto_class("AutoModelForSequenceClassification")
+AutoConfig.register(DualEncoderConfig.model_type, DualEncoderConfig, exist_ok=True)
+AutoModel.register(DualEncoderConfig, DualEncoderForDepressionScoring, exist_ok=True)
+DualEncoderConfig.register_for_auto_class()
+DualEncoderForDepressionScoring.register_for_auto_class("AutoModel")
+PIPELINE_REGISTRY.register_pipeline(
+    "depression-scoring",
+    pipeline_class=DepressionScoringPipeline,
+    pt_model=AutoModel,
+    type="text",
+)
 PIPELINE_REGISTRY.register_pipeline(
     "depression-detection",
     pipeline_class=DepressionDetectionPipeline,
@@ -28,6 +40,10 @@ PIPELINE_REGISTRY.register_pipeline(
 
 __all__ = [
     "DepressionDetectionPipeline",
+    "DepressionScoringPipeline",
+    "DualEncoderConfig",
+    "DualEncoderForDepressionScoring",
+    "DualEncoderOutput",
     "HybridConfig",
     "HybridExplanationOutput",
     "HybridForSequenceClassification",

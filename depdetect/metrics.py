@@ -22,6 +22,21 @@ from sklearn.metrics import (
 CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "auroc", "auprc")
 
 
+def json_safe(value):
+    """Metrics as strict JSON: NaN/inf (undefined metrics) become null, numpy scalars plain numbers."""
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(float(value)) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
 def classification_metrics(probabilities: np.ndarray, labels: np.ndarray) -> dict[str, float]:
     """Accuracy, precision, recall, F1, AUROC and AUPRC.
 
@@ -142,3 +157,91 @@ def nas_faithfulness(
         raise ValueError("No text had at least two real tokens to remove.")
     top, random_ = float(np.mean(drops_top)), float(np.mean(drops_random))
     return {"drop_top": top, "drop_random": random_, "faithfulness_gap": top - random_, "num_texts": len(drops_top)}
+
+
+# -- interview-level (dual encoder) metrics ---------------------------------------------------------------------
+
+
+def rmse(predictions: np.ndarray, targets: np.ndarray) -> float:
+    """Root mean squared error."""
+    predictions, targets = np.asarray(predictions, dtype=np.float64), np.asarray(targets, dtype=np.float64)
+    return float(np.sqrt(np.mean((predictions - targets) ** 2)))
+
+
+def mae(predictions: np.ndarray, targets: np.ndarray) -> float:
+    """Mean absolute error."""
+    predictions, targets = np.asarray(predictions, dtype=np.float64), np.asarray(targets, dtype=np.float64)
+    return float(np.mean(np.abs(predictions - targets)))
+
+
+def attention_entropy(attentions: Sequence[np.ndarray]) -> float:
+    """Mean over interviews of the entropy (natural log) of the attention over their real, unmasked turns.
+
+    Args:
+        attentions: one 1-D array per interview holding the attention of its turns (zeros for masked turns are
+            skipped; the rest is renormalised to sum to 1). Uniform attention over n turns gives log(n).
+    """
+    values = []
+    for weights in attentions:
+        w = np.asarray(weights, dtype=np.float64)
+        w = w[w > 0]
+        if w.size == 0:
+            continue
+        w = w / w.sum()
+        values.append(float(-(w * np.log(w)).sum()))
+    if not values:
+        raise ValueError("No interview has attention to score.")
+    return float(np.mean(values))
+
+
+def recall_at_k(
+    attentions: Sequence[np.ndarray], importance: Sequence[np.ndarray], k: float
+) -> tuple[float, int, int]:
+    """Recall@k: the share of an interview's important turns among its top ceil(k * n) turns by attention.
+
+    Args:
+        attentions: one 1-D array per interview (n turns).
+        importance: one 1-D array per interview: 1 important, 0 not, -1 unknown.
+        k: fraction of turns in (0, 1].
+
+    Returns:
+        (mean recall over scored interviews, interviews scored, interviews skipped). Interviews are skipped when
+        any turn's importance is unknown or none is important (recall is undefined there).
+    """
+    if not 0 < k <= 1:
+        raise ValueError(f"`k` must be a fraction in (0, 1], got {k}.")
+    recalls, skipped = [], 0
+    for weights, labels in zip(attentions, importance):
+        weights, labels = np.asarray(weights, dtype=np.float64), np.asarray(labels)
+        if len(weights) != len(labels):
+            raise ValueError(f"An interview has {len(weights)} attention weights but {len(labels)} importance labels.")
+        if len(labels) == 0 or (labels < 0).any() or not (labels == 1).any():
+            skipped += 1
+            continue
+        top = np.argsort(-weights, kind="stable")[: math.ceil(k * len(weights))]
+        recalls.append(float(labels[top].sum() / (labels == 1).sum()))
+    return (float(np.mean(recalls)) if recalls else math.nan), len(recalls), skipped
+
+
+def interview_metrics(
+    scores: np.ndarray,
+    targets: np.ndarray,
+    attentions: Sequence[np.ndarray],
+    importance: Sequence[np.ndarray] | None = None,
+    ks: Sequence[float] = (0.1, 0.3, 0.5),
+    num_labels: int = 1,
+) -> dict[str, float]:
+    """Everything the dual encoder reports: RMSE and MAE (regression) or the classification metrics on the
+    positive-class probability, attention entropy, and Recall@k where importance labels exist."""
+    scores, targets = np.asarray(scores, dtype=np.float64), np.asarray(targets, dtype=np.float64)
+    if num_labels == 1:
+        out = {"rmse": rmse(scores, targets), "mae": mae(scores, targets)}
+    else:
+        out = classification_metrics(np.stack([1 - scores, scores], axis=1), targets.astype(int))
+    out["attention_entropy"] = attention_entropy(attentions)
+    if importance is not None:
+        for k in ks:
+            value, used, skipped = recall_at_k(attentions, importance, k)
+            out[f"recall@{int(round(k * 100))}%"] = value
+        out["recall_interviews_scored"], out["recall_interviews_skipped"] = used, skipped
+    return out

@@ -124,3 +124,75 @@ class DepressionDetectionPipeline(Pipeline):
                 current = {"id": word_id, "start": start, "end": end, "awvti": a, "nas": n}
                 words.append(current)
         return [{"token": text[w["start"]:w["end"]], "awvti": float(w["awvti"]), "nas": float(w["nas"])} for w in words]
+
+
+def check_interview(interview: Any, where: str = "the interview") -> list[dict]:
+    """Turns of one interview (a list of {prompt, response} dicts, or a dict with `turns`), validated."""
+    turns = interview.get("turns") if isinstance(interview, dict) else interview
+    if not isinstance(turns, (list, tuple)):
+        raise ValueError(f"{where} must be a list of {{'prompt', 'response'}} turns or a dict with 'turns', got {type(turns).__name__}.")
+    if not turns:
+        raise ValueError(f"{where} has no turns; pass at least one {{'prompt', 'response'}} turn.")
+    out = []
+    for i, turn in enumerate(turns):
+        if not isinstance(turn, dict):
+            raise ValueError(f"{where}, turn {i}: expected a dict with 'prompt' and 'response', got {type(turn).__name__}.")
+        prompt = "" if turn.get("prompt") is None else turn.get("prompt")
+        if not isinstance(prompt, str):
+            raise ValueError(f"{where}, turn {i}: `prompt` must be a string, got {type(prompt).__name__}.")
+        out.append({"prompt": prompt, "response": check_text(turn.get("response"), f"{where}, turn {i} `response`")})
+    return out
+
+
+class DepressionScoringPipeline(Pipeline):
+    """Score an interview's depression severity and show how much attention each turn got.
+
+    Input: one interview, as a list of `{"prompt", "response"}` turns or an `interviews`-schema row (a dict with
+    `turns`); or a list of such rows. Output per interview: `{"score", "turns": [{"index", "prompt", "response",
+    "attention"}, ...]}` in interview order (attention sums to 1 over the turns); classification models add
+    `"label"` and `"probability"` (of the positive class, which is also `score`). Turns longer than the model's
+    `max_turn_length` tokens are truncated (longest of prompt and response first). An empty prompt is fine (an
+    opening turn); an empty response is an error.
+    """
+
+    def __call__(self, inputs, **kwargs):
+        if isinstance(inputs, (list, tuple)) and inputs and isinstance(inputs[0], dict) and "turns" in inputs[0]:
+            interviews = [{"turns": check_interview(x, f"interviews[{i}]")} for i, x in enumerate(inputs)]
+            return super().__call__(interviews, **kwargs)
+        return super().__call__({"turns": check_interview(inputs)}, **kwargs)
+
+    def _sanitize_parameters(self, **kwargs):
+        return {}, {}, {}
+
+    def preprocess(self, interview: dict[str, Any]) -> dict[str, Any]:
+        turns = interview["turns"]
+        enc = self.tokenizer(
+            [t["prompt"] for t in turns],
+            [t["response"] for t in turns],
+            truncation="longest_first",
+            max_length=self.model.config.max_turn_length,
+            padding="max_length",
+            return_tensors="pt",
+        )
+        inputs = {key: value.unsqueeze(0) for key, value in enc.items()}  # (1, N, T)
+        inputs["turn_mask"] = torch.ones(1, len(turns), dtype=torch.long)
+        return {"turns": turns, **inputs}
+
+    def _forward(self, model_inputs: dict[str, Any]) -> dict[str, Any]:
+        turns = model_inputs.pop("turns")
+        out = self.model(**model_inputs)
+        return {"scores": out.scores, "attentions": out.attentions, "logits": out.logits, "turns": turns}
+
+    def postprocess(self, model_outputs: dict[str, Any]) -> dict[str, Any]:
+        turns = model_outputs["turns"]
+        attention = model_outputs["attentions"][0].float().tolist()
+        score = float(model_outputs["scores"][0])
+        result: dict[str, Any] = {"score": score}
+        if self.model.config.num_labels == 2:
+            index = int(model_outputs["logits"][0].argmax())
+            result.update(label=self.model.config.id2label[index], probability=score)
+        result["turns"] = [
+            {"index": i, "prompt": t["prompt"], "response": t["response"], "attention": attention[i]}
+            for i, t in enumerate(turns)
+        ]
+        return result

@@ -4,7 +4,9 @@ Mixed precision, gradient accumulation, AdamW with separate encoder / head learn
 `gather_for_metrics`, the best epoch chosen by a validation metric, and checkpoints that a killed run resumes
 from mid-epoch with the same result as an uninterrupted run (same seed).
 
-A model plugs in by taking a batch dict (with `labels`) and returning an object with `.loss` and `.logits`.
+A model plugs in by taking a batch dict (with `labels`) and returning an object with `.loss`; evaluation is a
+function of (model, dataloader, accelerator) returning named metrics, and `prepare_batch` may rewrite each
+training batch (MHIM adds its instance mask there).
 """
 
 from __future__ import annotations
@@ -142,15 +144,18 @@ def train(
     eval_loader: DataLoader,
     config: TrainingConfig,
     accelerator: Accelerator,
-    compute_metrics: Callable[[np.ndarray, np.ndarray], dict[str, float]],
+    evaluate_fn: Callable[[torch.nn.Module, DataLoader, Accelerator], dict[str, float]],
     resume_from_checkpoint: str | None = None,
     on_step: Callable[[int], None] | None = None,
+    prepare_batch: Callable[[dict, int], dict] | None = None,
 ) -> tuple[torch.nn.Module, TrainState]:
     """Train, evaluate each epoch, and return the unwrapped model with the best epoch's weights loaded.
 
     Args:
         resume_from_checkpoint: a checkpoint folder, or "latest" for the newest one under `output_dir`.
+        evaluate_fn: scores the model on the validation loader once per epoch.
         on_step: called with the global step after each optimiser step (tests use it to kill a run).
+        prepare_batch: called as `prepare_batch(batch, global_step)` on each training batch before the forward.
     """
     output_dir = Path(config.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -199,6 +204,8 @@ def train(
         state.epoch, state.batches_done_in_epoch = epoch, skip
         running = []
         for batch in batches:
+            if prepare_batch is not None:
+                batch = prepare_batch(batch, state.global_step)
             with accelerator.accumulate(model):
                 loss = model(**batch).loss
                 accelerator.backward(loss)
@@ -222,12 +229,16 @@ def train(
             if config.max_steps and state.global_step >= config.max_steps:
                 break
 
-        probs, labels = predict(model, eval_loader, accelerator)
-        metrics = compute_metrics(probs, labels)
+        metrics = evaluate_fn(model, eval_loader, accelerator)
         train_loss = state.epoch_loss_sum / state.batches_done_in_epoch if state.batches_done_in_epoch else math.nan
         record = {"epoch": epoch + 1, "step": state.global_step, "train_loss": train_loss}
         record.update({f"eval_{k}": v for k, v in metrics.items()})
         state.history.append(record)
+        if config.metric_for_best_model not in metrics:
+            raise ValueError(
+                f"metric_for_best_model={config.metric_for_best_model!r} is not among the validation metrics "
+                f"{sorted(metrics)}; pick one of them."
+            )
         value = metrics[config.metric_for_best_model]
         better = state.best_metric is None or (
             value > state.best_metric if config.greater_is_better else value < state.best_metric

@@ -1,0 +1,263 @@
+"""MHIM dual encoder: interview-level depression severity from question-response turns.
+
+Each turn (interviewer prompt + participant response) is encoded twice: by a prefix encoder (a frozen transformer
+with trainable P-tuning v2 prefixes, mean of its last hidden states) and by a sentence encoder (mean pooling,
+L2-normalised). Both are projected to a common size and averaged; a BiLSTM runs over the turns, additive attention
+pools them, and a head regresses the score (MSE) or classifies. Lau et al. 2023 designed the dual encoder;
+arXiv 2505.24609 trains it in two phases with masked hard instance mining (depdetect.mhim), which reaches the
+model as `instance_mask`: masked turns are removed before the BiLSTM (so no recurrent state carries them) and get
+zero attention.
+
+This file travels to the Hub with saved models: it imports only torch, transformers and its sibling
+`configuration_dual_encoder`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from transformers import AutoModel, DynamicCache, PreTrainedModel
+from transformers.utils import ModelOutput
+
+from .configuration_dual_encoder import DualEncoderConfig
+
+
+@dataclass
+class DualEncoderOutput(ModelOutput):
+    """Output of [`DualEncoderForDepressionScoring`].
+
+    Args:
+        loss: MSE (regression) or cross-entropy (classification), when labels are given.
+        logits: (B, num_labels) head output.
+        scores: (B,) predicted severity (regression) or probability of the positive class (classification).
+        attentions: (B, N) attention over the turns, in interview order; 0 at padding and masked turns.
+    """
+
+    loss: torch.Tensor | None = None
+    logits: torch.Tensor | None = None
+    scores: torch.Tensor | None = None
+    attentions: torch.Tensor | None = None
+
+
+class AdditiveAttention(nn.Module):
+    """alpha_i = softmax_i(u . tanh(W h_i)) over the valid turns; returns sum_i alpha_i h_i and alpha."""
+
+    def __init__(self, hidden_size: int):
+        super().__init__()
+        self.proj = nn.Linear(hidden_size, hidden_size)
+        self.context = nn.Linear(hidden_size, 1, bias=False)
+
+    def forward(self, states: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        scores = self.context(torch.tanh(self.proj(states))).squeeze(-1)  # (B, N)
+        scores = scores.float().masked_fill(~mask, float("-inf"))
+        weights = scores.softmax(dim=-1)  # (B, N)
+        pooled = torch.bmm(weights.unsqueeze(1).to(states.dtype), states).squeeze(1)  # (B, H)
+        return pooled, weights
+
+
+class DualEncoderPreTrainedModel(PreTrainedModel):
+    config_class = DualEncoderConfig
+    base_model_prefix = "dual_encoder"
+    main_input_name = "input_ids"
+    _supports_sdpa = True
+    _supports_attention_backend = True
+
+
+class DualEncoderForDepressionScoring(DualEncoderPreTrainedModel):
+    """Dual encoder over interview turns (see the module docstring).
+
+    Inputs are a batch of interviews, each padded to N turns of T tokens: `input_ids`, `attention_mask` and
+    optional `token_type_ids` of shape (B, N, T), and `turn_mask` (B, N) marking real turns. Padding turns are
+    never encoded and never receive attention.
+    """
+
+    def __init__(self, config: DualEncoderConfig):
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.prefix_encoder = AutoModel.from_config(config.prefix_encoder_config)
+        self.sentence_encoder = AutoModel.from_config(config.sentence_encoder_config)
+        for encoder in (self.prefix_encoder, self.sentence_encoder):
+            if getattr(encoder, "pooler", None) is not None:
+                encoder.pooler = None  # unused
+        pc = config.prefix_encoder_config
+        self.head_dim = pc.hidden_size // pc.num_attention_heads
+        # P-tuning v2: one key and one value prefix per layer
+        self.prefix = nn.Embedding(config.prefix_length, pc.num_hidden_layers * 2 * pc.hidden_size)
+        self.prefix_projection = nn.Linear(pc.hidden_size, config.projection_size)
+        self.sentence_projection = nn.Linear(config.sentence_encoder_config.hidden_size, config.projection_size)
+        self.lstm = nn.LSTM(
+            config.projection_size,
+            config.lstm_hidden_size,
+            num_layers=config.lstm_num_layers,
+            batch_first=True,
+            bidirectional=True,
+        )
+        self.attention = AdditiveAttention(2 * config.lstm_hidden_size)
+        self.dropout = nn.Dropout(config.dropout)
+        self.head = nn.Linear(2 * config.lstm_hidden_size, config.num_labels)
+        self.post_init()
+        self.freeze_encoders()
+
+    def freeze_encoders(self) -> None:
+        """Backbones stay frozen: the prefix encoder always, the sentence encoder unless configured to train."""
+        self.prefix_encoder.requires_grad_(False)
+        self.sentence_encoder.requires_grad_(bool(self.config.train_sentence_encoder))
+
+    @classmethod
+    def from_encoders(
+        cls,
+        prefix_encoder: str,
+        sentence_encoder: str | None = None,
+        **config_kwargs,
+    ) -> "DualEncoderForDepressionScoring":
+        """Build the model around pretrained encoders (folders or Hub ids); new layers are freshly initialised."""
+        prefix = AutoModel.from_pretrained(str(prefix_encoder))
+        sentence = prefix if sentence_encoder in (None, prefix_encoder) else AutoModel.from_pretrained(str(sentence_encoder))
+        config = DualEncoderConfig(
+            prefix_encoder_config=prefix.config.to_dict(),
+            sentence_encoder_config=sentence.config.to_dict(),
+            **config_kwargs,
+        )
+        model = cls(config)
+        for target, source, name in ((model.prefix_encoder, prefix, prefix_encoder), (model.sentence_encoder, sentence, sentence_encoder)):
+            state = {k: v for k, v in source.state_dict().items() if not k.startswith("pooler.")}
+            missing, unexpected = target.load_state_dict(state, strict=False)
+            if missing or unexpected:
+                raise ValueError(f"The weights of {name!r} do not fit its configuration (missing {missing[:5]}, unexpected {unexpected[:5]}).")
+        return model
+
+    # -- turn encoders ------------------------------------------------------------------------------------------
+
+    def _prefix_cache(self, batch_size: int) -> DynamicCache:
+        pc = self.config.prefix_encoder_config
+        prefix = self.dropout(self.prefix.weight)  # (P, L * 2 * H)
+        kv = prefix.view(self.config.prefix_length, pc.num_hidden_layers, 2, pc.num_attention_heads, self.head_dim)
+        kv = kv.permute(1, 2, 3, 0, 4)  # (L, 2, heads, P, d)
+        cache = DynamicCache(config=pc)
+        for layer in range(pc.num_hidden_layers):
+            key = kv[layer, 0].unsqueeze(0).expand(batch_size, -1, -1, -1)  # (b, heads, P, d)
+            value = kv[layer, 1].unsqueeze(0).expand(batch_size, -1, -1, -1)
+            cache.update(key, value, layer)
+        return cache
+
+    def _encode_turns(self, input_ids, attention_mask, token_type_ids) -> torch.Tensor:
+        """(M, T) token ids of M turns -> (M, projection_size) fused turn encodings."""
+        mask = attention_mask.unsqueeze(-1).to(torch.float32)  # (M, T, 1)
+        count = mask.sum(1).clamp_min(1.0)
+
+        prefix_mask = torch.cat(
+            [attention_mask.new_ones(input_ids.shape[0], self.config.prefix_length), attention_mask], dim=1
+        )
+        hidden = self.prefix_encoder(
+            input_ids=input_ids,
+            attention_mask=prefix_mask,
+            token_type_ids=token_type_ids,
+            past_key_values=self._prefix_cache(input_ids.shape[0]),
+        ).last_hidden_state  # (M, T, Hp)
+        prefix_encoding = (hidden.float() * mask).sum(1) / count  # mean over real tokens: (M, Hp)
+
+        with torch.set_grad_enabled(torch.is_grad_enabled() and bool(self.config.train_sentence_encoder)):
+            tokens = self.sentence_encoder(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state  # (M, T, Hs)
+        sentence_encoding = nn.functional.normalize((tokens.float() * mask).sum(1) / count, p=2, dim=-1)
+
+        prefix_encoding = self.prefix_projection(self.dropout(prefix_encoding.to(self.prefix_projection.weight.dtype)))
+        sentence_encoding = self.sentence_projection(self.dropout(sentence_encoding.to(self.sentence_projection.weight.dtype)))
+        return (prefix_encoding + sentence_encoding) / 2  # (M, proj)
+
+    # -- forward ------------------------------------------------------------------------------------------------
+
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        turn_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        instance_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        return_dict: bool | None = None,
+        **kwargs,
+    ) -> DualEncoderOutput:
+        r"""
+        Args:
+            input_ids, attention_mask, token_type_ids: (B, N, T) tokens of N turns per interview.
+            turn_mask: (B, N), 1 for real turns, 0 for padding turns. Defaults to turns with any token.
+            instance_mask: (B, N), 1 for turns hidden from the model (MHIM, Phase 2). At least one real turn
+                per interview must stay visible.
+            labels: (B,) scores (regression) or class indices (classification).
+        """
+        if input_ids is None or input_ids.dim() != 3:
+            raise ValueError(
+                "`input_ids` must be (batch, turns, tokens); got "
+                f"{None if input_ids is None else tuple(input_ids.shape)}. Use the depression-scoring pipeline or "
+                "depdetect's interview collator to build inputs."
+            )
+        if attention_mask is None:
+            attention_mask = (input_ids != (self.config.prefix_encoder_config.pad_token_id or 0)).long()
+        if turn_mask is None:
+            turn_mask = attention_mask.any(-1)
+        keep = turn_mask.bool()
+        if instance_mask is not None:
+            keep = keep & ~instance_mask.bool()
+        lengths = keep.sum(1)  # (B,)
+        if bool((lengths == 0).any()):
+            raise ValueError("An interview in the batch has no turn left to read (no turns, or every turn masked).")
+
+        # move the visible turns to the front, in interview order: masked turns never reach the BiLSTM
+        order = torch.argsort((~keep).to(torch.int8), dim=1, stable=True)  # (B, N)
+        width = int(lengths.max())
+        order = order[:, :width]  # (B, N')
+        visible = torch.arange(width, device=order.device).unsqueeze(0) < lengths.unsqueeze(1)  # (B, N')
+
+        def gather(x):
+            return x.gather(1, order.unsqueeze(-1).expand(-1, -1, x.shape[-1]))  # (B, N', T)
+
+        flat = visible.reshape(-1)
+        ids = gather(input_ids).reshape(-1, input_ids.shape[-1])[flat]  # (M, T)
+        mask = gather(attention_mask).reshape(-1, input_ids.shape[-1])[flat]
+        types = None if token_type_ids is None else gather(token_type_ids).reshape(-1, input_ids.shape[-1])[flat]
+        # trim the token axis to the longest turn in the batch
+        longest = int(mask.sum(1).max())
+        ids, mask = ids[:, :longest], mask[:, :longest]
+        types = None if types is None else types[:, :longest]
+        chunks = [
+            self._encode_turns(ids[i : i + self.config.encoder_batch_size], mask[i : i + self.config.encoder_batch_size],
+                               None if types is None else types[i : i + self.config.encoder_batch_size])
+            for i in range(0, ids.shape[0], self.config.encoder_batch_size)
+        ]
+        encoded = torch.cat(chunks)  # (M, proj)
+        turns = encoded.new_zeros(visible.shape[0], width, encoded.shape[-1])  # (B, N', proj)
+        turns[visible] = encoded
+
+        packed = pack_padded_sequence(turns, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        states, _ = self.lstm(packed)
+        states, _ = pad_packed_sequence(states, batch_first=True, total_length=width)  # (B, N', 2h)
+        pooled, weights = self.attention(states, visible)  # (B, 2h), (B, N')
+        logits = self.head(self.dropout(pooled))  # (B, num_labels)
+        attentions = weights.new_zeros(input_ids.shape[:2]).scatter(1, order, weights)  # back to turn order: (B, N)
+
+        if self.num_labels == 1:
+            scores = logits.squeeze(-1).float() * self.config.score_std + self.config.score_mean
+        else:
+            scores = logits.float().softmax(-1)[:, 1]
+        loss = None if labels is None else self.loss(logits, labels)
+        return DualEncoderOutput(loss=loss, logits=logits, scores=scores, attentions=attentions)
+
+    def loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        if self.num_labels == 1:
+            labels = labels.view(-1).float()
+            if bool(torch.isnan(labels).any()):
+                raise ValueError("A score label is NaN: drop or fill interviews without a score before training.")
+            target = (labels - self.config.score_mean) / self.config.score_std  # standardised scale
+            return nn.functional.mse_loss(logits.view(-1).float(), target)
+        labels = labels.view(-1).long()
+        if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= self.num_labels):
+            raise ValueError(f"Labels must lie in [0, {self.num_labels - 1}], got {labels.tolist()}.")
+        return nn.functional.cross_entropy(logits.float(), labels)
+
+
+__all__ = ["DualEncoderForDepressionScoring", "DualEncoderPreTrainedModel", "DualEncoderOutput", "AdditiveAttention"]
