@@ -61,9 +61,11 @@ def dual_encoder_card(
     role: str,
     data_description: str,
     training_description: str,
+    encoders: tuple[str, str],
     repo_or_path: str = "path/to/this/folder",
+    base_model: str | None = None,
 ) -> ModelCard:
-    """The README.md of a saved dual encoder (donor or receiver)."""
+    """The README.md of a saved dual encoder (donor or receiver); `encoders` names the prefix and sentence encoders."""
     from . import __version__
 
     test = {k: v for k, v in metrics.get("test", {}).items() if isinstance(v, (int, float)) and not k.startswith("recall_interviews")}
@@ -74,14 +76,15 @@ def dual_encoder_card(
         tags=["depression-detection", "mental-health", "explainability", "depdetect", "custom_code", "multiple-instance-learning"],
         license="apache-2.0",
         language=["en"],
+        base_model=base_model,
     )
     return ModelCard.from_template(
         card_data,
         template_path=str(TEMPLATES / "dual_encoder.md"),
         role=role,
         regression=regression,
-        prefix_encoder=getattr(config.prefix_encoder_config, "_name_or_path", "") or config.prefix_encoder_config.model_type,
-        sentence_encoder=getattr(config.sentence_encoder_config, "_name_or_path", "") or config.sentence_encoder_config.model_type,
+        prefix_encoder=encoders[0],
+        sentence_encoder=encoders[1],
         prefix_length=config.prefix_length,
         projection_size=config.projection_size,
         lstm_hidden_size=config.lstm_hidden_size,

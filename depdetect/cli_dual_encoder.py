@@ -12,22 +12,24 @@ import argparse
 import json
 import math
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
 import torch
 from accelerate import Accelerator
 from accelerate.utils import DataLoaderConfiguration, set_seed
-from datasets import Dataset, DatasetDict, concatenate_datasets
+from datasets import DatasetDict, concatenate_datasets
 from torch.utils.data import DataLoader
 from transformers import AutoTokenizer
 
 from . import DepressionScoringPipeline, DualEncoderForDepressionScoring
 from .cards import dual_encoder_card
-from .data import InterviewCollator, load_interviews, stratified_splits, tokenize_interviews
+from .cli import MINILM_HUB_ID
+from .data import InterviewCollator, load_interviews, tokenize_interviews
 from .metrics import interview_metrics, json_safe
-from .mhim import META_KEYS, HardInstanceMasker, strip_meta
-from .training import TrainingConfig, train
+from .mhim import HardInstanceMasker, strip_meta
+from .training import TrainingConfig, latest_checkpoint, train
 
 DEFAULTS = {  # Lau et al. 2023's configuration where it has one
     "learning_rate": 3e-4,
@@ -140,11 +142,16 @@ def train_phase(name, model, loaders, args, workdir: Path, prepare_batch, num_ep
         keep_checkpoints=args.keep_checkpoints,
         max_steps=args.max_steps,
     )
+    resume = args.resume_from_checkpoint
+    if resume == "latest" and name == "receiver" and latest_checkpoint(workdir / name) is None:
+        resume = None  # the run died before Phase 2 saved anything: Phase 2 starts afresh
     print(f"\n== {name}: {num_epochs} epoch(s)")
+    start = time.perf_counter()
     model, state = train(
         model, loaders["train"], loaders["validation"], config, accelerator, make_evaluate(args.num_labels),
-        resume_from_checkpoint=args.resume_from_checkpoint, on_step=on_step, prepare_batch=prepare_batch,
+        resume_from_checkpoint=resume, on_step=on_step, prepare_batch=prepare_batch,
     )
+    state.seconds = time.perf_counter() - start  # training wall time, per-epoch validation included
     test = make_evaluate(args.num_labels)(model, accelerator.prepare(loaders["test"]), accelerator)
     return model, state, test, accelerator
 
@@ -157,7 +164,8 @@ def run_once(data: DatasetDict, tokenizer, args, output_dir: Path, save: bool, o
     results = {}
     donor = build_dual_encoder(args, data["train"]["score"])
     donor, state, test, accelerator = train_phase("donor", donor, loaders, args, workdir, strip_meta, args.num_epochs, on_step)
-    results["donor"] = {"test": test, "validation_history": state.history, "best_epoch": state.best_epoch}
+    results["donor"] = {"test": test, "validation_history": state.history, "best_epoch": state.best_epoch,
+                        "train_seconds": state.seconds}
     if save and accelerator.is_main_process:
         save_scoring_model(donor, tokenizer, output_dir / "donor", results["donor"], args, "donor (Phase 1)")
     if args.mhim:
@@ -171,12 +179,15 @@ def run_once(data: DatasetDict, tokenizer, args, output_dir: Path, save: bool, o
             donor.to(accelerator.device), args.mask_top, args.mask_bottom, seed=args.seed,
             teacher=args.teacher, receiver=receiver, ema_decay=args.ema_decay,
         )
+        start = time.perf_counter()
         if args.teacher == "frozen":
             masker.cache_attention(loaders["train_in_order"])
+        caching = time.perf_counter() - start
         receiver, state, test, accelerator = train_phase(
             "receiver", receiver, loaders, args, workdir, masker, args.receiver_epochs or args.num_epochs, on_step
         )
-        results["receiver"] = {"test": test, "validation_history": state.history, "best_epoch": state.best_epoch}
+        results["receiver"] = {"test": test, "validation_history": state.history, "best_epoch": state.best_epoch,
+                               "train_seconds": state.seconds + caching, "donor_attention_seconds": caching}
         results["receiver_entropy_higher"] = test["attention_entropy"] > results["donor"]["test"]["attention_entropy"]
         if save and accelerator.is_main_process:
             save_scoring_model(receiver, tokenizer, output_dir / "receiver", results["receiver"], args, "receiver (Phase 2, MHIM)")
@@ -192,38 +203,59 @@ def save_scoring_model(model, tokenizer, folder: Path, metrics: dict, args, role
     (folder / "metrics.json").write_text(json.dumps(json_safe(payload), indent=2, allow_nan=False))
     dual_encoder_card(model.config, payload, role=role, data_description=args.data_description,
                       training_description=f"{len(metrics['validation_history'])} epoch(s), batch {args.batch_size}, "
-                      f"lr {args.learning_rate}", repo_or_path=str(folder)).save(str(folder / "README.md"))
+                      f"lr {args.learning_rate}", encoders=encoder_names(args), repo_or_path=str(folder),
+                      base_model=MINILM_HUB_ID if args.encoder_is_default else None).save(str(folder / "README.md"))
 
 
-def cross_validate(data: DatasetDict, tokenizer, args, output_dir: Path) -> dict:
-    """Stratified K-fold over all given interviews: each fold is the test set once."""
+def encoder_names(args) -> tuple[str, str]:
+    """How the card names the encoders: the Hub id of the bundled MiniLM, else what the user passed."""
+    prefix = MINILM_HUB_ID if args.encoder_is_default else str(args.encoder)
+    sentence = prefix if args.sentence_encoder in (None, args.encoder) else str(args.sentence_encoder)
+    return prefix, sentence
+
+
+def fold_splits(data: DatasetDict, folds: int, seed: int):
+    """Stratified K folds over all given interviews (by label, or by score quartile when labels are missing).
+
+    Yields (k, DatasetDict): the fold is the test split; 15% of the rest (stratified) is the validation split
+    that picks the best epoch.
+    """
     from sklearn.model_selection import StratifiedKFold
 
     pooled = concatenate_datasets([data[s] for s in data])
     labels = np.asarray(pooled["label"])
     strata = labels if labels.min() >= 0 else np.digitize(pooled["score"], np.quantile(pooled["score"], [0.25, 0.5, 0.75]))
-    folds = StratifiedKFold(n_splits=args.folds, shuffle=True, random_state=args.seed)
-    per_fold = []
-    for k, (rest, test) in enumerate(folds.split(np.zeros(len(pooled)), strata)):
-        rest_ds: Dataset = pooled.select(rest)
-        parts = stratified_splits(rest_ds, validation_size=0.15, test_size=0.15, seed=args.seed,
-                                  stratify="label" if labels.min() >= 0 else None)
-        fold = DatasetDict(train=concatenate_datasets([parts["train"], parts["test"]]),
-                           validation=parts["validation"], test=pooled.select(test))
-        print(f"\n#### fold {k + 1}/{args.folds}: {len(fold['train'])} train / {len(fold['validation'])} validation / {len(fold['test'])} test")
-        per_fold.append(run_once(fold, tokenizer, args, output_dir / f"fold_{k}", save=False))
-        shutil.rmtree(output_dir / f"fold_{k}", ignore_errors=True)
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for k, (rest, test) in enumerate(splitter.split(np.zeros(len(pooled)), strata)):
+        parts = pooled.select(rest).train_test_split(
+            test_size=0.15, seed=seed, stratify_by_column="label" if labels.min() >= 0 else None
+        )
+        yield k, DatasetDict(train=parts["train"], validation=parts["test"], test=pooled.select(test))
+
+
+def summarize(per_fold: list[dict]) -> dict:
+    """Mean and standard deviation over folds of each role's test metrics."""
     summary = {}
     for role in ("donor", "receiver"):
         if role not in per_fold[0]:
             continue
-        keys = per_fold[0][role]["test"].keys()
-        summary[role] = {
-            key: {"mean": float(np.nanmean([f[role]["test"][key] for f in per_fold])),
-                  "std": float(np.nanstd([f[role]["test"][key] for f in per_fold]))}
-            for key in keys
-        }
-    return {"folds": args.folds, "per_fold": per_fold, "summary": summary}
+        summary[role] = {}
+        for key in per_fold[0][role]["test"]:
+            values = np.array([f[role]["test"][key] for f in per_fold], dtype=np.float64)
+            values = values[~np.isnan(values)]  # e.g. Recall@k where no fold has importance labels
+            summary[role][key] = {"mean": float(values.mean()) if values.size else math.nan,
+                                  "std": float(values.std()) if values.size else math.nan}
+    return summary
+
+
+def cross_validate(data: DatasetDict, tokenizer, args, output_dir: Path) -> dict:
+    """Stratified K-fold cross-validation: each fold is the test set once."""
+    per_fold = []
+    for k, fold in fold_splits(data, args.folds, args.seed):
+        print(f"\n#### fold {k + 1}/{args.folds}: {len(fold['train'])} train / {len(fold['validation'])} validation / {len(fold['test'])} test")
+        per_fold.append(run_once(fold, tokenizer, args, output_dir / f"fold_{k}", save=False))
+        shutil.rmtree(output_dir / f"fold_{k}", ignore_errors=True)
+    return {"folds": args.folds, "per_fold": per_fold, "summary": summarize(per_fold)}
 
 
 def run(args, on_step=None) -> dict:

@@ -75,11 +75,13 @@ def select_hard_instances(
         if b:
             masked[row, ranked[n - b :]] = True
     if clamped:
+        # one constant message, so Python's warning filter shows it once rather than for every batch
         warnings.warn(
-            f"{clamped} interview(s) are too short for mask_top={mask_top} + mask_bottom={mask_bottom}: masked fewer "
-            "turns so that at least one stays visible.",
+            "Some interviews are too short for mask_top + mask_bottom: fewer turns were masked so that at least "
+            "one stays visible.",
             stacklevel=2,
         )
+        logger.debug("%d interview(s) in this batch had their masks clamped.", clamped)
     return masked
 
 
@@ -127,7 +129,8 @@ class HardInstanceMasker:
         """Run the frozen donor once over the (unshuffled) training interviews and keep each one's attention."""
         for batch in dataloader:
             index = batch["index"]
-            inputs = {k: v.to(self.donor.device) for k, v in strip_meta(batch, 0).items() if k != "labels"}
+            device = next(self.donor.parameters()).device
+            inputs = {k: v.to(device) for k, v in strip_meta(batch, 0).items() if k != "labels"}
             attention = self.donor(**inputs).attentions.cpu()
             lengths = batch["turn_mask"].sum(1).tolist()
             for row, i in enumerate(index.tolist()):

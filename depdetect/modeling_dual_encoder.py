@@ -107,6 +107,13 @@ class DualEncoderForDepressionScoring(DualEncoderPreTrainedModel):
         self.sentence_encoder.requires_grad_(bool(self.config.train_sentence_encoder))
 
     @classmethod
+    def from_pretrained(cls, *args, **kwargs):
+        """As `PreTrainedModel.from_pretrained`, with the backbones frozen again (loading resets requires_grad)."""
+        model = super().from_pretrained(*args, **kwargs)
+        model.freeze_encoders()
+        return model
+
+    @classmethod
     def from_encoders(
         cls,
         prefix_encoder: str,

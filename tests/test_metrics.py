@@ -53,3 +53,32 @@ def test_nas_faithfulness_reports_probability_drops(tiny_model, tokenizer):
     assert out["num_texts"] == 2
     assert math.isclose(out["faithfulness_gap"], out["drop_top"] - out["drop_random"])
     assert all(math.isfinite(out[k]) for k in ("drop_top", "drop_random"))
+
+
+def test_rmse_and_mae_by_hand():
+    from depdetect.metrics import mae, rmse
+
+    assert math.isclose(rmse([1, 2, 3], [1, 4, 3]), math.sqrt(4 / 3))
+    assert math.isclose(mae([1, 2, 3], [2, 4, 3]), 1.0)
+
+
+def test_attention_entropy_is_log_n_for_uniform_attention_and_skips_masked_turns():
+    from depdetect.metrics import attention_entropy
+
+    assert math.isclose(attention_entropy([np.full(4, 0.25)]), math.log(4))
+    # a masked turn (0) is left out; the rest renormalised: [0.5, 0.5] -> log 2; mean with a one-hot (0)
+    assert math.isclose(attention_entropy([np.array([0.5, 0.0, 0.5]), np.array([1.0, 0.0])]), math.log(2) / 2)
+
+
+def test_recall_at_k_by_hand_and_counts_skipped_interviews():
+    from depdetect.metrics import recall_at_k
+
+    attention = [np.array([0.4, 0.3, 0.2, 0.1]), np.array([0.1, 0.9]), np.array([0.5, 0.5])]
+    importance = [np.array([1, 0, 1, 0]), np.array([-1, 1]), np.array([0, 0])]
+    # k = 50% of 4 turns: top 2 are turns 0 and 1; important are 0 and 2 -> recall 1/2
+    value, used, skipped = recall_at_k(attention, importance, 0.5)
+    assert (value, used, skipped) == (0.5, 1, 2)
+    value, _, _ = recall_at_k(attention[:1], importance[:1], 0.75)  # top 3 of 4 -> 2/2
+    assert value == 1.0
+    with pytest.raises(ValueError, match="`k`"):
+        recall_at_k(attention, importance, 0)

@@ -92,3 +92,56 @@ def test_saved_folder_loads_in_a_fresh_process_without_depdetect(tiny_model, tok
     assert [t["token"] for t in result["detection"]["tokens"]] == ["I", "feel", "lost", "and", "hopeless"]
     assert abs(result["detection"]["score"] - local["score"]) < 1e-5
     assert result["classification"][0]["label"] == local["label"]
+
+
+FRESH_SCORING = textwrap.dedent(
+    """
+    import importlib.abc, json, sys
+    class Block(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name == "depdetect" or name.startswith("depdetect."):
+                raise ImportError("depdetect is not importable here")
+    sys.meta_path.insert(0, Block())
+    sys.path = [p for p in sys.path if p not in ("", ".") and "depdetect" not in p]
+    from transformers import AutoModel, pipeline
+    folder, turns = sys.argv[1], json.loads(sys.argv[2])
+    model = AutoModel.from_pretrained(folder, trust_remote_code=True)
+    scorer = pipeline("depression-scoring", model=folder, trust_remote_code=True)
+    print("RESULT " + json.dumps({
+        "single": scorer(turns),
+        "row": scorer({"interview_id": "x", "turns": turns, "score": 3.0}),
+        "batch": scorer([{"turns": turns}, {"turns": turns[:1]}], batch_size=2),
+        "model": type(model).__name__,
+        "depdetect_loaded": [m for m in sys.modules if m.startswith("depdetect")],
+    }))
+    """
+)
+
+
+def test_saved_dual_encoder_scores_in_a_fresh_process_without_depdetect(tokenizer, tmp_path):
+    from depdetect import DepressionScoringPipeline, DualEncoderConfig, DualEncoderForDepressionScoring
+
+    from .conftest import TINY_BERT
+
+    enc = {**TINY_BERT, "vocab_size": tokenizer.vocab_size}
+    torch.manual_seed(0)
+    model = DualEncoderForDepressionScoring(DualEncoderConfig(
+        prefix_encoder_config=enc, sentence_encoder_config=enc, prefix_length=2, projection_size=8,
+        lstm_hidden_size=4, max_turn_length=32, score_mean=10.0, score_std=5.0)).eval()
+    folder = tmp_path / "scorer"
+    local = DepressionScoringPipeline(model=model, tokenizer=tokenizer)
+    local.save_pretrained(str(folder))
+    turns = [{"prompt": "How have you been sleeping?", "response": "Badly."}, {"prompt": "", "response": "I feel flat."}]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_MODULES_CACHE": str(tmp_path / "modules"), "PYTHONPATH": ""}
+    done = subprocess.run([sys.executable, "-c", FRESH_SCORING, str(folder), json.dumps(turns)],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    assert done.returncode == 0 and lines, done.stderr[-3000:]
+    result = json.loads(lines[-1][len("RESULT "):])
+    assert result["depdetect_loaded"] == [] and result["model"] == "DualEncoderForDepressionScoring"
+    expected = local(turns)
+    assert abs(result["single"]["score"] - expected["score"]) < 1e-4
+    assert [t["response"] for t in result["single"]["turns"]] == ["Badly.", "I feel flat."]
+    assert abs(sum(t["attention"] for t in result["single"]["turns"]) - 1) < 1e-5
+    assert abs(result["row"]["score"] - expected["score"]) < 1e-4
+    assert abs(result["batch"][0]["score"] - expected["score"]) < 1e-4 and result["batch"][1]["turns"][0]["attention"] == 1.0

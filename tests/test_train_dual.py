@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from depdetect.cli import main
+from depdetect.metrics import json_safe
+
+from .conftest import SHARED_DATA
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "datasets_scripts"))
+
+
+@pytest.fixture(scope="session")
+def esconv_jsonl(tmp_path_factory) -> str:
+    """40 real ESConv dialogues in the generic interviews JSONL form."""
+    import esconv
+
+    path = SHARED_DATA / "FailedESConv.json"
+    if not path.is_file():
+        pytest.skip(f"{path} is not available")
+    data = esconv.load_esconv(path)
+    depressed = [i for i, y in enumerate(data["label"]) if y == 1][:16]
+    other = [i for i, y in enumerate(data["label"]) if y == 0][:24]
+    out = tmp_path_factory.mktemp("esconv") / "esconv40.jsonl"
+    with open(out, "w") as handle:
+        for row in data.select(depressed + other):
+            handle.write(json.dumps(row) + "\n")
+    return str(out)
+
+
+def dual_args(encoder, data, out, *extra):
+    return ["--model", "dual_encoder", "--encoder", encoder, "--train_file", data, "--output_dir", str(out),
+            "--max_length", "48", "--prefix_length", "2", "--projection_size", "8", "--lstm_hidden_size", "4",
+            "--batch_size", "4", "--num_epochs", "2", *extra]
+
+
+def test_mhim_trains_donor_then_receiver_and_saves_both(tiny_encoder_dir, esconv_jsonl, tmp_path, capsys):
+    out = tmp_path / "run"
+    results = main(dual_args(tiny_encoder_dir, esconv_jsonl, out, "--mhim", "--mask_top", "1", "--mask_bottom", "1"))
+    for role in ("donor", "receiver"):
+        folder = out / role
+        for name in ("model.safetensors", "config.json", "modeling_dual_encoder.py", "configuration_dual_encoder.py",
+                     "pipeline_depression.py", "tokenizer.json", "metrics.json", "README.md"):
+            assert (folder / name).is_file(), f"{role}/{name}"
+        saved = json.loads((folder / "metrics.json").read_text())
+        assert set(saved["test"]) >= {"rmse", "mae", "attention_entropy", "recall@10%", "recall@30%", "recall@50%"}
+        assert saved["test"]["recall_interviews_skipped"] == 6 and saved["test"]["recall@10%"] is None  # ESConv: no labels
+        assert "Not a diagnostic tool" in (folder / "README.md").read_text()
+        assert config_custom_pipeline(folder) == "depression-scoring"
+    assert not (out / "checkpoints").exists()
+    assert results["receiver_entropy_higher"] == (
+        results["receiver"]["test"]["attention_entropy"] > results["donor"]["test"]["attention_entropy"]
+    )
+    assert "Receiver attention entropy higher" in capsys.readouterr().out
+
+
+def config_custom_pipeline(folder: Path) -> str:
+    return next(iter(json.loads((folder / "config.json").read_text())["custom_pipelines"]))
+
+
+def test_ema_teacher_and_fresh_receiver_run(tiny_encoder_dir, esconv_jsonl, tmp_path):
+    results = main(dual_args(tiny_encoder_dir, esconv_jsonl, tmp_path / "ema", "--mhim", "--teacher", "ema",
+                             "--receiver_init", "fresh", "--num_epochs", "1"))
+    assert results["receiver"]["test"]["rmse"] > 0
+
+
+def test_folds_report_mean_and_std_over_folds(tiny_encoder_dir, esconv_jsonl, tmp_path):
+    out = tmp_path / "cv"
+    results = main(dual_args(tiny_encoder_dir, esconv_jsonl, out, "--folds", "2", "--num_epochs", "1"))
+    saved = json.loads((out / "cv_metrics.json").read_text())
+    assert saved["folds"] == 2 and len(saved["per_fold"]) == 2
+    rmses = [fold["donor"]["test"]["rmse"] for fold in saved["per_fold"]]
+    assert saved["summary"]["donor"]["rmse"]["mean"] == pytest.approx(sum(rmses) / 2)
+    assert saved["summary"]["donor"]["rmse"]["std"] == pytest.approx(abs(rmses[0] - rmses[1]) / 2)
+    assert json_safe(results["summary"]) == saved["summary"] and not (out / "donor").exists()
+
+
+def test_classification_variant_reports_classification_metrics(tiny_encoder_dir, esconv_jsonl, tmp_path):
+    results = main(dual_args(tiny_encoder_dir, esconv_jsonl, tmp_path / "clf", "--num_labels", "2", "--num_epochs", "1"))
+    assert {"f1", "auroc", "auprc", "attention_entropy"} <= set(results["donor"]["test"])
+
+
+def test_killed_dual_encoder_run_resumes_to_the_same_result(tiny_encoder_dir, esconv_jsonl, tmp_path):
+    common = ["--checkpointing_steps", "2", "--keep_checkpoints", "2"]
+    full = main(dual_args(tiny_encoder_dir, esconv_jsonl, tmp_path / "full", *common))
+
+    class Killed(RuntimeError):
+        pass
+
+    def kill(step):
+        if step == 9:
+            raise Killed
+
+    with pytest.raises(Killed):
+        main(dual_args(tiny_encoder_dir, esconv_jsonl, tmp_path / "killed", *common), on_step=kill)
+    resumed = main(dual_args(tiny_encoder_dir, esconv_jsonl, tmp_path / "killed", *common, "--resume_from_checkpoint", "latest"))
+    assert resumed["donor"]["test"] == pytest.approx(full["donor"]["test"], nan_ok=True)
+
+
+def test_bad_folds_value_is_a_clear_error(tiny_encoder_dir, esconv_jsonl, tmp_path):
+    with pytest.raises(ValueError, match="--folds"):
+        main(dual_args(tiny_encoder_dir, esconv_jsonl, tmp_path / "x", "--folds", "1"))
