@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from accelerate import Accelerator
+from accelerate import Accelerator, PartialState
 from accelerate.utils import DataLoaderConfiguration, set_seed
 from datasets import DatasetDict, concatenate_datasets
 from torch.utils.data import DataLoader
@@ -145,7 +145,7 @@ def train_phase(name, model, loaders, args, workdir: Path, prepare_batch, num_ep
     resume = args.resume_from_checkpoint
     if resume == "latest" and name == "receiver" and latest_checkpoint(workdir / name) is None:
         resume = None  # the run died before Phase 2 saved anything: Phase 2 starts afresh
-    print(f"\n== {name}: {num_epochs} epoch(s)")
+    accelerator.print(f"\n== {name}: {num_epochs} epoch(s)")
     start = time.perf_counter()
     model, state = train(
         model, loaders["train"], loaders["validation"], config, accelerator, make_evaluate(args.num_labels),
@@ -252,7 +252,7 @@ def cross_validate(data: DatasetDict, tokenizer, args, output_dir: Path) -> dict
     """Stratified K-fold cross-validation: each fold is the test set once."""
     per_fold = []
     for k, fold in fold_splits(data, args.folds, args.seed):
-        print(f"\n#### fold {k + 1}/{args.folds}: {len(fold['train'])} train / {len(fold['validation'])} validation / {len(fold['test'])} test")
+        say(f"\n#### fold {k + 1}/{args.folds}: {len(fold['train'])} train / {len(fold['validation'])} validation / {len(fold['test'])} test")
         per_fold.append(run_once(fold, tokenizer, args, output_dir / f"fold_{k}", save=False))
         shutil.rmtree(output_dir / f"fold_{k}", ignore_errors=True)
     return {"folds": args.folds, "per_fold": per_fold, "summary": summarize(per_fold)}
@@ -280,8 +280,14 @@ def run(args, on_step=None) -> dict:
     results = run_once(data, tokenizer, args, output_dir, save=True, on_step=on_step)
     print_summary({role: {k: {"mean": v} for k, v in results[role]["test"].items()} for role in ("donor", "receiver") if role in results})
     if "receiver_entropy_higher" in results:
-        print(f"Receiver attention entropy higher than the donor's (the paper's claim): {results['receiver_entropy_higher']}")
+        say(f"Receiver attention entropy higher than the donor's (the paper's claim): {results['receiver_entropy_higher']}")
     return results
+
+
+def say(text: str) -> None:
+    """Print once, from the main process (several run under accelerate launch / torchrun)."""
+    if PartialState().is_main_process:
+        print(text)
 
 
 def print_summary(summary: dict) -> None:
@@ -294,4 +300,4 @@ def print_summary(summary: dict) -> None:
             if "std" in value:
                 text += f" +- {value['std']:.4f}"
             parts.append(f"{key}={text}")
-        print(f"{role} test: " + ", ".join(parts))
+        say(f"{role} test: " + ", ".join(parts))

@@ -104,3 +104,21 @@ def test_killed_dual_encoder_run_resumes_to_the_same_result(tiny_encoder_dir, es
 def test_bad_folds_value_is_a_clear_error(tiny_encoder_dir, esconv_jsonl, tmp_path):
     with pytest.raises(ValueError, match="--folds"):
         main(dual_args(tiny_encoder_dir, esconv_jsonl, tmp_path / "x", "--folds", "1"))
+
+
+def test_two_processes_gather_interviews_of_uneven_length(tiny_encoder_dir, esconv_jsonl, tmp_path):
+    """The multi-process path (accelerate launch / torchrun) on two CPU processes: padded gathers, one writer."""
+    import os
+    import subprocess
+
+    out = tmp_path / "ddp"
+    root = Path(__file__).resolve().parents[1]
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+               str(root / "train.py"), "--cpu", *dual_args(tiny_encoder_dir, esconv_jsonl, out, "--num_epochs", "1", "--mhim")]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("receiver test:") == 1
+    saved = json.loads((out / "receiver" / "metrics.json").read_text())
+    # 6 test interviews (15% of 40): every one scored once, none twice, in the recall bookkeeping
+    assert saved["test"]["recall_interviews_skipped"] + saved["test"]["recall_interviews_scored"] == 6
