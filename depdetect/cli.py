@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import os
 import shutil
 import textwrap
@@ -266,13 +265,18 @@ def show_examples(model, tokenizer, data: DatasetDict, count: int) -> None:
         print("    words by NAS: " + ", ".join(f"{t['token']} {t['nas']:.3f}" for t in top))
 
 
-def run_hybrid(args: argparse.Namespace, on_step=None) -> dict:
-    accelerator = Accelerator(
+def make_accelerator(args: argparse.Namespace) -> Accelerator:
+    """The run's Accelerator; the seedable sampler makes each epoch's shuffle a function of (seed, epoch)."""
+    return Accelerator(
         cpu=args.cpu,
         mixed_precision=args.mixed_precision,
         gradient_accumulation_steps=args.gradient_accumulation_steps,
         dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True),
     )
+
+
+def run_hybrid(args: argparse.Namespace, on_step=None) -> dict:
+    accelerator = make_accelerator(args)
     set_seed(args.seed)
     data = load_data(args)
     label_names = data["train"].features["label"].names

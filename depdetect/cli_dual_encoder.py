@@ -18,14 +18,14 @@ from pathlib import Path
 import numpy as np
 import torch
 from accelerate import Accelerator, PartialState
-from accelerate.utils import DataLoaderConfiguration, set_seed
+from accelerate.utils import set_seed
 from datasets import DatasetDict, concatenate_datasets
 from torch.utils.data import DataLoader
 from transformers import AutoTokenizer
 
 from . import DepressionScoringPipeline, DualEncoderForDepressionScoring
 from .cards import dual_encoder_card
-from .cli import MINILM_HUB_ID
+from .cli import MINILM_HUB_ID, make_accelerator
 from .data import InterviewCollator, load_interviews, tokenize_interviews
 from .metrics import interview_metrics, json_safe
 from .mhim import HardInstanceMasker, strip_meta
@@ -121,12 +121,7 @@ def build_dual_encoder(args, train_scores: list[float]) -> DualEncoderForDepress
 
 
 def train_phase(name, model, loaders, args, workdir: Path, prepare_batch, num_epochs, on_step=None):
-    accelerator = Accelerator(
-        cpu=args.cpu,
-        mixed_precision=args.mixed_precision,
-        gradient_accumulation_steps=args.gradient_accumulation_steps,
-        dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True),
-    )
+    accelerator = make_accelerator(args)  # one per phase: each phase checkpoints only its own model
     greater = args.num_labels == 2
     config = TrainingConfig(
         output_dir=str(workdir / name),

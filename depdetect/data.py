@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value, load_from_disk
 
-from .pipeline_depression import check_text, check_texts  # noqa: F401  (shared with the remote-code pipeline)
+from .pipeline_depression import check_interview, check_text, check_texts  # noqa: F401  (shared with the pipeline)
 
 logger = logging.getLogger(__name__)
 
@@ -228,30 +228,10 @@ INTERVIEWS_FEATURES = Features(
 
 
 def check_turns(turns: object, where: str) -> list[dict]:
-    """Validate one interview's turns: a non-empty list of {prompt, response[, importance]}.
-
-    An empty prompt is allowed (an interview can open with the participant); an empty response is not.
-    Missing importance becomes -1 (unknown).
-    """
-    if turns is None or not isinstance(turns, (list, tuple)):
+    """Validate one interview's turns: a non-empty list of {prompt, response[, importance]} (see check_interview)."""
+    if not isinstance(turns, (list, tuple)):
         raise ValueError(f"{where}: `turns` must be a list of {{'prompt', 'response'}} dicts, got {type(turns).__name__}.")
-    if not turns:
-        raise ValueError(f"{where} has no turns; an interview needs at least one prompt/response turn.")
-    out = []
-    for i, turn in enumerate(turns):
-        if not isinstance(turn, dict):
-            raise ValueError(f"{where} turn {i} is a {type(turn).__name__}; expected a dict with 'prompt' and 'response'.")
-        prompt = turn.get("prompt")
-        prompt = "" if prompt is None else prompt
-        if not isinstance(prompt, str):
-            raise ValueError(f"{where} turn {i}: `prompt` must be a string, got {type(prompt).__name__}.")
-        response = check_text(turn.get("response"), f"{where} turn {i} `response`")
-        importance = turn.get("importance", -1)
-        importance = -1 if importance is None else importance
-        if importance not in (-1, 0, 1):
-            raise ValueError(f"{where} turn {i}: `importance` must be 1, 0 or -1 (unknown), got {importance!r}.")
-        out.append({"prompt": prompt, "response": response, "importance": int(importance)})
-    return out
+    return check_interview(turns, where)
 
 
 def interviews_from_records(records: list[dict], where: str, require_score: bool = True) -> Dataset:

@@ -127,7 +127,11 @@ class DepressionDetectionPipeline(Pipeline):
 
 
 def check_interview(interview: Any, where: str = "the interview") -> list[dict]:
-    """Turns of one interview (a list of {prompt, response} dicts, or a dict with `turns`), validated."""
+    """Turns of one interview (a list of {prompt, response[, importance]} dicts, or a dict with `turns`), validated.
+
+    An empty prompt is allowed (an interview can open with the participant); an empty response is not. Missing
+    importance becomes -1 (unknown); otherwise it must be 1 or 0.
+    """
     turns = interview.get("turns") if isinstance(interview, dict) else interview
     if not isinstance(turns, (list, tuple)):
         raise ValueError(f"{where} must be a list of {{'prompt', 'response'}} turns or a dict with 'turns', got {type(turns).__name__}.")
@@ -140,7 +144,11 @@ def check_interview(interview: Any, where: str = "the interview") -> list[dict]:
         prompt = "" if turn.get("prompt") is None else turn.get("prompt")
         if not isinstance(prompt, str):
             raise ValueError(f"{where}, turn {i}: `prompt` must be a string, got {type(prompt).__name__}.")
-        out.append({"prompt": prompt, "response": check_text(turn.get("response"), f"{where}, turn {i} `response`")})
+        response = check_text(turn.get("response"), f"{where}, turn {i} `response`")
+        importance = -1 if turn.get("importance") is None else turn.get("importance")
+        if importance not in (-1, 0, 1):
+            raise ValueError(f"{where}, turn {i}: `importance` must be 1, 0 or -1 (unknown), got {importance!r}.")
+        out.append({"prompt": prompt, "response": response, "importance": int(importance)})
     return out
 
 

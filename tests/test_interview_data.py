@@ -27,7 +27,7 @@ def test_check_turns_fills_unknown_importance_and_allows_an_empty_prompt():
     "turns, message",
     [([], "has no turns"), (None, "must be a list"), ([{"prompt": "Q", "response": ""}], "turn 0 `response` is empty"),
      ([{"prompt": "Q"}], "turn 0 `response` is None"), ([{"prompt": "Q", "response": "A", "importance": 2}], "importance"),
-     (["just text"], "turn 0 is a str")],
+     (["just text"], "turn 0: expected a dict")],
 )
 def test_bad_turns_are_clear_errors(turns, message):
     with pytest.raises(ValueError, match=message):

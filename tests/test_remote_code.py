@@ -38,7 +38,8 @@ def test_remote_code_files_import_only_torch_transformers_and_siblings(path):
         assert set(roots) <= ALLOWED, f"{path.name} imports {roots}"
 
 
-FRESH = textwrap.dedent(
+# what a user without depdetect has: importing it fails, and neither the repo nor its tests are on sys.path
+NO_DEPDETECT = textwrap.dedent(
     """
     import importlib.abc, json, sys
     class Block(importlib.abc.MetaPathFinder):
@@ -47,6 +48,10 @@ FRESH = textwrap.dedent(
                 raise ImportError("depdetect is not importable here")
     sys.meta_path.insert(0, Block())
     sys.path = [p for p in sys.path if p not in ("", ".") and "depdetect" not in p]
+    """
+)
+FRESH = NO_DEPDETECT + textwrap.dedent(
+    """
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
     folder, texts = sys.argv[1], json.loads(sys.argv[2])
@@ -94,15 +99,8 @@ def test_saved_folder_loads_in_a_fresh_process_without_depdetect(tiny_model, tok
     assert result["classification"][0]["label"] == local["label"]
 
 
-FRESH_SCORING = textwrap.dedent(
+FRESH_SCORING = NO_DEPDETECT + textwrap.dedent(
     """
-    import importlib.abc, json, sys
-    class Block(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name == "depdetect" or name.startswith("depdetect."):
-                raise ImportError("depdetect is not importable here")
-    sys.meta_path.insert(0, Block())
-    sys.path = [p for p in sys.path if p not in ("", ".") and "depdetect" not in p]
     from transformers import AutoModel, pipeline
     folder, turns = sys.argv[1], json.loads(sys.argv[2])
     model = AutoModel.from_pretrained(folder, trust_remote_code=True)
