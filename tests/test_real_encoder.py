@@ -29,3 +29,19 @@ def test_minilm_hybrid_explains_with_all_layers_and_heads(minilm_path, tokenizer
     assert math.isclose(sum(t["nas"] for t in result["tokens"]), 1.0, rel_tol=1e-5)
     # 6 layers x 12 heads of attention rows that each sum to 1: AWVTI over all tokens is at most 72
     assert 0 < sum(t["awvti"] for t in result["tokens"]) < 72
+
+
+def test_minilm_dual_encoder_prefixes_reach_every_layer(minilm_path, tokenizer):
+    from depdetect import DepressionScoringPipeline, DualEncoderForDepressionScoring
+
+    torch.manual_seed(0)
+    model = DualEncoderForDepressionScoring.from_encoders(minilm_path, max_turn_length=64).eval()
+    assert model.prefix.weight.shape == (10, 6 * 2 * 384)  # 10 prefixes x (6 layers x key/value x hidden 384)
+    turns = [{"prompt": "How have you been feeling?", "response": "Tired all the time, and nothing helps."},
+             {"prompt": "", "response": "I stopped seeing my friends."}]
+    scorer = DepressionScoringPipeline(model=model, tokenizer=tokenizer)
+    before = scorer(turns)["score"]
+    with torch.no_grad():
+        model.prefix.weight.add_(0.5)  # the prefixes change what the frozen encoder computes
+    assert scorer(turns)["score"] != pytest.approx(before, abs=1e-6)
+    assert sum(t["attention"] for t in scorer(turns)["turns"]) == pytest.approx(1.0, abs=1e-5)
