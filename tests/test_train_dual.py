@@ -122,3 +122,29 @@ def test_two_processes_gather_interviews_of_uneven_length(tiny_encoder_dir, esco
     saved = json.loads((out / "receiver" / "metrics.json").read_text())
     # 6 test interviews (15% of 40): every one scored once, none twice, in the recall bookkeeping
     assert saved["test"]["recall_interviews_skipped"] + saved["test"]["recall_interviews_scored"] == 6
+
+
+def test_attention_learns_to_find_the_turn_that_decides_the_score(tiny_encoder_dir, tmp_path):
+    """Synthetic interviews: one turn says how the person feels (and sets the score); the rest are small talk.
+    After training, attention concentrates (entropy well below uniform) and Recall@k finds the deciding turn."""
+    import math
+    import random
+
+    rng = random.Random(0)
+    rows = []
+    for i in range(80):
+        sad = i % 2 == 0
+        turns = [{"prompt": "how is it", "response": rng.choice(["the weather is mild", "we went to the shop", "it was a normal day"]),
+                  "importance": 0} for _ in range(5)]
+        turns[rng.randrange(5)] = {"prompt": "how do you feel", "importance": 1,
+                                   "response": "i feel sad and hopeless" if sad else "i feel great and happy"}
+        rows.append({"interview_id": str(i), "score": 10.0 if sad else 0.0, "label": int(sad), "turns": turns})
+    path = tmp_path / "synthetic.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    results = main(["--model", "dual_encoder", "--encoder", tiny_encoder_dir, "--train_file", str(path), "--output_dir",
+                    str(tmp_path / "out"), "--num_epochs", "10", "--learning_rate", "1e-2", "--max_length", "16",
+                    "--prefix_length", "2", "--checkpointing_steps", "0"])
+    test = results["donor"]["test"]
+    assert test["recall_interviews_scored"] == 12 and test["recall_interviews_skipped"] == 0
+    assert test["attention_entropy"] < math.log(5) - 0.4  # uniform attention over 5 turns: log 5 = 1.61
+    assert test["recall@10%"] > 0.4  # the top turn is the deciding one far more often than chance (0.2)
