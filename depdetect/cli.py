@@ -340,4 +340,6 @@ def main(argv: list[str] | None = None, on_step=None) -> dict:
         from .cli_dual_encoder import run
 
         return run(args, on_step=on_step)
+    if args.mhim or args.folds:
+        raise ValueError("--mhim and --folds apply to --model dual_encoder only.")
     return run_hybrid(args, on_step=on_step)

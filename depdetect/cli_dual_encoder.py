@@ -122,7 +122,7 @@ def build_dual_encoder(args, train_scores: list[float]) -> DualEncoderForDepress
 
 def train_phase(name, model, loaders, args, workdir: Path, prepare_batch, num_epochs, on_step=None):
     accelerator = make_accelerator(args)  # one per phase: each phase checkpoints only its own model
-    greater = args.num_labels == 2
+    metric = args.metric_for_best_model or ("f1" if args.num_labels == 2 else "rmse")
     config = TrainingConfig(
         output_dir=str(workdir / name),
         num_epochs=num_epochs,
@@ -131,8 +131,8 @@ def train_phase(name, model, loaders, args, workdir: Path, prepare_batch, num_ep
         weight_decay=args.weight_decay,
         warmup_ratio=args.warmup_ratio,
         gradient_accumulation_steps=args.gradient_accumulation_steps,
-        metric_for_best_model=args.metric_for_best_model or ("f1" if greater else "rmse"),
-        greater_is_better=greater,
+        metric_for_best_model=metric,
+        greater_is_better=metric not in ("rmse", "mae"),
         checkpointing_steps=args.checkpointing_steps,
         keep_checkpoints=args.keep_checkpoints,
         max_steps=args.max_steps,
@@ -259,6 +259,9 @@ def run(args, on_step=None) -> dict:
             setattr(args, key, value)
     if args.encoder_learning_rate is None:
         args.encoder_learning_rate = args.learning_rate
+    hybrid_only = [flag for flag, used in (("--lora_r", args.lora_r), ("--no_bilstm", args.no_bilstm), ("--no_cnn", args.no_cnn)) if used]
+    if hybrid_only:
+        raise ValueError(f"{', '.join(hybrid_only)} apply to --model hybrid only (the dual encoder's backbones are frozen).")
     if args.folds == 1 or args.folds < 0:
         raise ValueError(f"--folds must be 0 (no cross-validation) or >= 2, got {args.folds}.")
     data = load_interviews(args.train_file, args.validation_file, args.test_file, args.dataset_dir, seed=args.seed)

@@ -148,3 +148,13 @@ def test_attention_learns_to_find_the_turn_that_decides_the_score(tiny_encoder_d
     assert test["recall_interviews_scored"] == 12 and test["recall_interviews_skipped"] == 0
     assert test["attention_entropy"] < math.log(5) - 0.4  # uniform attention over 5 turns: log 5 = 1.61
     assert test["recall@10%"] > 0.4  # the top turn is the deciding one far more often than chance (0.2)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [(["--model", "hybrid", "--mhim"], "--mhim and --folds apply to --model dual_encoder"),
+     (["--model", "dual_encoder", "--train_file", "x.jsonl", "--lora_r", "4"], "--lora_r apply to --model hybrid")],
+)
+def test_flags_of_the_other_model_are_refused(argv, message):
+    with pytest.raises(ValueError, match=message):
+        main(argv)
