@@ -1,7 +1,8 @@
-"""`python train.py --model hybrid ...` (also `depdetect ...` and `accelerate launch train.py ...`).
+"""`python train.py --model {hybrid,dual_encoder} ...` (also `depdetect ...` and `accelerate launch train.py ...`).
 
-Steps, each a named function: `parse_args`, `load_data`, `build_model`, `build_dataloaders`, `train`
-(depdetect.training), `evaluate`, `save_output`, `show_examples`.
+`parse_args` serves both models; `main` dispatches. The Hybrid's steps live here, each a named function:
+`load_data`, `build_model`, `build_dataloaders`, `train` (depdetect.training), `evaluate`, `save_output`,
+`show_examples`; the dual encoder's are in depdetect.cli_dual_encoder.
 """
 
 from __future__ import annotations
