@@ -65,7 +65,8 @@ def config_custom_pipeline(folder: Path) -> str:
 def test_ema_teacher_and_fresh_receiver_run(tiny_encoder_dir, esconv_jsonl, tmp_path):
     results = main(dual_args(tiny_encoder_dir, esconv_jsonl, tmp_path / "ema", "--mhim", "--teacher", "ema",
                              "--receiver_init", "fresh", "--num_epochs", "1"))
-    assert results["receiver"]["test"]["rmse"] > 0
+    donor, receiver = results["donor"]["test"], results["receiver"]["test"]
+    assert receiver["rmse"] > 0 and receiver["rmse"] != donor["rmse"]  # a separately initialised, trained model
 
 
 def test_folds_report_mean_and_std_over_folds(tiny_encoder_dir, esconv_jsonl, tmp_path):
