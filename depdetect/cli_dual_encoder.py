@@ -104,7 +104,10 @@ def make_evaluate(num_labels: int):
 
 
 def build_dual_encoder(args, train_scores: list[float]) -> DualEncoderForDepressionScoring:
-    scores = np.asarray(train_scores, dtype=np.float64)
+    mean, std = 0.0, 1.0
+    if args.num_labels == 1:  # standardise regression targets with the training scores
+        scores = np.asarray(train_scores, dtype=np.float64)
+        mean, std = float(np.nanmean(scores)), float(np.nanstd(scores)) or 1.0
     return DualEncoderForDepressionScoring.from_encoders(
         args.encoder,
         args.sentence_encoder,
@@ -115,8 +118,8 @@ def build_dual_encoder(args, train_scores: list[float]) -> DualEncoderForDepress
         dropout=args.dropout,
         max_turn_length=args.max_length,
         score_threshold=args.score_threshold,
-        score_mean=float(np.nanmean(scores)) if args.num_labels == 1 else 0.0,
-        score_std=float(np.nanstd(scores)) or 1.0 if args.num_labels == 1 else 1.0,
+        score_mean=mean,
+        score_std=std,
     )
 
 

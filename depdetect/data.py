@@ -23,7 +23,6 @@ from .pipeline_depression import check_interview, check_text, check_texts  # noq
 logger = logging.getLogger(__name__)
 
 POST_LABELS = ["control", "depression"]
-POSTS_FEATURES = Features({"text": Value("string"), "label": ClassLabel(names=POST_LABELS)})
 
 #: The RMHD sample shipped by the PyPI package construct-tracker (Low et al. 2020), 260 posts per subreddit.
 RMHD_RELATIVE_PATH = "data/datasets/reddit_27_subreddits/rmhd_27subreddits_260posts_test.csv"

@@ -19,9 +19,6 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "auroc", "auprc")
-
-
 def json_safe(value):
     """Metrics as strict JSON: NaN/inf (undefined metrics) become null, numpy scalars plain numbers."""
     if isinstance(value, dict):

@@ -119,7 +119,8 @@ class HardInstanceMasker:
             raise ValueError("An EMA teacher needs the receiver model it follows.")
         if not 0 < ema_decay < 1:
             raise ValueError(f"`ema_decay` must be in (0, 1), got {ema_decay}.")
-        self.donor = copy.deepcopy(donor).eval().requires_grad_(False)
+        # an EMA teacher moves, so it is a copy; a frozen donor is used as it is (no second model in memory)
+        self.donor = (copy.deepcopy(donor) if teacher == "ema" else donor).eval().requires_grad_(False)
         self.mask_top, self.mask_bottom, self.seed = mask_top, mask_bottom, seed
         self.teacher, self.receiver, self.ema_decay = teacher, receiver, ema_decay
         self.cache: dict[int, torch.Tensor] = {}
