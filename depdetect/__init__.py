@@ -11,6 +11,7 @@ from transformers.pipelines import PIPELINE_REGISTRY
 
 from .configuration_dual_encoder import DualEncoderConfig
 from .configuration_hybrid import HybridConfig
+from .doris import DorisConfig, DorisPipeline
 from .modeling_dual_encoder import DualEncoderForDepressionScoring, DualEncoderOutput
 from .modeling_hybrid import HybridExplanationOutput, HybridForSequenceClassification, awvti, nas
 from .pipeline_depression import DepressionDetectionPipeline, DepressionScoringPipeline
@@ -41,6 +42,8 @@ PIPELINE_REGISTRY.register_pipeline(
 __all__ = [
     "DepressionDetectionPipeline",
     "DepressionScoringPipeline",
+    "DorisConfig",
+    "DorisPipeline",
     "DualEncoderConfig",
     "DualEncoderForDepressionScoring",
     "DualEncoderOutput",

@@ -98,3 +98,39 @@ def dual_encoder_card(
         transformers_version=transformers.__version__,
         torch_version=torch.__version__,
     )
+
+
+def doris_card(config, metrics: dict[str, Any], data_description: str, repo_or_path: str = "path/to/this/folder") -> ModelCard:
+    """The README.md of a saved DORIS pipeline."""
+    from . import __version__
+
+    test = {k: v for k, v in metrics.get("test", {}).items() if isinstance(v, (int, float))}
+    versions = config.versions or {}
+    card_data = ModelCardData(
+        library_name="depdetect",
+        pipeline_tag="text-classification",
+        tags=["depression-detection", "mental-health", "explainability", "depdetect", "xgboost", "doris"],
+        license="apache-2.0",
+        language=["en"],
+        base_model=None if Path(config.embedder).exists() else config.embedder,  # a Hub id, not a local folder
+    )
+    return ModelCard.from_template(
+        card_data,
+        template_path=str(TEMPLATES / "doris.md"),
+        embedder=config.embedder,
+        annotator=config.annotator,
+        uses_llm=config.annotator != "embedding",
+        k=config.k,
+        m=config.m,
+        ablate=config.ablate,
+        n_estimators=config.xgboost.get("n_estimators"),
+        threshold=config.threshold,
+        depdetect_version=__version__,
+        data_description=data_description,
+        test_metrics=test,
+        repo_or_path=repo_or_path,
+        xgboost_version=versions.get("xgboost", "unknown"),
+        st_version=versions.get("sentence-transformers", "unknown"),
+        transformers_version=transformers.__version__,
+        torch_version=torch.__version__,
+    )

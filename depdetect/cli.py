@@ -1,8 +1,8 @@
-"""`python train.py --model {hybrid,dual_encoder} ...` (also `depdetect ...` and `accelerate launch train.py ...`).
+"""`python train.py --model {hybrid,dual_encoder,doris} ...` (also `depdetect ...` and `accelerate launch train.py ...`).
 
 `parse_args` serves both models; `main` dispatches. The Hybrid's steps live here, each a named function:
 `load_data`, `build_model`, `build_dataloaders`, `train` (depdetect.training), `evaluate`, `save_output`,
-`show_examples`; the dual encoder's are in depdetect.cli_dual_encoder.
+`show_examples`; the dual encoder's are in depdetect.cli_dual_encoder, DORIS's in depdetect.cli_doris.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description="Train, evaluate and save a depdetect model. Defaults follow the papers.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--model", choices=["hybrid", "dual_encoder"], required=True, help="Which system to train.")
+    p.add_argument("--model", choices=["hybrid", "dual_encoder", "doris"], required=True, help="Which system to train.")
     data = p.add_argument_group("data (hybrid default: the RMHD sample, r/depression vs 10 non-clinical subreddits)")
     data.add_argument("--train_file", help="hybrid: CSV/TSV/JSONL with text and label; dual_encoder: interviews JSONL.")
     data.add_argument("--validation_file")
@@ -116,9 +116,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     train_.add_argument("--resume_from_checkpoint", default=None, help="A checkpoint folder, or 'latest'.")
     train_.add_argument("--max_steps", type=int, default=0, help="Stop after this many optimiser steps (0: no limit).")
     train_.add_argument("--show_examples", type=int, default=2, help="Explained test predictions to print (prints text).")
+    from .cli_doris import add_arguments as add_doris_arguments
     from .cli_dual_encoder import add_arguments
 
     add_arguments(p)
+    add_doris_arguments(p)
     args = p.parse_args(argv)
     if args.dataset_dir and args.train_file:
         p.error("pass either --dataset_dir or --train_file, not both")
@@ -341,6 +343,10 @@ def main(argv: list[str] | None = None, on_step=None) -> dict:
         from .cli_dual_encoder import run
 
         return run(args, on_step=on_step)
+    if args.model == "doris":
+        from .cli_doris import run as run_doris
+
+        return run_doris(args)
     if args.mhim or args.folds:
         raise ValueError("--mhim and --folds apply to --model dual_encoder only.")
     return run_hybrid(args, on_step=on_step)

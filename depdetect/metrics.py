@@ -34,12 +34,15 @@ def json_safe(value):
     return value
 
 
-def classification_metrics(probabilities: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+def classification_metrics(
+    probabilities: np.ndarray, labels: np.ndarray, threshold: float | None = None
+) -> dict[str, float]:
     """Accuracy, precision, recall, F1, AUROC and AUPRC.
 
     Args:
         probabilities: (N, C) class probabilities.
         labels: (N,) class indices.
+        threshold: binary tasks only: predict the positive class at P(positive) >= threshold (default: argmax).
 
     Binary tasks score the positive class (index 1, "depression"); more classes use macro averages and
     one-vs-rest AUROC/AUPRC. AUROC/AUPRC are NaN when the labels hold a single class (undefined there).
@@ -53,8 +56,10 @@ def classification_metrics(probabilities: np.ndarray, labels: np.ndarray) -> dic
     if labels.size == 0:
         raise ValueError("No examples to score: the evaluation split is empty.")
     num_classes = probabilities.shape[1]
-    predictions = probabilities.argmax(axis=1)
     binary = num_classes == 2
+    if threshold is not None and not binary:
+        raise ValueError("`threshold` applies to binary tasks only.")
+    predictions = probabilities.argmax(axis=1) if threshold is None else (probabilities[:, 1] >= threshold).astype(int)
     precision, recall, f1, _ = precision_recall_fscore_support(
         labels,
         predictions,

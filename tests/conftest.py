@@ -97,3 +97,36 @@ def fresh_accelerate_state():
     yield
     AcceleratorState._reset_state(reset_partial_state=True)
     GradientState._reset_state()
+
+
+@pytest.fixture(scope="session")
+def tiny_sentence_transformer(tmp_path_factory, tiny_encoder_dir) -> str:
+    """A tiny random sentence-transformers model (tiny BERT + mean pooling) saved to a folder."""
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
+
+    path = tmp_path_factory.mktemp("tiny_st")
+    transformer = Transformer(tiny_encoder_dir, max_seq_length=64)
+    SentenceTransformer(modules=[transformer, Pooling(transformer.get_embedding_dimension(), "mean")]).save(str(path))
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def tiny_embedder(tiny_sentence_transformer):
+    from depdetect.doris import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(tiny_sentence_transformer)
+
+
+@pytest.fixture(scope="session")
+def cohort():
+    """A small simulated RMHD cohort (real posts, simulated users): 140/20/40 users, 7/1/2 depressed."""
+    from depdetect.data import rmhd_user_cohort
+
+    return rmhd_user_cohort(num_users=200, seed=3)
+
+
+def doris_config(**overrides):
+    from depdetect import DorisConfig
+
+    return DorisConfig(xgboost={"n_estimators": 20, "max_depth": 3, "learning_rate": 0.3}, **overrides)

@@ -1,0 +1,61 @@
+"""DORIS's feature maths as small pure functions (arXiv 2403.10750, eqs. 3, 4, 8, 9, 10)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Cosine similarities lie in [-1, 1]: these cut-offs select no post (k = 0) or every post (k = 100).
+NONE_SELECTED, ALL_SELECTED = 2.0, -2.0
+
+
+def normalize_rows(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=-1, keepdims=True)
+    return x / np.maximum(norms, 1e-12)
+
+
+def risk_scores(symptom_similarity: np.ndarray) -> np.ndarray:
+    """Eq. 3: a post's depression risk = its mean cosine similarity to the symptom templates. (N, 9) -> (N,)."""
+    return symptom_similarity.mean(axis=1)
+
+
+def top_percent_cutoff(values: np.ndarray, percent: float) -> float:
+    """The value at or above which a post is in the top `percent`% of `values` (the training corpus)."""
+    if percent <= 0:
+        return NONE_SELECTED
+    if percent >= 100:
+        return ALL_SELECTED
+    return float(np.quantile(values, 1 - percent / 100))
+
+
+def user_features(
+    post_embeddings: np.ndarray,  # (n, d) H_p, L2-normalised
+    symptom_vectors: np.ndarray,  # (n, 9) E_p, 0/1
+    emotional: np.ndarray,  # (n,) bool: p in P_E
+    mood_course_embedding: np.ndarray | None,  # (d,) Emb(T_MC)
+    ablate: tuple[str, ...] | list[str] = (),
+) -> np.ndarray:
+    """F = concat(F_MC + F_PH, F_DC) for one user (eq. 10), with any of dc/mc/ph left out.
+
+    F_DC = mean of E_p over all posts (eq. 4); F_MC = (sum of H_p over P_E + Emb(T_MC)) / (|P_E| + 1) (eq. 8);
+    F_PH = mean of H_p over all posts (eq. 9). Without MC (or PH) the summed part is the other one alone.
+    """
+    parts = []
+    dense = []
+    if "mc" not in ablate:
+        if mood_course_embedding is None:
+            raise ValueError("The mood-course feature needs the summary's embedding.")
+        dense.append((post_embeddings[emotional].sum(axis=0) + mood_course_embedding) / (emotional.sum() + 1))
+    if "ph" not in ablate:
+        dense.append(post_embeddings.mean(axis=0))
+    if dense:
+        parts.append(np.sum(dense, axis=0))  # (d,)
+    if "dc" not in ablate:
+        parts.append(symptom_vectors.mean(axis=0))  # (9,)
+    return np.concatenate(parts).astype(np.float32)
+
+
+def feature_names(dimension: int, symptom_codes: list[str], ablate: tuple[str, ...] | list[str] = ()) -> list[str]:
+    names = [] if {"mc", "ph"} <= set(ablate) else [f"emb_{i}" for i in range(dimension)]
+    if "dc" not in ablate:
+        names += [f"dc_{code}" for code in symptom_codes]
+    return names

@@ -1,0 +1,463 @@
+"""DorisPipeline: fit, predict, explain, evaluate, save and load DORIS (arXiv 2403.10750).
+
+    from depdetect import DorisConfig, DorisPipeline
+    doris = DorisPipeline(DorisConfig(k=20, m=30)).fit(train_users)    # users schema: user_id, posts, label
+    doris.predict_proba(test_users); doris.explain(test_users[0]); doris.evaluate(test_users)
+    doris.save_pretrained("outputs/doris"); DorisPipeline.from_pretrained("outputs/doris")
+
+Work is split across Accelerate processes when launched with `accelerate launch`/`torchrun` (embedding,
+annotation and summaries via `split_between_processes`, results gathered), and cached on disk when `cache_dir`
+is given, so a killed run resumes without redoing finished annotations.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from ..data import POST_LABELS, check_user, parse_timestamp
+from ..metrics import classification_metrics, json_safe
+from .annotators import make_annotator
+from .cache import AnswerCache, EmbeddingCache, cache_key
+from .config import CONFIG_NAME, DorisConfig
+from .features import feature_names, normalize_rows, risk_scores, top_percent_cutoff, user_features
+
+logger = logging.getLogger(__name__)
+
+BOOSTER_NAME = "xgboost_model.json"
+
+
+def _as_users(users) -> list[dict]:
+    if isinstance(users, dict):
+        return [users]
+    if hasattr(users, "to_list"):  # a datasets.Dataset
+        return users.to_list()
+    return list(users)
+
+
+def _time_order(posts: list[dict]) -> list[int]:
+    """Post indexes in time order when every post has a timestamp; the given order otherwise."""
+    times = [parse_timestamp(p["timestamp"], "post") for p in posts]
+    if any(t is None for t in times):
+        return list(range(len(posts)))
+    return sorted(range(len(posts)), key=lambda i: times[i])
+
+
+class DorisPipeline:
+    """DORIS: symptom features (DC), mood course (MC) and post history (PH) -> XGBoost, with explanations.
+
+    Args:
+        config: a DorisConfig (defaults: the paper's templates and prompts, k=20, m=30).
+        embedder: an object with `identifier`, `dimension` and `encode(texts) -> (N, d)` (e.g.
+            `SentenceTransformerEmbedder`); loaded from `config.embedder` on first use when None.
+        annotator: an annotator (see depdetect.doris.annotators); built from `config.annotator` when None.
+        cache_dir: folder for the on-disk caches of embeddings, annotations and summaries (none when None).
+        state: an Accelerate `PartialState` to split work across processes (one is made on first use).
+        batch_size: posts per annotation batch (each batch is cached as soon as it is answered).
+    """
+
+    def __init__(self, config: DorisConfig | None = None, embedder=None, annotator=None,
+                 cache_dir: str | Path | None = None, state=None, batch_size: int = 32):
+        self.config = config or DorisConfig()
+        self.embedder = embedder
+        if embedder is not None:
+            self.config.embedder = embedder.identifier
+        if annotator is None:
+            annotator = make_annotator(self.config.annotator, self.config.annotator_state, symptoms=self.config.symptoms)
+        self.annotator = annotator
+        self.config.annotator = annotator.spec
+        self.cache_dir = Path(cache_dir) if cache_dir else None
+        self._state = state
+        self.batch_size = batch_size
+        self.booster = None
+        self.stats: Counter = Counter()
+        self._memory: dict[str, np.ndarray] = {}
+        self._embedding_cache = None
+        self._answer_caches: dict[str, AnswerCache] = {}
+        self._templates = None
+
+    # -- plumbing ---------------------------------------------------------------------------------------------
+
+    @property
+    def state(self):
+        """The given Accelerate state, else the process-wide PartialState (looked up each time, never kept)."""
+        if self._state is not None:
+            return self._state
+        from accelerate import PartialState
+
+        return PartialState()
+
+    def _get_embedder(self):
+        if self.embedder is None:
+            from .embedder import load_embedder
+
+            self.embedder = load_embedder(self.config.embedder)
+        return self.embedder
+
+    def _split(self, items: list, work) -> list:
+        """Run `work(items_part) -> list` on each process's share of `items`; every process gets all results."""
+        state = self.state
+        if state.num_processes == 1:
+            return work(items)
+        from accelerate.utils import gather_object
+
+        with state.split_between_processes(items) as part:
+            done = work(list(part))
+        return gather_object([done])  # one list per process, in process order
+
+    def _gathered(self, items: list, work) -> list:
+        parts = self._split(items, work)
+        if self.state.num_processes == 1:
+            return parts
+        return [x for part in parts for x in part]
+
+    def _answers(self, kind: str) -> AnswerCache | dict:
+        if self.cache_dir is None:
+            return self._answer_caches.setdefault(kind, {})
+        if kind not in self._answer_caches:
+            self._answer_caches[kind] = AnswerCache(self.cache_dir, kind)
+        return self._answer_caches[kind]
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        """L2-normalised embeddings of `texts`, each distinct text embedded once (and cached)."""
+        embedder = self._get_embedder()
+        if self.cache_dir is not None and self._embedding_cache is None:
+            self._embedding_cache = EmbeddingCache(self.cache_dir, embedder.identifier, embedder.dimension)
+        store = self._embedding_cache if self._embedding_cache is not None else None
+        keys = [cache_key(embedder.identifier, t) for t in texts]
+        known = lambda k: k in self._memory or (store is not None and k in store)  # noqa: E731
+        missing = list(dict.fromkeys((k, t) for k, t in zip(keys, texts) if not known(k)))
+
+        def work(part):
+            rows = normalize_rows(np.asarray(embedder.encode([t for _, t in part]), dtype=np.float32))
+            if rows.shape != (len(part), embedder.dimension):
+                raise ValueError(f"The embedder returned shape {rows.shape} for {len(part)} texts.")
+            if store is not None and part:
+                store.put_many([k for k, _ in part], rows)
+            return list(zip([k for k, _ in part], rows))
+
+        for start in range(0, len(missing), 4096):  # bounded memory and cache appends per chunk
+            for key, row in self._gathered(missing[start : start + 4096], work):
+                self._memory[key] = row
+        self.stats["posts_embedded"] += len(missing)
+        out = np.empty((len(texts), embedder.dimension), dtype=np.float32)
+        for i, key in enumerate(keys):
+            out[i] = self._memory[key] if key in self._memory else store.get(key)
+        bad = ~np.isfinite(out).all(axis=1)
+        if bad.any():
+            raise ValueError(
+                f"The embedder returned NaN or infinite values for {int(bad.sum())} of {len(texts)} texts; "
+                "check the embedding model (and its dtype) before fitting."
+            )
+        if store is not None:
+            self._memory.clear()  # the disk cache holds them; keep memory flat on large corpora
+        return out
+
+    def _template_embeddings(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._templates is None:
+            symptoms = self._embed([s["template"] for s in self.config.symptoms])
+            emotions = self._embed([e["template"] for e in self.config.emotions])
+            self._templates = (symptoms, emotions)
+        return self._templates
+
+    def _llm_key(self, prompt_kind: str, payload: str) -> str:
+        a = self.annotator
+        return cache_key(a.backend, a.model, self.config.prompt_versions[prompt_kind], payload)
+
+    def _annotate(self, texts: list[str], similarity: np.ndarray) -> list[list[str] | None]:
+        """Symptom codes per text (None: unreadable answer); LLM answers cached per text as they arrive."""
+        a = self.annotator
+        if not a.uses_llm:
+            return a.annotate(texts, similarity)
+        cache = self._answers("annotations")
+        keys = [self._llm_key("annotate", t) for t in texts]
+        todo = list(dict.fromkeys((k, t) for k, t in zip(keys, texts) if k not in cache))
+
+        def work(part):
+            done = []
+            for start in range(0, len(part), self.batch_size):
+                batch = part[start : start + self.batch_size]
+                answers = a.annotate([t for _, t in batch], None)
+                for (key, _), answer in zip(batch, answers):
+                    if isinstance(cache, AnswerCache):
+                        cache.put(key, answer)
+                    done.append((key, answer))
+            return done
+
+        for key, answer in self._gathered(todo, work):
+            if isinstance(cache, AnswerCache):
+                cache._values[key] = answer
+            else:
+                cache[key] = answer
+        return [cache.get(k) for k in keys]
+
+    def _summarize(self, post_lists: list[list[dict]]) -> list[str]:
+        a = self.annotator
+        if not a.uses_llm:
+            return [a.summarize(posts) for posts in post_lists]
+        cache = self._answers("summaries")
+        keys = [self._llm_key("mood_course", json.dumps(posts, sort_keys=True)) for posts in post_lists]
+        todo = list(dict.fromkeys((k, i) for i, k in enumerate(keys) if k not in cache))
+
+        def work(part):
+            done = []
+            for key, i in part:
+                summary = a.summarize(post_lists[i])
+                if isinstance(cache, AnswerCache):
+                    cache.put(key, summary)
+                done.append((key, summary))
+            return done
+
+        for key, summary in self._gathered(todo, work):
+            if isinstance(cache, AnswerCache):
+                cache._values[key] = summary
+            else:
+                cache[key] = summary
+        return [cache.get(k) for k in keys]
+
+    # -- the method -------------------------------------------------------------------------------------------
+
+    def _featurize(self, users: list[dict], fit: bool = False, details: bool = False):
+        """Feature matrix (U, D) for validated users; with `details`, what explain() reports per user."""
+        cfg = self.config
+        users = [check_user(u, f"users[{i}]") for i, u in enumerate(users)]
+        if not users:
+            raise ValueError("No users given.")
+        texts = [p["text"] for u in users for p in u["posts"]]
+        offsets = np.cumsum([0] + [len(u["posts"]) for u in users])
+        H = self._embed(texts)  # (N, d)
+        symptom_emb, emotion_emb = self._template_embeddings()
+        S = H @ symptom_emb.T  # (N, 9) cosine similarity to the symptom templates
+        Em = H @ emotion_emb.T  # (N, 5) ... to the emotion templates
+        risk = risk_scores(S)  # (N,)
+        if fit:
+            cfg.risk_cutoff = top_percent_cutoff(risk, cfg.k)
+            cfg.emotion_cutoffs = [top_percent_cutoff(Em[:, j], cfg.m) for j in range(Em.shape[1])]
+            self.annotator.fit(S)
+            cfg.annotator_state = self.annotator.state()
+            cfg.embedding_dim = int(H.shape[1])
+            cfg.feature_names = feature_names(H.shape[1], [s["code"] for s in cfg.symptoms], cfg.ablate)
+        elif not cfg.fitted:
+            raise RuntimeError("This DORIS pipeline is not fitted: call fit(train_users) or from_pretrained(folder).")
+        codes = [s["code"] for s in cfg.symptoms]
+        selected = np.flatnonzero(risk >= cfg.risk_cutoff)
+        E = np.zeros((len(texts), len(codes)), dtype=np.float32)  # (N, 9) E_p, zero for unannotated posts
+        answers = self._annotate([texts[i] for i in selected], S[selected])
+        unreadable = 0
+        for i, answer in zip(selected, answers):
+            if answer is None:
+                unreadable += 1
+                continue
+            E[i, [codes.index(c) for c in answer]] = 1.0
+        self.stats["posts"] += len(texts)
+        self.stats["posts_annotated"] += len(selected)
+        self.stats["unparseable_answers"] += unreadable
+        cleared = Em >= np.asarray(cfg.emotion_cutoffs)  # (N, 5)
+        emotional = cleared.any(axis=1)  # (N,) P_E membership
+        dominant = np.where(cleared, Em, -np.inf).argmax(axis=1)
+        need_mood = "mc" not in cfg.ablate or details
+        orders, mood_posts = [], []
+        for u, user in enumerate(users):
+            order = _time_order(user["posts"])
+            orders.append(order)
+            base = offsets[u]
+            mood_posts.append([
+                {"text": user["posts"][i]["text"], "timestamp": user["posts"][i]["timestamp"],
+                 "emotion": cfg.emotions[int(dominant[base + i])]["name"]}
+                for i in order if emotional[base + i]
+            ])
+        summaries = self._summarize(mood_posts) if need_mood else [None] * len(users)
+        mood_emb = self._embed(summaries) if "mc" not in cfg.ablate else [None] * len(users)
+        X = np.stack([
+            user_features(H[offsets[u] : offsets[u + 1]], E[offsets[u] : offsets[u + 1]],
+                          emotional[offsets[u] : offsets[u + 1]], mood_emb[u], cfg.ablate)
+            for u in range(len(users))
+        ])  # (U, D)
+        if not np.isfinite(X).all():
+            raise ValueError("Some user features are NaN or infinite; check the embedder's output.")
+        if not details:
+            return X, users
+        info = []
+        for u, user in enumerate(users):
+            base = offsets[u]
+            symptom_posts = {}
+            for i in orders[u]:
+                for j in np.flatnonzero(E[base + i]):
+                    post = user["posts"][i]
+                    symptom_posts.setdefault(int(j), []).append({"text": post["text"], "timestamp": post["timestamp"]})
+            info.append({"symptom_posts": symptom_posts, "mood_course": summaries[u], "order": orders[u],
+                         "annotated": E[base : offsets[u + 1]]})
+        return X, users, info
+
+    def _labels(self, users: list[dict], labels) -> np.ndarray:
+        if labels is None:
+            labels = [u.get("label") for u in users]
+        out = []
+        for i, label in enumerate(labels):
+            if isinstance(label, str) and label in self.config.label_names:
+                label = self.config.label_names.index(label)
+            if isinstance(label, (bool, np.bool_)) or label not in (0, 1):
+                raise ValueError(
+                    f"users[{i}] has label {label!r}; DORIS needs 0 ({self.config.label_names[0]!r}) or 1 "
+                    f"({self.config.label_names[1]!r})."
+                )
+            out.append(int(label))
+        return np.asarray(out)
+
+    def fit(self, users, labels=None) -> DorisPipeline:
+        """Fit the cut-offs, the annotator and the trees on training users (labels from `users` when None)."""
+        import xgboost as xgb
+
+        users = _as_users(users)
+        y = self._labels(users, labels) if users else np.zeros(0)
+        if len(set(y.tolist())) < 2:
+            raise ValueError(
+                f"The training users hold a single class ({sorted(set(y.tolist()))}); DORIS needs depressed and "
+                "control users to fit."
+            )
+        X, _ = self._featurize(users, fit=True)
+        params = dict(self.config.xgboost)
+        rounds = int(params.pop("n_estimators", 300))
+        if params.get("scale_pos_weight") == "balanced":
+            params["scale_pos_weight"] = float((y == 0).sum() / max(1, (y == 1).sum()))
+        params.update({"objective": "binary:logistic", "eval_metric": "aucpr", "seed": self.config.seed,
+                       "eta": params.pop("learning_rate", 0.05)})
+        train = xgb.DMatrix(X, label=y, feature_names=self.config.feature_names)
+        self.booster = xgb.train(params, train, num_boost_round=rounds)
+        self.config.versions = _versions()
+        return self
+
+    def predict_proba(self, users) -> np.ndarray:
+        """P(depression) per user, shape (U,)."""
+        import xgboost as xgb
+
+        if self.booster is None:
+            raise RuntimeError("This DORIS pipeline is not fitted: call fit(train_users) or from_pretrained(folder).")
+        X, _ = self._featurize(_as_users(users))
+        return self.booster.predict(xgb.DMatrix(X, feature_names=self.config.feature_names)).astype(np.float64)
+
+    def predict(self, users) -> np.ndarray:
+        return (self.predict_proba(users) >= self.config.threshold).astype(int)
+
+    def explain(self, user: dict) -> dict:
+        """The decision for one user with its evidence: symptoms found (with posts), mood course, explanation."""
+        import xgboost as xgb
+
+        if self.booster is None:
+            raise RuntimeError("This DORIS pipeline is not fitted: call fit(train_users) or from_pretrained(folder).")
+        if not isinstance(user, dict):
+            raise ValueError(f"explain() takes one user dict (user_id, posts), got {type(user).__name__}.")
+        X, _, (info,) = self._featurize([user], details=True)
+        probability = float(self.booster.predict(xgb.DMatrix(X, feature_names=self.config.feature_names))[0])
+        depressed = probability >= self.config.threshold
+        symptoms = [
+            {"code": s["code"], "name": s["name"], "posts": info["symptom_posts"][j]}
+            for j, s in enumerate(self.config.symptoms) if j in info["symptom_posts"]
+        ]
+        by_post: dict[tuple, list[str]] = {}
+        for s in symptoms:
+            for post in s["posts"]:
+                by_post.setdefault((post["timestamp"], post["text"]), []).append(s["name"])
+        symptom_posts = [{"text": text, "timestamp": ts, "symptoms": names} for (ts, text), names in by_post.items()]
+        explanation = self._explanation(info["mood_course"], symptom_posts, depressed, probability)
+        return {
+            "label": self.config.label_names[int(depressed)],
+            "probability": probability,
+            "symptoms": symptoms,
+            "mood_course": info["mood_course"],
+            "explanation": explanation,
+        }
+
+    def _explanation(self, mood_course: str, symptom_posts: list[dict], depressed: bool, probability: float) -> str:
+        a = self.annotator
+        if not a.uses_llm:
+            return a.explain(mood_course, symptom_posts, depressed, probability)
+        cache = self._answers("explanations")
+        key = self._llm_key("explain", json.dumps([mood_course, symptom_posts, depressed], sort_keys=True))
+        if key not in cache:
+            text = a.explain(mood_course, symptom_posts, depressed, probability)
+            if isinstance(cache, AnswerCache):
+                cache.put(key, text)
+            else:
+                cache[key] = text
+        return cache.get(key)
+
+    def evaluate(self, users, labels=None) -> dict:
+        """Precision, recall, F1 (threshold `config.threshold`), AUROC and AUPRC of the depressed class."""
+        users = _as_users(users)
+        y = self._labels(users, labels)
+        p = self.predict_proba(users)
+        return classification_metrics(np.stack([1 - p, p], axis=1), y, threshold=self.config.threshold)
+
+    # -- persistence --------------------------------------------------------------------------------------------
+
+    def save_pretrained(self, folder: str | Path, metrics: dict | None = None) -> Path:
+        """Write `doris_config.json` and the trees in XGBoost's JSON format (`xgboost_model.json`); no pickle."""
+        if self.booster is None:
+            raise RuntimeError("Nothing to save: fit the pipeline first.")
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.config.to_json_file(folder / CONFIG_NAME)
+        self.booster.save_model(str(folder / BOOSTER_NAME))
+        if metrics is not None:
+            (folder / "metrics.json").write_text(json.dumps(json_safe(metrics), indent=2) + "\n", encoding="utf-8")
+        return folder
+
+    @classmethod
+    def from_pretrained(cls, folder_or_repo_id: str | Path, embedder=None, annotator=None, revision: str | None = None,
+                        **kwargs) -> DorisPipeline:
+        """Load a saved pipeline from a folder or a Hub repo id (downloaded with huggingface_hub)."""
+        import xgboost as xgb
+
+        folder = Path(folder_or_repo_id)
+        if not folder.is_dir():
+            from huggingface_hub import snapshot_download
+
+            folder = Path(snapshot_download(str(folder_or_repo_id), revision=revision,
+                                            allow_patterns=[CONFIG_NAME, BOOSTER_NAME, "*.md", "metrics.json"]))
+        for name in (CONFIG_NAME, BOOSTER_NAME):
+            if not (folder / name).is_file():
+                raise FileNotFoundError(f"{folder} is not a saved DORIS pipeline: {name} is missing.")
+        config = DorisConfig.from_json_file(folder / CONFIG_NAME)
+        pipeline = cls(config, embedder=embedder, annotator=annotator, **kwargs)
+        pipeline.booster = xgb.Booster()
+        pipeline.booster.load_model(str(folder / BOOSTER_NAME))
+        return pipeline
+
+    def push_to_hub(self, repo_id: str, private: bool = False, revision: str | None = None,
+                    commit_message: str = "Upload DORIS pipeline", token: str | None = None,
+                    metrics: dict | None = None, data_description: str | None = None) -> str:
+        """Publish the pipeline (config, trees, model card from model_cards/doris.md) to a Hub model repo."""
+        from huggingface_hub import HfApi
+
+        from ..cards import doris_card
+
+        api = HfApi(token=token)
+        with tempfile.TemporaryDirectory() as tmp:
+            self.save_pretrained(tmp, metrics=metrics)
+            doris_card(self.config, metrics or {}, data_description or "Not recorded.").save(Path(tmp) / "README.md")
+            api.create_repo(repo_id, private=private, exist_ok=True)
+            if revision:
+                api.create_branch(repo_id, branch=revision, exist_ok=True)
+            info = api.upload_folder(repo_id=repo_id, folder_path=tmp, revision=revision, commit_message=commit_message)
+        return str(info)
+
+
+def _versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ("depdetect", "xgboost", "sentence-transformers", "transformers", "torch"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+__all__ = ["BOOSTER_NAME", "DorisPipeline", "POST_LABELS"]
