@@ -339,14 +339,16 @@ def run_hybrid(args: argparse.Namespace, on_step=None) -> dict:
 def main(argv: list[str] | None = None, on_step=None) -> dict:
     logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", level=os.environ.get("DEPDETECT_LOG_LEVEL", "WARNING"))
     args = parse_args(argv)
+    from .cli_doris import run as run_doris, used_doris_flags
+
+    if args.model == "doris":
+        return run_doris(args)
+    if used_doris_flags(args):
+        raise ValueError(f"{', '.join(used_doris_flags(args))} apply to --model doris only.")
     if args.model == "dual_encoder":
         from .cli_dual_encoder import run
 
         return run(args, on_step=on_step)
-    if args.model == "doris":
-        from .cli_doris import run as run_doris
-
-        return run_doris(args)
     if args.mhim or args.folds:
         raise ValueError("--mhim and --folds apply to --model dual_encoder only.")
     return run_hybrid(args, on_step=on_step)

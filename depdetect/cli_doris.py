@@ -41,6 +41,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--threshold", type=float, default=0.5, help="P(depression) at or above which a user is depressed.")
 
 
+def used_doris_flags(args: argparse.Namespace) -> list[str]:
+    """DORIS flags given with another --model (their defaults are not 'given')."""
+    defaults = {"annotator": "embedding", "k": 20.0, "m": 30.0, "ablate": "", "cache_dir": None, "cohort_users": 1000,
+                "n_estimators": None, "max_depth": None}
+    return [f"--{name}" for name, value in defaults.items() if getattr(args, name) != value]
+
+
 def refuse_other_flags(args: argparse.Namespace) -> None:
     others = [flag for flag, used in (("--lora_r", args.lora_r), ("--no_bilstm", args.no_bilstm),
                                       ("--no_cnn", args.no_cnn), ("--mhim", args.mhim), ("--folds", args.folds),

@@ -1,0 +1,31 @@
+"""A SIMULATED user cohort from the real RMHD posts (construct-tracker's sample) -> the `users` schema.
+
+    python datasets_scripts/rmhd_users.py OUT_DIR [--users 1000] [--seed 42]
+
+Real posts, simulated users (see depdetect.data.rmhd_user_cohort): depressed users (1:19) draw a minority of their
+10-40 posts from r/depression and r/suicidewatch and the rest from 10 non-clinical subreddits; control users post
+in the non-clinical subreddits with an occasional post from the other mental-health subreddits. Posts keep their
+real dates and appear in date order. The post pool is split 7:1:2 before users are drawn, so no post is shared
+between splits. Use it for offline tests and benchmarks; results on it say nothing about real user timelines.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from depdetect.data import rmhd_user_cohort
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("out_dir")
+    parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args(argv)
+    data = rmhd_user_cohort(num_users=args.users, seed=args.seed)
+    data.save_to_disk(args.out_dir)
+    print({name: f"{len(split)} users, {sum(split['label'])} depressed" for name, split in data.items()})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""Your own users in the generic JSON Lines form of the `users` schema, one user a line:
+
+    {"user_id": "u01", "label": 1,
+     "posts": [{"text": "Can't sleep again.", "timestamp": "2024-03-01T02:10:00+00:00"}, ...]}
+
+`label` is 0/"control" or 1/"depression"; `timestamp` is ISO 8601 or null (posts without times keep their order).
+A user needs at least one post with non-empty text.
+
+    python datasets_scripts/users_jsonl.py check FILE.jsonl                 # validate, print a summary
+    python datasets_scripts/users_jsonl.py export DATASET_DIR FILE.jsonl    # a saved DatasetDict split -> JSONL
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from datasets import Dataset, load_from_disk
+
+from depdetect.data import read_jsonl, users_from_records
+
+
+def load_jsonl(path: str | Path) -> Dataset:
+    return users_from_records(read_jsonl(path), str(path))
+
+
+def write_jsonl(dataset: Dataset, path: str | Path) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        for row in dataset:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    check = sub.add_parser("check")
+    check.add_argument("file")
+    export = sub.add_parser("export")
+    export.add_argument("dataset_dir")
+    export.add_argument("file")
+    export.add_argument("--split", default="train")
+    args = parser.parse_args(argv)
+    if args.command == "check":
+        data = load_jsonl(args.file)
+        posts = [len(p) for p in data["posts"]]
+        print(f"{len(data)} users ({sum(data['label'])} depressed), {sum(posts)} posts "
+              f"(min {min(posts)}, max {max(posts)} per user)")
+    else:
+        loaded = load_from_disk(args.dataset_dir)
+        write_jsonl(loaded[args.split] if hasattr(loaded, "keys") else loaded, args.file)
+
+
+if __name__ == "__main__":
+    main()
