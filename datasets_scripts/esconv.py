@@ -14,9 +14,10 @@ import argparse
 import json
 from pathlib import Path
 
-from datasets import Dataset
+from datasets import Dataset, DatasetDict
 
 from depdetect.data import interviews_from_records
+from depdetect.hub import add_push_arguments, dataset_card_text, push_dataset
 
 SEEKER, SUPPORTER = "speaker", "listener"
 
@@ -71,10 +72,19 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("esconv_json")
     parser.add_argument("output_dir")
+    add_push_arguments(parser, licensed=False)
     args = parser.parse_args(argv)
     dataset = load_esconv(args.esconv_json)
     dataset.save_to_disk(args.output_dir)
     print(f"{len(dataset)} interviews -> {args.output_dir}")
+    if args.push_to_hub:
+        card = dataset_card_text(args.push_to_hub, "esconv.py", 'ESConv dialogues as interviews (depdetect)',
+                                 "Emotional Support Conversation dialogues (thu-coai/Emotional-Support-Conversation) converted to the `interviews` schema: each turn pairs the supporter's utterances (prompt) with the seeker's reply (response); `score` is the seeker's initial emotion intensity (1-5); `label` is 1 when the emotion type is depression.",
+                                 "interviews", 'ESConv (Liu et al. 2021), CC BY-NC 4.0: non-commercial use only, with attribution.',
+                                 'Crowd-sourced role-played support conversations, not clinical interviews; the score is a self-rated emotion intensity, not a depression scale; no turn importance labels (-1).')
+        result = push_dataset(DatasetDict(train=dataset), args.push_to_hub, "esconv", card, "cc-by-nc-4.0", private=args.private,
+                              i_have_permission=getattr(args, "i_have_permission", False))
+        print(f"Published {result['splits']} to {result['url']}")
 
 
 if __name__ == "__main__":

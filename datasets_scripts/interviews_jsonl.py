@@ -8,6 +8,7 @@ allowed, an empty response is not.
 
     python datasets_scripts/interviews_jsonl.py check FILE.jsonl          # validate, print a summary
     python datasets_scripts/interviews_jsonl.py export DATASET_DIR FILE.jsonl   # a saved DatasetDict split -> JSONL
+    python datasets_scripts/interviews_jsonl.py push FILE.jsonl REPO_ID [--private]  # publish on the Hub
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ import argparse
 import json
 from pathlib import Path
 
-from datasets import Dataset, load_from_disk
+from datasets import Dataset, DatasetDict, load_from_disk
 
 from depdetect.data import interviews_from_records, read_jsonl
+from depdetect.hub import dataset_card_text, push_dataset
 
 
 def load_jsonl(path: str | Path) -> Dataset:
@@ -40,11 +42,25 @@ def main(argv: list[str] | None = None) -> None:
     export.add_argument("dataset_dir")
     export.add_argument("file")
     export.add_argument("--split", default="train")
+    push = sub.add_parser("push", help="Validate FILE and publish it as a Hub dataset repo (parquet + card).")
+    push.add_argument("file")
+    push.add_argument("repo_id")
+    push.add_argument("--private", action="store_true")
     args = parser.parse_args(argv)
     if args.command == "check":
         data = load_jsonl(args.file)
         turns = [len(t) for t in data["turns"]]
         print(f"{len(data)} interviews, {sum(turns)} turns (min {min(turns)}, max {max(turns)} per interview)")
+    elif args.command == "push":
+        card = dataset_card_text(
+            args.repo_id, "interviews_jsonl.py", "Your interviews (depdetect interviews schema)",
+            "Interviews supplied by the repo owner, validated by depdetect and converted to the `interviews` schema.",
+            "interviews", "Supplied by the repo owner, who is responsible for the right to publish it.",
+            "Unknown: describe how the data were collected and labelled before sharing it.",
+        )
+        result = push_dataset(DatasetDict(train=load_jsonl(args.file)), args.repo_id, "interviews_js", card, "other",
+                              private=args.private)
+        print(f"Published {result['splits']} to {result['url']}")
     else:
         loaded = load_from_disk(args.dataset_dir)
         write_jsonl(loaded[args.split] if hasattr(loaded, "keys") else loaded, args.file)

@@ -8,6 +8,7 @@ A user needs at least one post with non-empty text.
 
     python datasets_scripts/users_jsonl.py check FILE.jsonl                 # validate, print a summary
     python datasets_scripts/users_jsonl.py export DATASET_DIR FILE.jsonl    # a saved DatasetDict split -> JSONL
+    python datasets_scripts/users_jsonl.py push FILE.jsonl REPO_ID [--private]  # publish on the Hub
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ import argparse
 import json
 from pathlib import Path
 
-from datasets import Dataset, load_from_disk
+from datasets import Dataset, DatasetDict, load_from_disk
 
 from depdetect.data import read_jsonl, users_from_records
+from depdetect.hub import dataset_card_text, push_dataset
 
 
 def load_jsonl(path: str | Path) -> Dataset:
@@ -40,12 +42,26 @@ def main(argv: list[str] | None = None) -> None:
     export.add_argument("dataset_dir")
     export.add_argument("file")
     export.add_argument("--split", default="train")
+    push = sub.add_parser("push", help="Validate FILE and publish it as a Hub dataset repo (parquet + card).")
+    push.add_argument("file")
+    push.add_argument("repo_id")
+    push.add_argument("--private", action="store_true")
     args = parser.parse_args(argv)
     if args.command == "check":
         data = load_jsonl(args.file)
         posts = [len(p) for p in data["posts"]]
         print(f"{len(data)} users ({sum(data['label'])} depressed), {sum(posts)} posts "
               f"(min {min(posts)}, max {max(posts)} per user)")
+    elif args.command == "push":
+        card = dataset_card_text(
+            args.repo_id, "users_jsonl.py", "Your users (depdetect users schema)",
+            "Users supplied by the repo owner, validated by depdetect and converted to the `users` schema.",
+            "users", "Supplied by the repo owner, who is responsible for the right to publish it.",
+            "Unknown: describe how the data were collected and labelled before sharing it.",
+        )
+        result = push_dataset(DatasetDict(train=load_jsonl(args.file)), args.repo_id, "users_js", card, "other",
+                              private=args.private)
+        print(f"Published {result['splits']} to {result['url']}")
     else:
         loaded = load_from_disk(args.dataset_dir)
         write_jsonl(loaded[args.split] if hasattr(loaded, "keys") else loaded, args.file)

@@ -1,86 +1,174 @@
-"""Model cards written from the templates in `depdetect/model_cards/` and the run's metrics."""
+"""Model cards: built from the templates in `depdetect/model_cards/`, the folder's config and its metrics.json.
+
+The same functions write the card of a freshly trained folder and the card `push_to_hub.py` publishes (with the
+repo id and a pinned revision in the usage snippet). The metadata (`huggingface_hub.ModelCardData`) carries
+library_name, pipeline_tag, tags, base_model, datasets, license and `eval_results` from metrics.json, so the Hub
+shows a results table. Templates are rendered with undefined fields as errors: a template naming a field the
+card does not provide fails before anything is written or uploaded.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
-import torch
-import transformers
-from huggingface_hub import ModelCard, ModelCardData
+import jinja2
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+logger = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).parent / "model_cards"
+PAPERS = {
+    "hybrid": ("An interpretable deep learning framework for early detection of depression using hybrid "
+               "architectures (IJECE 16(2), 2026, pp. 895-904)", "https://doi.org/10.11591/ijece.v16i2.pp895-904"),
+    "dual_encoder": ("Explainable Depression Detection using Masked Hard Instance Mining (arXiv 2505.24609)",
+                     "https://arxiv.org/abs/2505.24609"),
+    "doris": ("Depression Detection on Social Media with Large Language Models (arXiv 2403.10750)",
+              "https://arxiv.org/abs/2403.10750"),
+}
+KINDS = {"depdetect_hybrid": "hybrid", "depdetect_dual_encoder": "dual_encoder"}
+CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "auroc", "auprc")
+REGRESSION_METRICS = ("rmse", "mae", "attention_entropy", "recall@10%", "recall@30%", "recall@50%")
 
 
-def hybrid_card(
-    config,
-    metrics: dict[str, Any],
-    data_description: str,
-    split_description: str,
-    training_description: str,
-    base_model: str | None = None,
-    repo_or_path: str = "path/to/this/folder",
-) -> ModelCard:
-    """The README.md of a trained Hybrid folder: intended use, data, results table, limits."""
+def folder_kind(folder: str | Path) -> str:
+    """'hybrid', 'dual_encoder' or 'doris' for a trained output folder; a ValueError saying why otherwise."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ValueError(f"{folder} is not a folder: pass a trained output folder (e.g. outputs/hybrid).")
+    if (folder / "doris_config.json").is_file():
+        return "doris"
+    config = folder / "config.json"
+    if not config.is_file():
+        raise ValueError(
+            f"{folder} is not a trained depdetect output: it has neither config.json (Hybrid, dual encoder) nor "
+            "doris_config.json (DORIS). Pass the folder train.py wrote (e.g. outputs/hybrid, outputs/dual_encoder/"
+            "receiver, outputs/doris)."
+        )
+    model_type = json.loads(config.read_text(encoding="utf-8")).get("model_type")
+    if model_type not in KINDS:
+        raise ValueError(f"{folder}/config.json has model_type {model_type!r}, not a depdetect model ({sorted(KINDS)}).")
+    return KINDS[model_type]
+
+
+def read_metrics(folder: str | Path) -> dict:
+    """metrics.json of a folder; {} with a warning when it is missing (the card then has no results)."""
+    path = Path(folder) / "metrics.json"
+    if not path.is_file():
+        warnings.warn(f"{path} is missing: the model card will carry no results.", stacklevel=2)
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def render_card(template: str | Path, card_data: ModelCardData, **fields: Any) -> ModelCard:
+    """Render a card template; a field the template uses but the card lacks is an error, not a blank."""
+    template = Path(template)
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
+    try:
+        text = environment.from_string(template.read_text(encoding="utf-8")).render(card_data=card_data.to_yaml(), **fields)
+    except jinja2.UndefinedError as err:
+        raise ValueError(
+            f"Card template {template} uses a field the card does not provide ({err.message}). "
+            f"Fields available: card_data, {', '.join(sorted(fields))}."
+        ) from err
+    except jinja2.TemplateSyntaxError as err:
+        raise ValueError(f"Card template {template} is not valid Jinja (line {err.lineno}: {err.message}).") from err
+    return ModelCard(text)
+
+
+def _numbers(metrics: dict, keys: tuple[str, ...]) -> dict[str, float]:
+    test = metrics.get("test") or {}
+    return {k: float(test[k]) for k in keys if isinstance(test.get(k), (int, float)) and not isinstance(test.get(k), bool)}
+
+
+def eval_results(numbers: dict[str, float], task_type: str, task_name: str, card: dict) -> list[EvalResult]:
+    """One EvalResult per test metric, on the dataset the card describes."""
+    return [
+        EvalResult(task_type=task_type, task_name=task_name, dataset_type=card.get("dataset_type", "custom"),
+                   dataset_name=card.get("dataset_name", "user-supplied data"), dataset_split="test",
+                   metric_type=name, metric_name=name, metric_value=value)
+        for name, value in numbers.items()
+    ]
+
+
+def _card_data(kind: str, model_name: str, numbers: dict, task_type: str, task_name: str, card: dict,
+               pipeline_tag: str | None, library_name: str, tags: list[str]) -> ModelCardData:
+    return ModelCardData(
+        model_name=model_name,
+        library_name=library_name,
+        pipeline_tag=pipeline_tag,
+        tags=["depression-detection", "mental-health", "explainability", "depdetect", *tags],
+        license="apache-2.0",
+        language=["en"],
+        base_model=card.get("base_model"),
+        datasets=card.get("datasets"),
+        eval_results=eval_results(numbers, task_type, task_name, card) or None,
+    )
+
+
+def _common(kind: str, metrics: dict, repo_or_path: str, revision: str | None, numbers: dict) -> dict:
     from . import __version__
 
-    test = {k: v for k, v in metrics.get("test", {}).items() if isinstance(v, (int, float))}
-    card_data = ModelCardData(
-        library_name="transformers",
-        pipeline_tag="text-classification",
-        tags=["depression-detection", "mental-health", "explainability", "depdetect", "custom_code"],
-        license="apache-2.0",
-        base_model=base_model,
-        language=["en"],
-    )
-    return ModelCard.from_template(
-        card_data,
-        template_path=str(TEMPLATES / "hybrid.md"),
-        model_name=f"depdetect Hybrid ({'PTLM' + (' + BiLSTM' if config.use_bilstm else '') + (' + CNN' if config.use_cnn else '')})",
-        base_model=base_model or config.encoder_config.model_type,
+    card = metrics.get("card", {})
+    versions = card.get("versions", {})
+    title, url = PAPERS[kind]
+    return {
+        "paper_title": title,
+        "paper_url": url,
+        "repo_or_path": repo_or_path,
+        "revision": revision,
+        "test_metrics": numbers,
+        "has_metrics": bool(metrics),
+        "data_description": card.get("data_description", "Not recorded."),
+        "training_description": card.get("training_description", "Not recorded."),
+        "depdetect_version": versions.get("depdetect", __version__),
+        "transformers_version": versions.get("transformers", "unknown"),
+        "torch_version": versions.get("torch", "unknown"),
+    }
+
+
+def hybrid_card(config, metrics: dict, repo_or_path: str = "path/to/this/folder", revision: str | None = None,
+                template: str | Path | None = None) -> ModelCard:
+    """The card of a Hybrid folder (intended use, data, results, explanations, limits)."""
+    card = metrics.get("card", {})
+    numbers = _numbers(metrics, CLASSIFICATION_METRICS)
+    name = "depdetect Hybrid (PTLM" + (" + BiLSTM" if config.use_bilstm else "") + (" + CNN" if config.use_cnn else "") + ")"
+    data = _card_data("hybrid", name, numbers, "text-classification", "Depression detection (single post)", card,
+                      "text-classification", "transformers", ["custom_code"])
+    return render_card(
+        template or TEMPLATES / "hybrid.md", data,
+        **_common("hybrid", metrics, repo_or_path, revision, numbers),
+        model_name=name,
+        base_model=card.get("base_model") or config.encoder_config.model_type,
         lstm=f"{config.lstm_hidden_size} units per direction" if config.use_bilstm else "disabled",
         cnn=f"kernels {tuple(config.cnn_kernel_sizes)}, {config.cnn_num_filters} filters each" if config.use_cnn else "disabled",
         fc_hidden_size=config.fc_hidden_size,
         max_length=config.max_length,
-        depdetect_version=__version__,
-        data_description=data_description,
-        split_description=split_description,
-        training_description=training_description,
-        test_metrics=test,
+        split_description=card.get("split_description", "Not recorded."),
         best_epoch=metrics.get("best_epoch"),
         metric_for_best_model=metrics.get("metric_for_best_model", "f1"),
-        repo_or_path=repo_or_path,
-        transformers_version=transformers.__version__,
-        torch_version=torch.__version__,
     )
 
 
-def dual_encoder_card(
-    config,
-    metrics: dict[str, Any],
-    role: str,
-    data_description: str,
-    training_description: str,
-    encoders: tuple[str, str],
-    repo_or_path: str = "path/to/this/folder",
-    base_model: str | None = None,
-) -> ModelCard:
-    """The README.md of a saved dual encoder (donor or receiver); `encoders` names the prefix and sentence encoders."""
-    from . import __version__
-
-    test = {k: v for k, v in metrics.get("test", {}).items() if isinstance(v, (int, float)) and not k.startswith("recall_interviews")}
+def dual_encoder_card(config, metrics: dict, repo_or_path: str = "path/to/this/folder", revision: str | None = None,
+                      template: str | Path | None = None) -> ModelCard:
+    """The card of a saved dual encoder (donor or receiver)."""
+    card = metrics.get("card", {})
     regression = config.num_labels == 1
-    card_data = ModelCardData(
-        library_name="transformers",
-        pipeline_tag="text-classification" if not regression else None,
-        tags=["depression-detection", "mental-health", "explainability", "depdetect", "custom_code", "multiple-instance-learning"],
-        license="apache-2.0",
-        language=["en"],
-        base_model=base_model,
-    )
-    return ModelCard.from_template(
-        card_data,
-        template_path=str(TEMPLATES / "dual_encoder.md"),
+    numbers = _numbers(metrics, REGRESSION_METRICS if regression else CLASSIFICATION_METRICS + ("attention_entropy",))
+    role = metrics.get("role", "model")
+    encoders = card.get("encoders") or ["unknown", "unknown"]
+    data = _card_data("dual_encoder", f"depdetect MHIM dual encoder ({role})", numbers,
+                      "text-regression" if regression else "text-classification",
+                      "Depression severity (interview)" if regression else "Depression detection (interview)", card,
+                      None if regression else "text-classification", "transformers",
+                      ["custom_code", "multiple-instance-learning"])
+    return render_card(
+        template or TEMPLATES / "dual_encoder.md", data,
+        **_common("dual_encoder", metrics, repo_or_path, revision, numbers),
         role=role,
         regression=regression,
         prefix_encoder=encoders[0],
@@ -89,34 +177,24 @@ def dual_encoder_card(
         projection_size=config.projection_size,
         lstm_hidden_size=config.lstm_hidden_size,
         max_turn_length=config.max_turn_length,
-        depdetect_version=__version__,
-        data_description=data_description,
-        training_description=training_description,
-        test_metrics=test,
         mhim=metrics.get("mhim"),
-        repo_or_path=repo_or_path,
-        transformers_version=transformers.__version__,
-        torch_version=torch.__version__,
     )
 
 
-def doris_card(config, metrics: dict[str, Any], data_description: str, repo_or_path: str = "path/to/this/folder") -> ModelCard:
-    """The README.md of a saved DORIS pipeline."""
-    from . import __version__
-
-    test = {k: v for k, v in metrics.get("test", {}).items() if isinstance(v, (int, float))}
+def doris_card(config, metrics: dict, repo_or_path: str = "path/to/this/folder", revision: str | None = None,
+               template: str | Path | None = None) -> ModelCard:
+    """The card of a saved DORIS pipeline."""
+    card = metrics.get("card", {})
+    numbers = _numbers(metrics, CLASSIFICATION_METRICS)
+    card = {**card, "base_model": card.get("base_model") or (None if Path(config.embedder).exists() else config.embedder)}
+    data = _card_data("doris", "depdetect DORIS", numbers, "text-classification", "Depression detection (user)",
+                      card, "text-classification", "depdetect", ["xgboost", "doris"])
     versions = config.versions or {}
-    card_data = ModelCardData(
-        library_name="depdetect",
-        pipeline_tag="text-classification",
-        tags=["depression-detection", "mental-health", "explainability", "depdetect", "xgboost", "doris"],
-        license="apache-2.0",
-        language=["en"],
-        base_model=None if Path(config.embedder).exists() else config.embedder,  # a Hub id, not a local folder
-    )
-    return ModelCard.from_template(
-        card_data,
-        template_path=str(TEMPLATES / "doris.md"),
+    return render_card(
+        template or TEMPLATES / "doris.md", data,
+        **{**_common("doris", metrics, repo_or_path, revision, numbers),
+           "transformers_version": versions.get("transformers", "unknown"),
+           "torch_version": versions.get("torch", "unknown")},
         embedder=config.embedder,
         annotator=config.annotator,
         uses_llm=config.annotator != "embedding",
@@ -125,12 +203,36 @@ def doris_card(config, metrics: dict[str, Any], data_description: str, repo_or_p
         ablate=config.ablate,
         n_estimators=config.xgboost.get("n_estimators"),
         threshold=config.threshold,
-        depdetect_version=__version__,
-        data_description=data_description,
-        test_metrics=test,
-        repo_or_path=repo_or_path,
         xgboost_version=versions.get("xgboost", "unknown"),
         st_version=versions.get("sentence-transformers", "unknown"),
-        transformers_version=transformers.__version__,
-        torch_version=torch.__version__,
     )
+
+
+def card_for_folder(folder: str | Path, repo_id: str | None = None, revision: str | None = None,
+                    template: str | Path | None = None) -> ModelCard:
+    """The card of any trained output folder, for local use or (with repo_id/revision) for the Hub."""
+    folder = Path(folder)
+    kind = folder_kind(folder)
+    metrics = read_metrics(folder)
+    where = repo_id or str(folder)
+    if kind == "doris":
+        from .doris.config import DorisConfig
+
+        return doris_card(DorisConfig.from_json_file(folder / "doris_config.json"), metrics, where, revision, template)
+    if kind == "hybrid":
+        from .configuration_hybrid import HybridConfig
+
+        return hybrid_card(HybridConfig.from_pretrained(folder), metrics, where, revision, template)
+    from .configuration_dual_encoder import DualEncoderConfig
+
+    return dual_encoder_card(DualEncoderConfig.from_pretrained(folder), metrics, where, revision, template)
+
+
+def saved_versions() -> dict[str, str]:
+    """Versions recorded in metrics.json's card section at save time."""
+    import torch
+    import transformers
+
+    from . import __version__
+
+    return {"depdetect": __version__, "transformers": transformers.__version__, "torch": torch.__version__}

@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader
 from transformers import AutoTokenizer, DataCollatorWithPadding
 
 from . import DepressionDetectionPipeline, HybridForSequenceClassification
-from .cards import hybrid_card
+from .cards import hybrid_card, saved_versions
 from .data import RMHD_CONTROL_SUBREDDITS, load_posts
 from .metrics import classification_metrics, json_safe
 from .training import TrainingConfig, predict, train
@@ -228,23 +228,24 @@ def save_output(model, tokenizer, output_dir: Path, metrics: dict, data_descript
     """The Hub-ready folder: safetensors weights, config with auto_map, remote code, tokenizer, metrics, card."""
     model = merge_lora(model).to("cpu").eval()
     DepressionDetectionPipeline(model=model, tokenizer=tokenizer, device="cpu").save_pretrained(str(output_dir))
-    (output_dir / "metrics.json").write_text(json.dumps(json_safe(metrics), indent=2, allow_nan=False))
     n = metrics["num_examples"]
-    card = hybrid_card(
-        model.config,
-        metrics,
-        data_description=data_description,
-        split_description=f"{n['train']} train / {n['validation']} validation / {n['test']} test, stratified, seed {args.seed}",
-        training_description=(
+    user_data = bool(args.train_file or args.dataset_dir)
+    metrics["card"] = {  # what the model card says about data and training (push_to_hub.py rebuilds the card from it)
+        "data_description": data_description,
+        "split_description": f"{n['train']} train / {n['validation']} validation / {n['test']} test, stratified, seed {args.seed}",
+        "training_description": (
             f"{metrics['epochs_run']} epoch(s), batch {args.batch_size}, max length {args.max_length}, AdamW "
             f"(head lr {args.learning_rate}, encoder lr {args.encoder_learning_rate}), linear warm-up "
             f"{args.warmup_ratio}, class weights {model.config.class_weights}"
             + (f", LoRA r={args.lora_r} on {args.lora_target_modules} (merged)" if args.lora_r else "")
         ),
-        base_model=MINILM_HUB_ID if args.encoder_is_default else None,
-        repo_or_path=str(output_dir),
-    )
-    card.save(str(output_dir / "README.md"))
+        "base_model": MINILM_HUB_ID if args.encoder_is_default else None,
+        "dataset_name": "user-supplied data" if user_data else "RMHD sample (construct-tracker 1.0.16)",
+        "dataset_type": "custom" if user_data else "rmhd-sample",
+        "versions": saved_versions(),
+    }
+    (output_dir / "metrics.json").write_text(json.dumps(json_safe(metrics), indent=2, allow_nan=False))
+    hybrid_card(model.config, metrics, repo_or_path=str(output_dir)).save(str(output_dir / "README.md"))
 
 
 def show_examples(model, tokenizer, data: DatasetDict, count: int) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from accelerate import PartialState
 
-from .cards import doris_card
+from .cards import doris_card, saved_versions
 from .data import load_users
 from .doris import DorisConfig, DorisPipeline, SentenceTransformerEmbedder, make_annotator
 from .doris.config import default_xgboost_params
@@ -96,9 +96,21 @@ def build_pipeline(args: argparse.Namespace) -> DorisPipeline:
                          state=PartialState(cpu=args.cpu))
 
 
-def save_output(pipeline: DorisPipeline, output_dir: Path, metrics: dict, description: str) -> None:
+def save_output(pipeline: DorisPipeline, output_dir: Path, metrics: dict, description: str, args) -> None:
+    user_data = bool(args.train_file or args.dataset_dir)
+    metrics["card"] = {  # what the model card says (push_to_hub.py rebuilds the card from it)
+        "data_description": description,
+        "training_description": (
+            f"k={args.k}%, m={args.m}%, annotator {pipeline.config.annotator}, XGBoost "
+            f"{pipeline.config.xgboost.get('n_estimators')} trees (depth {pipeline.config.xgboost.get('max_depth')}, "
+            f"lr {pipeline.config.xgboost.get('learning_rate')}), seed {args.seed}"
+        ),
+        "dataset_name": "user-supplied data" if user_data else "Simulated RMHD user cohort (construct-tracker 1.0.16)",
+        "dataset_type": "custom" if user_data else "rmhd-simulated-users",
+        "versions": saved_versions(),
+    }
     pipeline.save_pretrained(output_dir, metrics=metrics)
-    doris_card(pipeline.config, metrics, description).save(output_dir / "README.md")
+    doris_card(pipeline.config, metrics, repo_or_path=str(output_dir)).save(output_dir / "README.md")
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -131,7 +143,7 @@ def run(args: argparse.Namespace) -> dict:
     }
     if state.is_main_process:
         output_dir = Path(args.output_dir)
-        save_output(pipeline, output_dir, metrics, description)
+        save_output(pipeline, output_dir, metrics, description, args)
         print("Test metrics (" + ", ".join(f"{k}={v:.4f}" for k, v in test.items()) + ")")
         print("Annotation: " + json.dumps(json_safe(metrics["annotation"])))
         print(f"Saved the DORIS pipeline to {output_dir}.")

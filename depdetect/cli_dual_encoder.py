@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader
 from transformers import AutoTokenizer
 
 from . import DepressionScoringPipeline, DualEncoderForDepressionScoring
-from .cards import dual_encoder_card
+from .cards import dual_encoder_card, saved_versions
 from .cli import MINILM_HUB_ID, make_accelerator
 from .data import InterviewCollator, load_interviews, tokenize_interviews
 from .metrics import interview_metrics, json_safe
@@ -198,11 +198,17 @@ def save_scoring_model(model, tokenizer, folder: Path, metrics: dict, args, role
     model = model.to("cpu").eval()
     DepressionScoringPipeline(model=model, tokenizer=tokenizer, device="cpu").save_pretrained(str(folder))
     payload = {**metrics, "role": role, "mhim": {k: getattr(args, k) for k in ("mask_top", "mask_bottom", "teacher", "receiver_init")} if args.mhim else None}
+    payload["card"] = {  # what the model card says (push_to_hub.py rebuilds the card from it)
+        "data_description": args.data_description,
+        "training_description": f"{len(metrics['validation_history'])} epoch(s), batch {args.batch_size}, lr {args.learning_rate}",
+        "encoders": list(encoder_names(args)),
+        "base_model": MINILM_HUB_ID if args.encoder_is_default else None,
+        "dataset_name": "user-supplied interviews",
+        "dataset_type": "custom",
+        "versions": saved_versions(),
+    }
     (folder / "metrics.json").write_text(json.dumps(json_safe(payload), indent=2, allow_nan=False))
-    dual_encoder_card(model.config, payload, role=role, data_description=args.data_description,
-                      training_description=f"{len(metrics['validation_history'])} epoch(s), batch {args.batch_size}, "
-                      f"lr {args.learning_rate}", encoders=encoder_names(args), repo_or_path=str(folder),
-                      base_model=MINILM_HUB_ID if args.encoder_is_default else None).save(str(folder / "README.md"))
+    dual_encoder_card(model.config, payload, repo_or_path=str(folder)).save(str(folder / "README.md"))
 
 
 def encoder_names(args) -> tuple[str, str]:

@@ -6,9 +6,11 @@ hand-computed cases.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -18,6 +20,25 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
     roc_auc_score,
 )
+
+#: The project's own metrics as evaluate modules (loaded offline with `evaluate.load(path)`).
+EVALUATE_METRICS_DIR = Path(__file__).parent / "evaluate_metrics"
+
+
+@functools.cache
+def load_metric(name: str):
+    """One of depdetect's evaluate modules (auprc, rmse_mae, attention_entropy, recall_at_k), loaded from its folder."""
+    import evaluate
+
+    folder = EVALUATE_METRICS_DIR / name
+    if not (folder / f"{name}.py").is_file():
+        raise ValueError(f"Unknown depdetect metric {name!r}; available: {sorted(p.name for p in EVALUATE_METRICS_DIR.iterdir() if p.is_dir())}.")
+    return evaluate.load(str(folder))
+
+
+def _floats(values) -> list[float]:
+    return np.asarray(values, dtype=np.float64).ravel().tolist()
+
 
 def json_safe(value):
     """Metrics as strict JSON: NaN/inf (undefined metrics) become null, numpy scalars plain numbers."""
@@ -80,7 +101,7 @@ def classification_metrics(
         return out
     if binary:
         out["auroc"] = float(roc_auc_score(labels, probabilities[:, 1]))
-        out["auprc"] = float(average_precision_score(labels, probabilities[:, 1]))
+        out["auprc"] = load_metric("auprc").compute(predictions=probabilities[:, 1].tolist(), references=labels.tolist())["auprc"]
     else:
         onehot = np.eye(num_classes)[labels]
         present = onehot.sum(axis=0) > 0
@@ -165,15 +186,13 @@ def nas_faithfulness(
 
 
 def rmse(predictions: np.ndarray, targets: np.ndarray) -> float:
-    """Root mean squared error."""
-    predictions, targets = np.asarray(predictions, dtype=np.float64), np.asarray(targets, dtype=np.float64)
-    return float(np.sqrt(np.mean((predictions - targets) ** 2)))
+    """Root mean squared error (the `rmse_mae` evaluate module)."""
+    return load_metric("rmse_mae").compute(predictions=_floats(predictions), references=_floats(targets))["rmse"]
 
 
 def mae(predictions: np.ndarray, targets: np.ndarray) -> float:
-    """Mean absolute error."""
-    predictions, targets = np.asarray(predictions, dtype=np.float64), np.asarray(targets, dtype=np.float64)
-    return float(np.mean(np.abs(predictions - targets)))
+    """Mean absolute error (the `rmse_mae` evaluate module)."""
+    return load_metric("rmse_mae").compute(predictions=_floats(predictions), references=_floats(targets))["mae"]
 
 
 def attention_entropy(attentions: Sequence[np.ndarray]) -> float:
@@ -182,18 +201,11 @@ def attention_entropy(attentions: Sequence[np.ndarray]) -> float:
     Args:
         attentions: one 1-D array per interview holding the attention of its turns (zeros for masked turns are
             skipped; the rest is renormalised to sum to 1). Uniform attention over n turns gives log(n).
+
+    Computed by the `attention_entropy` evaluate module.
     """
-    values = []
-    for weights in attentions:
-        w = np.asarray(weights, dtype=np.float64)
-        w = w[w > 0]
-        if w.size == 0:
-            continue
-        w = w / w.sum()
-        values.append(float(-(w * np.log(w)).sum()))
-    if not values:
-        raise ValueError("No interview has attention to score.")
-    return float(np.mean(values))
+    rows = [_floats(w) for w in attentions]
+    return load_metric("attention_entropy").compute(predictions=rows)["attention_entropy"]
 
 
 def recall_at_k(
@@ -208,21 +220,17 @@ def recall_at_k(
 
     Returns:
         (mean recall over scored interviews, interviews scored, interviews skipped). Interviews are skipped when
-        any turn's importance is unknown or none is important (recall is undefined there).
+        any turn's importance is unknown or none is important (recall is undefined there). Computed by the
+        `recall_at_k` evaluate module.
     """
     if not 0 < k <= 1:
         raise ValueError(f"`k` must be a fraction in (0, 1], got {k}.")
-    recalls, skipped = [], 0
-    for weights, labels in zip(attentions, importance):
-        weights, labels = np.asarray(weights, dtype=np.float64), np.asarray(labels)
-        if len(weights) != len(labels):
-            raise ValueError(f"An interview has {len(weights)} attention weights but {len(labels)} importance labels.")
-        if len(labels) == 0 or (labels < 0).any() or not (labels == 1).any():
-            skipped += 1
-            continue
-        top = np.argsort(-weights, kind="stable")[: math.ceil(k * len(weights))]
-        recalls.append(float(labels[top].sum() / (labels == 1).sum()))
-    return (float(np.mean(recalls)) if recalls else math.nan), len(recalls), skipped
+    out = load_metric("recall_at_k").compute(
+        predictions=[_floats(w) for w in attentions],
+        references=[[int(v) for v in np.asarray(labels).ravel()] for labels in importance],
+        k=[k],
+    )
+    return out[f"recall@{int(round(k * 100))}%"], out["interviews_scored"], out["interviews_skipped"]
 
 
 def interview_metrics(

@@ -161,9 +161,11 @@ def test_two_processes_split_the_work_and_match_one_process(tiny_sentence_transf
     double = tmp_path / "double.json"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
-                    str(HERE / "doris_run.py"), tiny_sentence_transformer, str(double), "--cpu", "--users", "60"],
+                    str(HERE / "doris_run.py"), tiny_sentence_transformer, str(double), "--cpu", "--users", "60",
+                    "--cache", str(tmp_path / "cache")],
                    check=True, cwd=tmp_path, env=env, timeout=600)
     one, two = json.loads(single.read_text()), json.loads(double.read_text())
     assert (one["num_processes"], two["num_processes"]) == (1, 2)
     np.testing.assert_allclose(two["features"], one["features"], rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(two["probabilities"], one["probabilities"], rtol=1e-4, atol=1e-5)
+    assert len(list((tmp_path / "cache").glob("embeddings-*/embeddings.rank*.keys"))) == 2  # each process wrote its share

@@ -168,3 +168,10 @@ def test_predicting_before_fitting_is_refused(tiny_embedder, cohort):
 def test_from_pretrained_names_a_folder_that_is_not_doris(tmp_path):
     with pytest.raises(FileNotFoundError, match="not a saved DORIS pipeline"):
         DorisPipeline.from_pretrained(tmp_path)
+
+
+def test_without_dc_nothing_is_sent_to_the_annotator_but_explain_still_annotates(tiny_embedder, cohort):
+    doris = DorisPipeline(doris_config(ablate=["dc"]), embedder=tiny_embedder).fit(users_of(cohort["train"], 60))
+    assert doris.stats["posts_annotated"] == 0
+    doris.explain(users_of(cohort["test"], 1)[0])
+    assert doris.stats["posts_annotated"] > 0

@@ -56,6 +56,10 @@ class AnswerCache:
     def get(self, key: str, default=None):
         return self._values.get(key, default)
 
+    def remember(self, key: str, value) -> None:
+        """Know a value another process computed and wrote to its own file."""
+        self._values[key] = value
+
     def put(self, key: str, value) -> None:
         with open(self._path, "a", encoding="utf-8") as handle:
             handle.write(json.dumps({"key": key, "value": value}) + "\n")
@@ -103,6 +107,10 @@ class EmbeddingCache:
 
     def get(self, key: str) -> np.ndarray:
         return self._rows[key]
+
+    def remember(self, pairs: list[tuple[str, np.ndarray]]) -> None:
+        """Know rows another process computed and wrote to its own file."""
+        self._rows.update(pairs)
 
     def put_many(self, keys: list[str], rows: np.ndarray) -> None:
         rows = np.ascontiguousarray(rows, dtype=np.float32)

@@ -117,18 +117,15 @@ class DorisPipeline:
         return [x for part in parts for x in part]
 
     def _answers(self, kind: str) -> AnswerCache | dict:
-        if self.cache_dir is None:
-            return self._answer_caches.setdefault(kind, {})
-        if kind not in self._answer_caches:
-            self._answer_caches[kind] = AnswerCache(self.cache_dir, kind)
-        return self._answer_caches[kind]
+        """The answer store of one kind: a disk cache with `cache_dir`, else a dict for this object's lifetime."""
+        self._open_caches()
+        return self._answer_caches.setdefault(kind, {})
 
     def _embed(self, texts: list[str]) -> np.ndarray:
         """L2-normalised embeddings of `texts`, each distinct text embedded once (and cached)."""
         embedder = self._get_embedder()
-        if self.cache_dir is not None and self._embedding_cache is None:
-            self._embedding_cache = EmbeddingCache(self.cache_dir, embedder.identifier, embedder.dimension)
-        store = self._embedding_cache if self._embedding_cache is not None else None
+        self._open_caches()
+        store = self._embedding_cache
         keys = [cache_key(embedder.identifier, t) for t in texts]
         known = lambda k: k in self._memory or (store is not None and k in store)  # noqa: E731
         missing = list(dict.fromkeys((k, t) for k, t in zip(keys, texts) if not known(k)))
@@ -142,21 +139,33 @@ class DorisPipeline:
             return list(zip([k for k, _ in part], rows))
 
         for start in range(0, len(missing), 4096):  # bounded memory and cache appends per chunk
-            for key, row in self._gathered(missing[start : start + 4096], work):
-                self._memory[key] = row
+            done = self._gathered(missing[start : start + 4096], work)
+            if store is not None:
+                store.remember(done)  # rows other processes computed: known here too, written by them
+            else:
+                self._memory.update(done)
         self.stats["posts_embedded"] += len(missing)
         out = np.empty((len(texts), embedder.dimension), dtype=np.float32)
         for i, key in enumerate(keys):
-            out[i] = self._memory[key] if key in self._memory else store.get(key)
+            out[i] = store.get(key) if store is not None else self._memory[key]
         bad = ~np.isfinite(out).all(axis=1)
         if bad.any():
             raise ValueError(
                 f"The embedder returned NaN or infinite values for {int(bad.sum())} of {len(texts)} texts; "
                 "check the embedding model (and its dtype) before fitting."
             )
-        if store is not None:
-            self._memory.clear()  # the disk cache holds them; keep memory flat on large corpora
         return out
+
+    def _open_caches(self) -> None:
+        """Open the disk caches once, on every process, before any process writes to them (else the processes
+        could see different cached sets and split different work lists)."""
+        if self.cache_dir is None or self._embedding_cache is not None:
+            return
+        embedder = self._get_embedder()
+        self._embedding_cache = EmbeddingCache(self.cache_dir, embedder.identifier, embedder.dimension)
+        for kind in ("annotations", "summaries", "explanations"):
+            self._answer_caches[kind] = AnswerCache(self.cache_dir, kind)
+        self.state.wait_for_everyone()
 
     def _template_embeddings(self) -> tuple[np.ndarray, np.ndarray]:
         if self._templates is None:
@@ -184,16 +193,12 @@ class DorisPipeline:
                 batch = part[start : start + self.batch_size]
                 answers = a.annotate([t for _, t in batch], None)
                 for (key, _), answer in zip(batch, answers):
-                    if isinstance(cache, AnswerCache):
-                        cache.put(key, answer)
+                    _store(cache, key, answer)
                     done.append((key, answer))
             return done
 
         for key, answer in self._gathered(todo, work):
-            if isinstance(cache, AnswerCache):
-                cache._values[key] = answer
-            else:
-                cache[key] = answer
+            _remember(cache, key, answer)
         return [cache.get(k) for k in keys]
 
     def _summarize(self, post_lists: list[list[dict]]) -> list[str]:
@@ -208,16 +213,12 @@ class DorisPipeline:
             done = []
             for key, i in part:
                 summary = a.summarize(post_lists[i])
-                if isinstance(cache, AnswerCache):
-                    cache.put(key, summary)
+                _store(cache, key, summary)
                 done.append((key, summary))
             return done
 
         for key, summary in self._gathered(todo, work):
-            if isinstance(cache, AnswerCache):
-                cache._values[key] = summary
-            else:
-                cache[key] = summary
+            _remember(cache, key, summary)
         return [cache.get(k) for k in keys]
 
     # -- the method -------------------------------------------------------------------------------------------
@@ -246,6 +247,8 @@ class DorisPipeline:
             raise RuntimeError("This DORIS pipeline is not fitted: call fit(train_users) or from_pretrained(folder).")
         codes = [s["code"] for s in cfg.symptoms]
         selected = np.flatnonzero(risk >= cfg.risk_cutoff)
+        if "dc" in cfg.ablate and not details:
+            selected = selected[:0]  # no DC feature: nothing to annotate (explain() still annotates)
         E = np.zeros((len(texts), len(codes)), dtype=np.float32)  # (N, 9) E_p, zero for unannotated posts
         answers = self._annotate([texts[i] for i in selected], S[selected])
         unreadable = 0
@@ -380,11 +383,7 @@ class DorisPipeline:
         cache = self._answers("explanations")
         key = self._llm_key("explain", json.dumps([mood_course, symptom_posts, depressed], sort_keys=True))
         if key not in cache:
-            text = a.explain(mood_course, symptom_posts, depressed, probability)
-            if isinstance(cache, AnswerCache):
-                cache.put(key, text)
-            else:
-                cache[key] = text
+            _store(cache, key, a.explain(mood_course, symptom_posts, depressed, probability))
         return cache.get(key)
 
     def evaluate(self, users, labels=None) -> dict:
@@ -430,22 +429,33 @@ class DorisPipeline:
         return pipeline
 
     def push_to_hub(self, repo_id: str, private: bool = False, revision: str | None = None,
-                    commit_message: str = "Upload DORIS pipeline", token: str | None = None,
-                    metrics: dict | None = None, data_description: str | None = None) -> str:
-        """Publish the pipeline (config, trees, model card from model_cards/doris.md) to a Hub model repo."""
-        from huggingface_hub import HfApi
+                    commit_message: str | None = None, token: str | None = None, metrics: dict | None = None) -> dict:
+        """Publish the pipeline (config, trees, metrics, model card from model_cards/doris.md) to a Hub model repo.
 
-        from ..cards import doris_card
+        `metrics` (e.g. {"test": doris.evaluate(test_users)}) fills the card's results table.
+        """
+        from ..hub import push_folder
 
-        api = HfApi(token=token)
         with tempfile.TemporaryDirectory() as tmp:
             self.save_pretrained(tmp, metrics=metrics)
-            doris_card(self.config, metrics or {}, data_description or "Not recorded.").save(Path(tmp) / "README.md")
-            api.create_repo(repo_id, private=private, exist_ok=True)
-            if revision:
-                api.create_branch(repo_id, branch=revision, exist_ok=True)
-            info = api.upload_folder(repo_id=repo_id, folder_path=tmp, revision=revision, commit_message=commit_message)
-        return str(info)
+            return push_folder(tmp, repo_id, private=private, revision=revision, commit_message=commit_message,
+                               token=token)
+
+
+def _store(cache: AnswerCache | dict, key: str, value) -> None:
+    """Keep an answer this process produced (appended to its disk file when there is one)."""
+    if isinstance(cache, AnswerCache):
+        cache.put(key, value)
+    else:
+        cache[key] = value
+
+
+def _remember(cache: AnswerCache | dict, key: str, value) -> None:
+    """Know an answer gathered from any process (its own process already wrote it to disk)."""
+    if isinstance(cache, AnswerCache):
+        cache.remember(key, value)
+    else:
+        cache[key] = value
 
 
 def _versions() -> dict:

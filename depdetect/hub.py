@@ -1,0 +1,198 @@
+"""Publishing to the Hugging Face Hub: trained output folders (all three systems) and datasets.
+
+`push_folder` checks a folder before anything is uploaded (what system it is, that every file a user needs is
+there, no pickles, a valid repo id, a card that renders), then uploads in two commits: the files with their card,
+then the card again with its usage snippet pinned to the first commit. The local folder is only read.
+`push_dataset` publishes a DatasetDict as parquet with a dataset card; licensed corpora need explicit permission.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from .cards import card_for_folder, folder_kind
+
+logger = logging.getLogger(__name__)
+
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib", ".npy", ".npz")
+REQUIRED_FILES = {
+    "hybrid": ("config.json", "configuration_hybrid.py", "modeling_hybrid.py", "pipeline_depression.py",
+               "tokenizer_config.json"),
+    "dual_encoder": ("config.json", "configuration_dual_encoder.py", "modeling_dual_encoder.py",
+                     "pipeline_depression.py", "tokenizer_config.json"),
+    "doris": ("doris_config.json", "xgboost_model.json"),
+}
+SKIPPED_DIRS = {"checkpoints", "__pycache__", ".git", ".cache"}
+
+
+class PublishError(RuntimeError):
+    """The upload itself failed (server refused, connection lost); the local folder is unchanged."""
+
+
+def check_repo_id(repo_id: str) -> str:
+    """A Hub repo id ("name" or "namespace/name"); a ValueError saying what is wrong otherwise."""
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError as err:
+        raise ValueError(
+            f"{repo_id!r} is not a valid Hub repo id: use 'namespace/name' with letters, digits, '-', '_' and '.' "
+            f"(no '--' or '..', at most 96 characters). ({err})"
+        ) from err
+    return repo_id
+
+
+def publishable_files(folder: str | Path, kind: str | None = None) -> list[str]:
+    """The files of a trained folder that go to the Hub (README.md is written fresh), after checking them."""
+    folder = Path(folder)
+    kind = kind or folder_kind(folder)
+    missing = [name for name in REQUIRED_FILES[kind] if not (folder / name).is_file()]
+    if kind != "doris":
+        if not any((folder / name).is_file() for name in ("model.safetensors", "model.safetensors.index.json")):
+            missing.append("model.safetensors")
+        if not any((folder / name).is_file() for name in ("tokenizer.json", "vocab.txt", "vocab.json")):
+            missing.append("tokenizer.json (or vocab.txt)")
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        if not config.get("auto_map"):
+            raise ValueError(f"{folder}/config.json has no `auto_map`: it would not load with trust_remote_code. "
+                             "Save the folder with depdetect (train.py or save_pretrained after `import depdetect`).")
+    if missing:
+        raise ValueError(f"{folder} is not a complete {kind} output: missing {', '.join(missing)}. Re-run train.py "
+                         "or save the model with save_pretrained.")
+    files, pickles = [], []
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder)
+        if not path.is_file() or rel.parts[0] in SKIPPED_DIRS or any(p.startswith(".") for p in rel.parts):
+            continue
+        if rel.as_posix() == "README.md":
+            continue
+        if path.suffix in PICKLE_SUFFIXES:
+            pickles.append(rel.as_posix())
+            continue
+        files.append(rel.as_posix())
+    if pickles:
+        raise ValueError(f"{folder} holds pickle-format files ({', '.join(pickles)}); depdetect publishes no pickles. "
+                         "Remove them (weights belong in safetensors, trees in XGBoost JSON).")
+    if (folder / "checkpoints").exists():
+        logger.warning("Skipping %s/checkpoints: training checkpoints hold pickled optimiser states.", folder)
+    return files
+
+
+def push_folder(folder: str | Path, repo_id: str, private: bool = False, revision: str | None = None,
+                commit_message: str | None = None, template: str | Path | None = None,
+                token: str | None = None) -> dict:
+    """Publish a trained output folder (Hybrid, dual encoder or DORIS) to a Hub model repo.
+
+    Returns the repo id, the system, the files, the commit of the files (`pinned_revision`, named in the card's
+    usage snippet) and the final commit.
+    """
+    from huggingface_hub import CommitOperationAdd, HfApi
+
+    folder = Path(folder)
+    check_repo_id(repo_id)
+    kind = folder_kind(folder)
+    files = publishable_files(folder, kind)
+    card = card_for_folder(folder, repo_id=repo_id, template=template)  # renders now: template errors stop here
+    api = HfApi(token=token)
+    message = commit_message or f"Upload depdetect {kind} model"
+    try:
+        url = api.create_repo(repo_id, private=private, exist_ok=True)
+        if revision and revision != "main":
+            api.create_branch(repo_id, branch=revision, exist_ok=True)
+        operations = [CommitOperationAdd(path_in_repo=rel, path_or_fileobj=str(folder / rel)) for rel in files]
+        operations.append(CommitOperationAdd(path_in_repo="README.md", path_or_fileobj=str(card).encode()))
+        first = api.create_commit(repo_id, operations, commit_message=message, revision=revision)
+        pinned = card_for_folder(folder, repo_id=repo_id, revision=first.oid, template=template)
+        second = api.create_commit(
+            repo_id, [CommitOperationAdd(path_in_repo="README.md", path_or_fileobj=str(pinned).encode())],
+            commit_message=f"Model card: pin the usage snippet to {first.oid[:12]}", revision=revision,
+        )
+    except Exception as err:
+        if isinstance(err, (ValueError, TypeError)) and not _is_http_error(err):
+            raise
+        raise PublishError(
+            f"Publishing {folder} to {repo_id} failed: {type(err).__name__}: {err}. The local folder is unchanged; "
+            "run the same command again (files already uploaded are not sent twice)."
+        ) from err
+    return {"repo_id": repo_id, "kind": kind, "files": [*files, "README.md"], "pinned_revision": first.oid,
+            "commit": second.oid, "url": str(url)}
+
+
+def _is_http_error(err: Exception) -> bool:
+    from huggingface_hub.errors import HfHubHTTPError
+
+    return isinstance(err, HfHubHTTPError)
+
+
+#: Corpora whose licence forbids redistribution without the data owner's permission.
+LICENSED_CORPORA = {
+    "daic_woz": "DAIC-WOZ is distributed by USC ICT under an end-user licence agreement that forbids sharing the "
+                "data; only the licence holder may decide to publish derived data, and only to a private repo "
+                "their licence allows.",
+    "swdd": "SWDD (Sina Weibo Depression Dataset) is released for research under its authors' terms and holds "
+            "personal posts; redistribution needs the authors' permission.",
+}
+
+
+def push_dataset(data, repo_id: str, corpus: str, card_text: str, license: str, private: bool = False,
+                 i_have_permission: bool = False, token: str | None = None, pretty_name: str | None = None) -> dict:
+    """Push a DatasetDict as parquet with a dataset card. Licensed corpora need `i_have_permission=True`."""
+    from huggingface_hub import DatasetCard, HfApi
+
+    check_repo_id(repo_id)
+    if corpus in LICENSED_CORPORA and not i_have_permission:
+        raise PermissionError(
+            f"Refusing to push {corpus}: {LICENSED_CORPORA[corpus]} If your licence allows it, pass "
+            "--i-have-permission (and consider --private)."
+        )
+    try:
+        data.push_to_hub(repo_id, private=private, token=token)
+        card = DatasetCard.load(repo_id, repo_type="dataset", token=token)  # keeps the configs/dataset_info that datasets wrote
+        card.data.license = license
+        card.data.pretty_name = pretty_name or corpus
+        card.data.tags = sorted(set((getattr(card.data, "tags", None) or []) + ["depdetect", "mental-health", "depression"]))
+        card.text = card_text
+        card.push_to_hub(repo_id, repo_type="dataset", token=token, commit_message="Dataset card (depdetect)")
+    except Exception as err:
+        if not _is_http_error(err) and not isinstance(err, OSError):
+            raise
+        raise PublishError(f"Publishing the {corpus} dataset to {repo_id} failed: {err}. Run the command again.") from err
+    return {"repo_id": repo_id, "splits": {name: len(split) for name, split in data.items()},
+            "url": f"{HfApi(token=token).endpoint}/datasets/{repo_id}"}
+
+
+SCHEMAS = {
+    "users": "`users`: `user_id` string; `posts` list of {`text` string, `timestamp` ISO 8601 string or null}; "
+             "`label` ClassLabel(control, depression).",
+    "interviews": "`interviews`: `interview_id` string; `turns` list of {`prompt`, `response` strings, `importance` "
+                  "int8 (1 important, 0 not, -1 unknown)}; `score` float32; `label` ClassLabel(control, depression) "
+                  "or -1.",
+}
+
+
+def dataset_card_text(repo_id: str, script: str, title: str, description: str, schema: str, source: str,
+                      limits: str) -> str:
+    """The body of a dataset card (its metadata comes from `datasets` and `push_dataset`)."""
+    import jinja2
+
+    from . import __version__
+    from .cards import TEMPLATES
+
+    template = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(
+        (TEMPLATES / "dataset.md").read_text(encoding="utf-8"))
+    return template.render(repo_id=repo_id, script=script, title=title, description=description,
+                           schema=SCHEMAS.get(schema, schema), source=source, limits=limits,
+                           depdetect_version=__version__)
+
+
+def add_push_arguments(parser, licensed: bool = False) -> None:
+    """--push_to_hub REPO_ID [--private] (and --i-have-permission for licensed corpora) for datasets_scripts."""
+    parser.add_argument("--push_to_hub", metavar="REPO_ID", default=None,
+                        help="Also publish the result as a Hub dataset repo (parquet + dataset card).")
+    parser.add_argument("--private", action="store_true", help="Create the dataset repo as private.")
+    if licensed:
+        parser.add_argument("--i-have-permission", dest="i_have_permission", action="store_true",
+                            help="Confirm that your licence for this corpus allows publishing it.")

@@ -1,0 +1,68 @@
+"""depdetect's own metrics are evaluate modules: they load offline with evaluate.load(path) in a fresh process,
+give the documented values, and are what training reports."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from depdetect.metrics import EVALUATE_METRICS_DIR, attention_entropy, classification_metrics, load_metric, recall_at_k
+
+CASES = {
+    "auprc": ({"predictions": [0.9, 0.2, 0.7, 0.1], "references": [1, 0, 1, 0]}, {"auprc": 1.0, "prevalence": 0.5}),
+    "rmse_mae": ({"predictions": [2.0, 4.0], "references": [1.0, 1.0]}, {"rmse": 5 ** 0.5, "mae": 2.0}),
+    "attention_entropy": ({"predictions": [[0.5, 0.5], [1.0, 0.0]]},
+                          {"attention_entropy": np.log(2) / 2, "max_entropy": np.log(2) / 2}),
+    "recall_at_k": ({"predictions": [[0.7, 0.2, 0.1], [0.1, 0.2, 0.7]], "references": [[1, 0, 1], [-1, 0, 1]], "k": [0.5]},
+                    {"recall@50%": 0.5, "interviews_scored": 1, "interviews_skipped": 1}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_each_module_loads_offline_in_a_fresh_process_and_gives_the_documented_value(name, tmp_path):
+    inputs, expected = CASES[name]
+    script = (
+        "import evaluate, json, sys\n"
+        "metric = evaluate.load(sys.argv[1])\n"
+        "print(json.dumps(metric.compute(**json.loads(sys.argv[2]))))\n"
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "home")}
+    out = subprocess.run([sys.executable, "-c", script, str(EVALUATE_METRICS_DIR / name), json.dumps(inputs)],
+                         capture_output=True, text=True, env=env, cwd=tmp_path, check=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result == pytest.approx(expected)
+
+
+def test_modules_describe_how_to_read_them():
+    for name in CASES:
+        info = load_metric(name).info
+        assert len(info.description) > 200 and "Returns" in info.inputs_description
+
+
+def test_training_metrics_are_computed_by_the_modules():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 40)
+    p = np.clip(labels * 0.4 + rng.random(40) * 0.6, 0, 1)
+    ours = classification_metrics(np.stack([1 - p, p], axis=1), labels)["auprc"]
+    assert ours == load_metric("auprc").compute(predictions=p.tolist(), references=labels.tolist())["auprc"]
+    attention = [rng.dirichlet(np.ones(n)) for n in (3, 5, 8)]
+    assert attention_entropy(attention) == pytest.approx(
+        load_metric("attention_entropy").compute(predictions=[a.tolist() for a in attention])["attention_entropy"])
+    assert recall_at_k(attention, [np.array([1, 0, 0]), np.array([0, 1, 0, 0, 1]), np.zeros(8)], 0.5)[1:] == (2, 1)
+
+
+def test_unknown_metric_names_list_the_available_ones():
+    with pytest.raises(ValueError, match="available: .*auprc"):
+        load_metric("accuracy")
+
+
+def test_bad_inputs_are_refused_by_the_modules():
+    with pytest.raises(ValueError, match="binary references"):
+        load_metric("auprc").compute(predictions=[0.1, 0.2], references=[0, 2])
+    with pytest.raises(ValueError, match="fraction in"):
+        load_metric("recall_at_k").compute(predictions=[[0.5, 0.5]], references=[[1, 0]], k=[1.5])
