@@ -13,58 +13,26 @@ A user needs at least one post with non-empty text.
 
 from __future__ import annotations
 
-import argparse
-import json
 from pathlib import Path
 
-from datasets import Dataset, DatasetDict, load_from_disk
+from datasets import Dataset
+from jsonl_cli import jsonl_main, write_jsonl  # noqa: F401  (write_jsonl: part of this script's API)
 
-from depdetect.data import read_jsonl, users_from_records
-from depdetect.hub import dataset_card_text, push_dataset
+from depdetect.data import users_from_records, read_jsonl
 
 
 def load_jsonl(path: str | Path) -> Dataset:
     return users_from_records(read_jsonl(path), str(path))
 
 
-def write_jsonl(dataset: Dataset, path: str | Path) -> None:
-    with open(path, "w", encoding="utf-8") as handle:
-        for row in dataset:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+def summary(data: Dataset) -> str:
+    posts = [len(p) for p in data["posts"]]
+    return (f"{len(data)} users ({sum(data['label'])} depressed), {sum(posts)} posts "
+            f"(min {min(posts)}, max {max(posts)} per user)")
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
-    check = sub.add_parser("check")
-    check.add_argument("file")
-    export = sub.add_parser("export")
-    export.add_argument("dataset_dir")
-    export.add_argument("file")
-    export.add_argument("--split", default="train")
-    push = sub.add_parser("push", help="Validate FILE and publish it as a Hub dataset repo (parquet + card).")
-    push.add_argument("file")
-    push.add_argument("repo_id")
-    push.add_argument("--private", action="store_true")
-    args = parser.parse_args(argv)
-    if args.command == "check":
-        data = load_jsonl(args.file)
-        posts = [len(p) for p in data["posts"]]
-        print(f"{len(data)} users ({sum(data['label'])} depressed), {sum(posts)} posts "
-              f"(min {min(posts)}, max {max(posts)} per user)")
-    elif args.command == "push":
-        card = dataset_card_text(
-            args.repo_id, "users_jsonl.py", "Your users (depdetect users schema)",
-            "Users supplied by the repo owner, validated by depdetect and converted to the `users` schema.",
-            "users", "Supplied by the repo owner, who is responsible for the right to publish it.",
-            "Unknown: describe how the data were collected and labelled before sharing it.",
-        )
-        result = push_dataset(DatasetDict(train=load_jsonl(args.file)), args.repo_id, "users_js", card, "other",
-                              private=args.private)
-        print(f"Published {result['splits']} to {result['url']}")
-    else:
-        loaded = load_from_disk(args.dataset_dir)
-        write_jsonl(loaded[args.split] if hasattr(loaded, "keys") else loaded, args.file)
+    jsonl_main(argv, __doc__, "users", "users_jsonl.py", load_jsonl, summary)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ from transformers.pipelines import PIPELINE_REGISTRY
 
 from .configuration_dual_encoder import DualEncoderConfig
 from .configuration_hybrid import HybridConfig
-from .doris import DorisConfig, DorisPipeline
 from .modeling_dual_encoder import DualEncoderForDepressionScoring, DualEncoderOutput
 from .modeling_hybrid import HybridExplanationOutput, HybridForSequenceClassification, awvti, nas
 from .pipeline_depression import DepressionDetectionPipeline, DepressionScoringPipeline
@@ -38,6 +37,17 @@ PIPELINE_REGISTRY.register_pipeline(
     pt_model=AutoModelForSequenceClassification,
     type="text",
 )
+
+
+
+def __getattr__(name: str):
+    """DORIS (numpy/XGBoost, no torch model) loads on first use, keeping `import depdetect` light."""
+    if name in ("DorisConfig", "DorisPipeline"):
+        from . import doris
+
+        return getattr(doris, name)
+    raise AttributeError(f"module 'depdetect' has no attribute {name!r}")
+
 
 __all__ = [
     "DepressionDetectionPipeline",

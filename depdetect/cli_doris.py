@@ -123,6 +123,11 @@ def run(args: argparse.Namespace) -> dict:
     validation = pipeline.evaluate(data["validation"])
     test = pipeline.evaluate(data["test"])
     stats = dict(pipeline.stats)
+    llm_calls = pipeline.annotator.calls
+    if state.num_processes > 1:  # each process asked for its own share
+        from accelerate.utils import gather_object
+
+        llm_calls = sum(gather_object([llm_calls]))
     metrics = {
         "test": test,
         "validation": validation,
@@ -132,7 +137,7 @@ def run(args: argparse.Namespace) -> dict:
             "train_posts_annotated": fit_stats.get("posts_annotated", 0),
             "posts": stats.get("posts", 0),
             "posts_annotated": stats.get("posts_annotated", 0),
-            "llm_calls": pipeline.annotator.calls,
+            "llm_calls": llm_calls,
             "unparseable_answers": stats.get("unparseable_answers", 0),
         },
         "num_users": {split: len(ds) for split, ds in data.items()},

@@ -192,6 +192,12 @@ class HubServer:
             self.error(handler, 404, f"Invalid rev id: {unquote(rev)}", "RevisionNotFound", method)
         return commit
 
+    def _at(self, handler, method, type_: str, id_: str, rev: str) -> tuple[Repo | None, str | None]:
+        """The repo and the commit a revision names, or (None, None) after answering 404."""
+        repo = self._repo_or_404(handler, method, type_, id_)
+        commit = self._commit_or_404(handler, method, repo, rev) if repo is not None else None
+        return (repo, commit) if commit is not None else (None, None)
+
     # -- endpoints ------------------------------------------------------------------------------------------------
 
     def whoami(self, handler, method, query):
@@ -245,11 +251,8 @@ class HubServer:
         self.send(handler, 200, {"errors": [], "warnings": []})
 
     def info(self, handler, method, query, type, id, rev="main"):
-        repo = self._repo_or_404(handler, method, type, id)
+        repo, commit = self._at(handler, method, type, id, rev)
         if repo is None:
-            return
-        commit = self._commit_or_404(handler, method, repo, rev)
-        if commit is None:
             return
         files = repo.commits[commit]["files"]
         self.send(handler, 200, {
@@ -281,10 +284,9 @@ class HubServer:
                                               for b, c in repo.branches.items()], "tags": [], "converts": []})
 
     def list_commits(self, handler, method, query, type, id, rev):
-        repo = self._repo_or_404(handler, method, type, id)
+        repo, commit = self._at(handler, method, type, id, rev)
         if repo is None:
             return
-        commit = self._commit_or_404(handler, method, repo, rev)
         out = []
         while commit:
             c = repo.commits[commit]
@@ -319,11 +321,8 @@ class HubServer:
         return out
 
     def tree(self, handler, method, query, type, id, rev, sub=None):
-        repo = self._repo_or_404(handler, method, type, id)
+        repo, commit = self._at(handler, method, type, id, rev)
         if repo is None:
-            return
-        commit = self._commit_or_404(handler, method, repo, rev)
-        if commit is None:
             return
         files = repo.commits[commit]["files"]
         sub = unquote(sub or "")
@@ -332,11 +331,8 @@ class HubServer:
         self.send(handler, 200, self._listing(files, sub, query.get("recursive", ["false"])[0] in ("true", "1", "True")))
 
     def paths_info(self, handler, method, query, type, id, rev):
-        repo = self._repo_or_404(handler, method, type, id)
+        repo, commit = self._at(handler, method, type, id, rev)
         if repo is None:
-            return
-        commit = self._commit_or_404(handler, method, repo, rev)
-        if commit is None:
             return
         raw = self.body(handler)
         if handler.headers.get("Content-Type", "").startswith("application/json"):
@@ -440,11 +436,8 @@ class HubServer:
 
     def resolve(self, handler, method, query, id, rev, file, prefix=None):
         repo_type = (prefix or "model/").rstrip("/").rstrip("s") if prefix else "model"
-        repo = self._repo_or_404(handler, method, repo_type, id)
+        repo, commit = self._at(handler, method, repo_type, id, rev)
         if repo is None:
-            return
-        commit = self._commit_or_404(handler, method, repo, rev)
-        if commit is None:
             return
         f = repo.commits[commit]["files"].get(unquote(file))
         headers = {"X-Repo-Commit": commit}

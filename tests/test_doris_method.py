@@ -137,3 +137,33 @@ def test_config_round_trips_through_json(tmp_path):
     assert again == config and again.ablate == ["mc"]
     with pytest.raises(ValueError, match="Unknown DORIS config fields"):
         DorisConfig.from_dict({**config.to_dict(), "surprise": 1})
+
+
+def test_answer_cache_survives_a_torn_record_and_keeps_appending(tmp_path):
+    from depdetect.doris.cache import AnswerCache
+
+    cache = AnswerCache(tmp_path, "annotations")
+    cache.put("a", ["A"])
+    with open(tmp_path / "annotations.rank0.jsonl", "a") as handle:
+        handle.write('{"key": "b", "val')  # a run killed mid-write
+    again = AnswerCache(tmp_path, "annotations")
+    assert "a" in again and "b" not in again
+    again.put("c", None)
+    third = AnswerCache(tmp_path, "annotations")
+    assert third.get("a") == ["A"] and "c" in third and third.get("c") is None
+
+
+def test_embedding_cache_trims_a_torn_row_and_keeps_rows_aligned(tmp_path):
+    from depdetect.doris.cache import EmbeddingCache
+
+    cache = EmbeddingCache(tmp_path, "emb", dim=2)
+    cache.put_many(["a", "b"], np.array([[1, 0], [0, 1]], dtype=np.float32))
+    folder = next(tmp_path.glob("embeddings-*"))
+    with open(folder / "embeddings.rank0.f32", "ab") as handle:
+        handle.write(np.array([5.0], dtype=np.float32).tobytes())  # half a row, its key never written
+    again = EmbeddingCache(tmp_path, "emb", dim=2)
+    again.put_many(["c"], np.array([[3, 4]], dtype=np.float32))
+    third = EmbeddingCache(tmp_path, "emb", dim=2)
+    assert len(third) == 3
+    np.testing.assert_array_equal(third.get("c"), [3, 4])
+    np.testing.assert_array_equal(third.get("b"), [0, 1])

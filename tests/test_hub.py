@@ -90,7 +90,8 @@ DUAL_LOAD = """
     where, revision = sys.argv[1], json.loads(sys.argv[2])
     model = AutoModel.from_pretrained(where, revision=revision, trust_remote_code=True)
     scorer = pipeline(model=where, revision=revision, trust_remote_code=True)
-    print(json.dumps({"class": type(model).__name__, "pipeline": scorer(%r)}))
+    weights = sum(p.double().sum().item() for p in model.state_dict().values() if p.is_floating_point())
+    print(json.dumps({"class": type(model).__name__, "weights": weights, "pipeline": scorer(%r)}))
 """ % (TURNS,)
 
 DORIS_LOAD = """
@@ -295,3 +296,14 @@ def test_daic_woz_refuses_to_push_without_permission(tmp_path):
 
     with pytest.raises(PermissionError, match="DAIC-WOZ is distributed by USC ICT"):
         push_dataset(None, "tester/daic", "daic_woz", "card", "other")
+
+
+def test_a_jsonl_corpus_pushes_with_the_push_command(hub, tmp_path):
+    rows = [{"user_id": f"u{i}", "posts": [{"text": f"post {i}", "timestamp": None}], "label": i % 2} for i in range(6)]
+    path = tmp_path / "users.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    run(hub, tmp_path / "home", [sys.executable, str(ROOT / "datasets_scripts" / "users_jsonl.py"), "push", str(path),
+                                 "tester/my-users"])
+    files = hub.files("tester/my-users", repo_type="dataset")
+    assert any(name.endswith(".parquet") for name in files)
+    assert "responsible for the right to publish it" in files["README.md"].decode()

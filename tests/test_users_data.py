@@ -115,3 +115,10 @@ def test_rmhd_users_script_writes_a_dataset(tmp_path, capsys):
 
     data = load_from_disk(str(tmp_path / "cohort"))
     assert len(data["train"]) == 70 and "depressed" in capsys.readouterr().out
+
+
+def test_users_jsonl_check_prints_a_summary(tmp_path, capsys):
+    path = tmp_path / "u.jsonl"
+    path.write_text(json.dumps({"user_id": "a", "posts": ["x", "y"], "label": 1}) + "\n")
+    users_jsonl.main(["check", str(path)])
+    assert capsys.readouterr().out.strip() == "1 users (1 depressed), 2 posts (min 2, max 2 per user)"

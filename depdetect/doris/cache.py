@@ -38,14 +38,18 @@ class AnswerCache:
         self.kind = kind
         self.folder.mkdir(parents=True, exist_ok=True)
         self._values: dict[str, object] = {}
+        self._path = self.folder / f"{kind}.rank{_rank()}.jsonl"
+        if self._path.exists():  # drop this rank's torn last record, so the next append starts on a fresh line
+            data = self._path.read_bytes()
+            self._path.write_bytes(data[: data.rfind(b"\n") + 1])
         for path in sorted(self.folder.glob(f"{kind}.rank*.jsonl")):
             with open(path, encoding="utf-8") as handle:
                 for line in handle:
-                    if not line.endswith("\n"):
-                        break  # torn last record of a killed run
-                    record = json.loads(line)
+                    try:
+                        record = json.loads(line)
+                    except json.JSONDecodeError:
+                        continue  # a torn record another process has not repaired yet
                     self._values[record["key"]] = record["value"]
-        self._path = self.folder / f"{kind}.rank{_rank()}.jsonl"
 
     def __contains__(self, key: str) -> bool:
         return key in self._values

@@ -56,8 +56,9 @@ class DorisPipeline:
         embedder: an object with `identifier`, `dimension` and `encode(texts) -> (N, d)` (e.g.
             `SentenceTransformerEmbedder`); loaded from `config.embedder` on first use when None.
         annotator: an annotator (see depdetect.doris.annotators); built from `config.annotator` when None.
-        cache_dir: folder for the on-disk caches of embeddings, annotations and summaries (none when None).
-        state: an Accelerate `PartialState` to split work across processes (one is made on first use).
+        cache_dir: folder for the on-disk caches of embeddings, annotations and summaries. Without one, they are
+            kept in memory for the pipeline's lifetime.
+        state: an Accelerate `PartialState` to split work across processes (default: the process-wide one).
         batch_size: posts per annotation batch (each batch is cached as soon as it is answered).
     """
 
@@ -131,9 +132,16 @@ class DorisPipeline:
         missing = list(dict.fromkeys((k, t) for k, t in zip(keys, texts) if not known(k)))
 
         def work(part):
-            rows = normalize_rows(np.asarray(embedder.encode([t for _, t in part]), dtype=np.float32))
+            rows = np.asarray(embedder.encode([t for _, t in part]), dtype=np.float32)
             if rows.shape != (len(part), embedder.dimension):
                 raise ValueError(f"The embedder returned shape {rows.shape} for {len(part)} texts.")
+            bad = ~np.isfinite(rows).all(axis=1)
+            if bad.any():  # checked before caching, so a broken run leaves nothing bad on disk
+                raise ValueError(
+                    f"The embedder returned NaN or infinite values for {int(bad.sum())} of {len(part)} texts; "
+                    "check the embedding model (and its dtype) before fitting."
+                )
+            rows = normalize_rows(rows)
             if store is not None and part:
                 store.put_many([k for k, _ in part], rows)
             return list(zip([k for k, _ in part], rows))
@@ -148,12 +156,6 @@ class DorisPipeline:
         out = np.empty((len(texts), embedder.dimension), dtype=np.float32)
         for i, key in enumerate(keys):
             out[i] = store.get(key) if store is not None else self._memory[key]
-        bad = ~np.isfinite(out).all(axis=1)
-        if bad.any():
-            raise ValueError(
-                f"The embedder returned NaN or infinite values for {int(bad.sum())} of {len(texts)} texts; "
-                "check the embedding model (and its dtype) before fitting."
-            )
         return out
 
     def _open_caches(self) -> None:
@@ -183,42 +185,33 @@ class DorisPipeline:
         a = self.annotator
         if not a.uses_llm:
             return a.annotate(texts, similarity)
-        cache = self._answers("annotations")
         keys = [self._llm_key("annotate", t) for t in texts]
-        todo = list(dict.fromkeys((k, t) for k, t in zip(keys, texts) if k not in cache))
-
-        def work(part):
-            done = []
-            for start in range(0, len(part), self.batch_size):
-                batch = part[start : start + self.batch_size]
-                answers = a.annotate([t for _, t in batch], None)
-                for (key, _), answer in zip(batch, answers):
-                    _store(cache, key, answer)
-                    done.append((key, answer))
-            return done
-
-        for key, answer in self._gathered(todo, work):
-            _remember(cache, key, answer)
-        return [cache.get(k) for k in keys]
+        return self._cached("annotations", keys, texts, lambda batch: a.annotate(batch, None), self.batch_size)
 
     def _summarize(self, post_lists: list[list[dict]]) -> list[str]:
         a = self.annotator
         if not a.uses_llm:
             return [a.summarize(posts) for posts in post_lists]
-        cache = self._answers("summaries")
         keys = [self._llm_key("mood_course", json.dumps(posts, sort_keys=True)) for posts in post_lists]
-        todo = list(dict.fromkeys((k, i) for i, k in enumerate(keys) if k not in cache))
+        return self._cached("summaries", keys, post_lists, lambda batch: [a.summarize(p) for p in batch], 1)
+
+    def _cached(self, kind: str, keys: list[str], items: list, answer, batch_size: int) -> list:
+        """Answers for `items` from the `kind` cache; the missing ones (each distinct key once) are computed by
+        `answer(batch) -> list` across the processes, `batch_size` at a time, each batch cached as it arrives."""
+        cache = self._answers(kind)
+        todo = list({k: item for k, item in zip(keys, items) if k not in cache}.items())
 
         def work(part):
             done = []
-            for key, i in part:
-                summary = a.summarize(post_lists[i])
-                _store(cache, key, summary)
-                done.append((key, summary))
+            for start in range(0, len(part), batch_size):
+                batch = part[start : start + batch_size]
+                for (key, _), value in zip(batch, answer([item for _, item in batch])):
+                    _store(cache, key, value)
+                    done.append((key, value))
             return done
 
-        for key, summary in self._gathered(todo, work):
-            _remember(cache, key, summary)
+        for key, value in self._gathered(todo, work):
+            _remember(cache, key, value)
         return [cache.get(k) for k in keys]
 
     # -- the method -------------------------------------------------------------------------------------------

@@ -1,0 +1,50 @@
+"""The command line shared by users_jsonl.py and interviews_jsonl.py: check, export and push a JSONL corpus."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from datasets import Dataset, DatasetDict, load_from_disk
+
+from depdetect.hub import dataset_card_text, push_dataset
+
+
+def write_jsonl(dataset: Dataset, path: str | Path) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        for row in dataset:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def jsonl_main(argv: list[str] | None, doc: str, schema: str, script: str, load_jsonl: Callable[[str], Dataset],
+               summary: Callable[[Dataset], str]) -> None:
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    check = sub.add_parser("check", help="Validate FILE and print a summary.")
+    check.add_argument("file")
+    export = sub.add_parser("export", help="Write one split of a saved DatasetDict as JSONL.")
+    export.add_argument("dataset_dir")
+    export.add_argument("file")
+    export.add_argument("--split", default="train")
+    push = sub.add_parser("push", help="Validate FILE and publish it as a Hub dataset repo (parquet + card).")
+    push.add_argument("file")
+    push.add_argument("repo_id")
+    push.add_argument("--private", action="store_true")
+    args = parser.parse_args(argv)
+    if args.command == "check":
+        print(summary(load_jsonl(args.file)))
+    elif args.command == "push":
+        card = dataset_card_text(
+            args.repo_id, script, f"Your {schema} (depdetect `{schema}` schema)",
+            f"Data supplied by the repo owner, validated by depdetect and converted to the `{schema}` schema.",
+            schema, "Supplied by the repo owner, who is responsible for the right to publish it.",
+            "Unknown: describe how the data were collected and labelled before sharing it.",
+        )
+        result = push_dataset(DatasetDict(train=load_jsonl(args.file)), args.repo_id, script.removesuffix(".py"),
+                              card, "other", private=args.private)
+        print(f"Published {result['splits']} to {result['url']}")
+    else:
+        loaded = load_from_disk(args.dataset_dir)
+        write_jsonl(loaded[args.split] if hasattr(loaded, "keys") else loaded, args.file)
