@@ -286,23 +286,29 @@ def load_interviews(
     Missing validation/test splits are carved from the training data (15% each, stratified by label when every
     interview has one).
     """
-    if dataset_dir:
-        loaded = load_from_disk(dataset_dir)
-        loaded = DatasetDict(train=loaded) if isinstance(loaded, Dataset) else loaded
-        splits = {name: interviews_from_records(split.to_list(), f"{dataset_dir}[{name}]") for name, split in loaded.items()}
-    elif train_file:
-        splits = {"train": interviews_from_records(read_jsonl(train_file), train_file)}
-        for name, path in (("validation", validation_file), ("test", test_file)):
-            if path:
-                splits[name] = interviews_from_records(read_jsonl(path), path)
-    else:
+    if not (dataset_dir or train_file):
         raise ValueError(
             "The dual encoder has no bundled corpus: pass --train_file (interviews JSONL) or --dataset_dir "
             "(e.g. from datasets_scripts/esconv.py or datasets_scripts/daic_woz.py)."
         )
+    splits = _record_splits(interviews_from_records, train_file, validation_file, test_file, dataset_dir)
+    return _complete_splits(splits, seed, stratify="label" if min(splits["train"]["label"]) >= 0 else None)
+
+
+def _record_splits(from_records, train_file, validation_file, test_file, dataset_dir) -> dict[str, Dataset]:
+    """Validated splits from a saved DatasetDict or from JSON Lines files, built by `from_records(rows, where)`."""
+    if dataset_dir:
+        loaded = load_from_disk(dataset_dir)
+        loaded = DatasetDict(train=loaded) if isinstance(loaded, Dataset) else loaded
+        splits = {name: from_records(split.to_list(), f"{dataset_dir}[{name}]") for name, split in loaded.items()}
+    else:
+        splits = {"train": from_records(read_jsonl(train_file), train_file)}
+        for name, path in (("validation", validation_file), ("test", test_file)):
+            if path:
+                splits[name] = from_records(read_jsonl(path), path)
     if "train" not in splits:
         raise ValueError(f"No `train` split found (splits: {list(splits)}).")
-    return _complete_splits(splits, seed, stratify="label" if min(splits["train"]["label"]) >= 0 else None)
+    return splits
 
 
 def tokenize_interviews(dataset: Dataset | DatasetDict, tokenizer, max_turn_length: int):
@@ -460,20 +466,9 @@ def load_users(
 ) -> DatasetDict:
     """Load a `users` DatasetDict from JSON Lines files (one user a line), a saved DatasetDict, or (neither given)
     the simulated RMHD cohort. Missing validation/test splits are carved from the training users (stratified)."""
-    if dataset_dir:
-        loaded = load_from_disk(dataset_dir)
-        loaded = DatasetDict(train=loaded) if isinstance(loaded, Dataset) else loaded
-        splits = {name: users_from_records(split.to_list(), f"{dataset_dir}[{name}]") for name, split in loaded.items()}
-    elif train_file:
-        splits = {"train": users_from_records(read_jsonl(train_file), train_file)}
-        for name, path in (("validation", validation_file), ("test", test_file)):
-            if path:
-                splits[name] = users_from_records(read_jsonl(path), path)
-    else:
+    if not (dataset_dir or train_file):
         return rmhd_user_cohort(num_users=cohort_users, seed=seed)
-    if "train" not in splits:
-        raise ValueError(f"No `train` split found (splits: {list(splits)}).")
-    return _complete_splits(splits, seed)
+    return _complete_splits(_record_splits(users_from_records, train_file, validation_file, test_file, dataset_dir), seed)
 
 
 def rmhd_user_cohort(
