@@ -65,7 +65,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--model", choices=["hybrid", "dual_encoder", "doris"], required=True, help="Which system to train.")
     data = p.add_argument_group("data (hybrid default: the RMHD sample, r/depression vs 10 non-clinical subreddits)")
-    data.add_argument("--train_file", help="hybrid: CSV/TSV/JSONL with text and label; dual_encoder: interviews JSONL.")
+    data.add_argument("--train_file", help="hybrid: CSV/TSV/JSONL with text and label; dual_encoder: interviews JSONL; doris: users JSONL.")
     data.add_argument("--validation_file")
     data.add_argument("--test_file")
     data.add_argument("--dataset_dir", help="A DatasetDict saved with save_to_disk (train[/validation/test]).")
