@@ -59,25 +59,24 @@ def tfidf_scores(train, test, seed: int) -> dict:
 
 
 def throughput(embedder, texts: list[str]) -> dict:
-    """posts/s of sentence-transformers' encode and of DorisPipeline's embedding step, same posts, same run."""
+    """posts/s of sentence-transformers' encode and of DorisPipeline's embedding step, same posts, same run.
+
+    Each runs on both halves of `texts` (in alternating order) and the rates are averaged, so text lengths cancel.
+    """
+    runners = {
+        "sentence_transformers": lambda part: embedder.model.encode(
+            part, batch_size=embedder.batch_size, normalize_embeddings=True, show_progress_bar=False),
+        "doris": lambda part: DorisPipeline(DorisConfig(), embedder=embedder)._embed(part),  # fresh: nothing cached
+    }
     embedder.encode(texts[:64])  # warm-up
     half = len(texts) // 2
-    out = {}
-    for name, part in (("sentence_transformers", texts[:half]), ("doris", texts[half:])):
-        start = time.perf_counter()
-        if name == "doris":
-            DorisPipeline(DorisConfig(), embedder=embedder)._embed(part)
-        else:
-            embedder.model.encode(part, batch_size=embedder.batch_size, normalize_embeddings=True, show_progress_bar=False)
-        out[name] = len(part) / (time.perf_counter() - start)
-    # the two halves differ; run each on the other half too and average, so text lengths cancel out
-    for name, part in (("sentence_transformers", texts[half:]), ("doris", texts[:half])):
-        start = time.perf_counter()
-        if name == "doris":
-            DorisPipeline(DorisConfig(), embedder=embedder)._embed(part)
-        else:
-            embedder.model.encode(part, batch_size=embedder.batch_size, normalize_embeddings=True, show_progress_bar=False)
-        out[name] = (out[name] + len(part) / (time.perf_counter() - start)) / 2
+    rates: dict[str, list[float]] = {name: [] for name in runners}
+    for parts in ((texts[:half], texts[half:]), (texts[half:], texts[:half])):
+        for (name, run), part in zip(runners.items(), parts):
+            start = time.perf_counter()
+            run(part)
+            rates[name].append(len(part) / (time.perf_counter() - start))
+    out = {name: float(np.mean(r)) for name, r in rates.items()}
     out["ratio"] = out["doris"] / out["sentence_transformers"]
     return out
 

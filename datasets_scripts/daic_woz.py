@@ -22,7 +22,7 @@ from pathlib import Path
 from datasets import DatasetDict
 
 from depdetect.data import interviews_from_records
-from depdetect.hub import add_push_arguments, dataset_card_text, push_dataset
+from depdetect.hub import add_push_arguments, publish_corpus
 
 #: (start, stop) seconds of the interruptions in sessions 373 and 444, as the DAIC-WOZ documentation describes them.
 INTERRUPTIONS = {"373": [(5 * 60 + 52, 7 * 60)], "444": [(4 * 60 + 46, 6 * 60 + 27)]}
@@ -115,13 +115,15 @@ def main(argv: list[str] | None = None) -> None:
     data.save_to_disk(args.output_dir)
     print({name: len(split) for name, split in data.items()}, "->", args.output_dir)
     if args.push_to_hub:
-        card = dataset_card_text(args.push_to_hub, "daic_woz.py", 'DAIC-WOZ interviews (depdetect conversion)',
-                                 'DAIC-WOZ clinical interviews converted to the `interviews` schema with PHQ-8 scores and binary labels.',
-                                 "interviews", 'DAIC-WOZ (Gratch et al. 2014), distributed by USC ICT under an end-user licence agreement.',
-                                 'Licensed data: publish only what your licence allows, privately. Interviews were conducted by a virtual agent with US participants.')
-        result = push_dataset(data, args.push_to_hub, "daic_woz", card, "other", private=args.private,
-                              i_have_permission=getattr(args, "i_have_permission", False))
-        print(f"Published {result['splits']} to {result['url']}")
+        publish_corpus(
+            data, args.push_to_hub, "daic_woz", "daic_woz.py", "other",
+            title='DAIC-WOZ interviews (depdetect conversion)',
+            description='DAIC-WOZ clinical interviews converted to the `interviews` schema with PHQ-8 scores and binary labels.',
+            schema="interviews",
+            source='DAIC-WOZ (Gratch et al. 2014), distributed by USC ICT under an end-user licence agreement.',
+            limits='Licensed data: publish only what your licence allows, privately. Interviews were conducted by a virtual agent with US participants.',
+            private=args.private, i_have_permission=getattr(args, "i_have_permission", False),
+        )
 
 
 if __name__ == "__main__":

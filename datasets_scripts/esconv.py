@@ -17,7 +17,7 @@ from pathlib import Path
 from datasets import Dataset, DatasetDict
 
 from depdetect.data import interviews_from_records
-from depdetect.hub import add_push_arguments, dataset_card_text, push_dataset
+from depdetect.hub import add_push_arguments, publish_corpus
 
 SEEKER, SUPPORTER = "speaker", "listener"
 
@@ -78,13 +78,15 @@ def main(argv: list[str] | None = None) -> None:
     dataset.save_to_disk(args.output_dir)
     print(f"{len(dataset)} interviews -> {args.output_dir}")
     if args.push_to_hub:
-        card = dataset_card_text(args.push_to_hub, "esconv.py", 'ESConv dialogues as interviews (depdetect)',
-                                 "Emotional Support Conversation dialogues (thu-coai/Emotional-Support-Conversation) converted to the `interviews` schema: each turn pairs the supporter's utterances (prompt) with the seeker's reply (response); `score` is the seeker's initial emotion intensity (1-5); `label` is 1 when the emotion type is depression.",
-                                 "interviews", 'ESConv (Liu et al. 2021), CC BY-NC 4.0: non-commercial use only, with attribution.',
-                                 'Crowd-sourced role-played support conversations, not clinical interviews; the score is a self-rated emotion intensity, not a depression scale; no turn importance labels (-1).')
-        result = push_dataset(DatasetDict(train=dataset), args.push_to_hub, "esconv", card, "cc-by-nc-4.0", private=args.private,
-                              i_have_permission=getattr(args, "i_have_permission", False))
-        print(f"Published {result['splits']} to {result['url']}")
+        publish_corpus(
+            DatasetDict(train=dataset), args.push_to_hub, "esconv", "esconv.py", "cc-by-nc-4.0",
+            title='ESConv dialogues as interviews (depdetect)',
+            description="Emotional Support Conversation dialogues (thu-coai/Emotional-Support-Conversation) converted to the `interviews` schema: each turn pairs the supporter's utterances (prompt) with the seeker's reply (response); `score` is the seeker's initial emotion intensity (1-5); `label` is 1 when the emotion type is depression.",
+            schema="interviews",
+            source='ESConv (Liu et al. 2021), CC BY-NC 4.0: non-commercial use only, with attribution.',
+            limits='Crowd-sourced role-played support conversations, not clinical interviews; the score is a self-rated emotion intensity, not a depression scale; no turn importance labels (-1).',
+            private=args.private, i_have_permission=getattr(args, "i_have_permission", False),
+        )
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from datasets import Dataset, DatasetDict, load_from_disk
 
-from depdetect.hub import dataset_card_text, push_dataset
+from depdetect.hub import publish_corpus
 
 
 def write_jsonl(dataset: Dataset, path: str | Path) -> None:
@@ -36,15 +36,15 @@ def jsonl_main(argv: list[str] | None, doc: str, schema: str, script: str, load_
     if args.command == "check":
         print(summary(load_jsonl(args.file)))
     elif args.command == "push":
-        card = dataset_card_text(
-            args.repo_id, script, f"Your {schema} (depdetect `{schema}` schema)",
-            f"Data supplied by the repo owner, validated by depdetect and converted to the `{schema}` schema.",
-            schema, "Supplied by the repo owner, who is responsible for the right to publish it.",
-            "Unknown: describe how the data were collected and labelled before sharing it.",
+        publish_corpus(
+            DatasetDict(train=load_jsonl(args.file)), args.repo_id, script.removesuffix(".py"), script, "other",
+            title=f"Your {schema} (depdetect `{schema}` schema)",
+            description=f"Data supplied by the repo owner, validated by depdetect and converted to the `{schema}` schema.",
+            schema=schema,
+            source="Supplied by the repo owner, who is responsible for the right to publish it.",
+            limits="Unknown: describe how the data were collected and labelled before sharing it.",
+            private=args.private,
         )
-        result = push_dataset(DatasetDict(train=load_jsonl(args.file)), args.repo_id, script.removesuffix(".py"),
-                              card, "other", private=args.private)
-        print(f"Published {result['splits']} to {result['url']}")
     else:
         loaded = load_from_disk(args.dataset_dir)
         write_jsonl(loaded[args.split] if hasattr(loaded, "keys") else loaded, args.file)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 
 from depdetect.data import rmhd_user_cohort
-from depdetect.hub import add_push_arguments, dataset_card_text, push_dataset
+from depdetect.hub import add_push_arguments, publish_corpus
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -28,13 +28,15 @@ def main(argv: list[str] | None = None) -> None:
     data.save_to_disk(args.out_dir)
     print({name: f"{len(split)} users, {sum(split['label'])} depressed" for name, split in data.items()})
     if args.push_to_hub:
-        card = dataset_card_text(args.push_to_hub, "rmhd_users.py", 'Simulated user cohort from RMHD posts (depdetect)',
-                                 'A SIMULATED cohort: real Reddit posts from the RMHD sample (Low et al. 2020, as shipped by construct-tracker 1.0.16) grouped into made-up users. Depressed users (1:19) take a minority of their 10-40 posts from r/depression and r/suicidewatch, the rest from non-clinical subreddits; control users post in non-clinical subreddits with an occasional post from other mental-health subreddits. Posts keep their real dates, in date order.',
-                                 "users", "Posts: Reddit Mental Health Dataset (Low et al. 2020, JMIR), public research data. The grouping into users is this package's simulation.",
-                                 'Real posts, simulated users: timelines, prevalence and labels are constructed, so results on it say nothing about real users. Labels come from subreddit membership, not clinical assessment.')
-        result = push_dataset(data, args.push_to_hub, "rmhd_users", card, "other", private=args.private,
-                              i_have_permission=getattr(args, "i_have_permission", False))
-        print(f"Published {result['splits']} to {result['url']}")
+        publish_corpus(
+            data, args.push_to_hub, "rmhd_users", "rmhd_users.py", "other",
+            title='Simulated user cohort from RMHD posts (depdetect)',
+            description='A SIMULATED cohort: real Reddit posts from the RMHD sample (Low et al. 2020, as shipped by construct-tracker 1.0.16) grouped into made-up users. Depressed users (1:19) take a minority of their 10-40 posts from r/depression and r/suicidewatch, the rest from non-clinical subreddits; control users post in non-clinical subreddits with an occasional post from other mental-health subreddits. Posts keep their real dates, in date order.',
+            schema="users",
+            source="Posts: Reddit Mental Health Dataset (Low et al. 2020, JMIR), public research data. The grouping into users is this package's simulation.",
+            limits='Real posts, simulated users: timelines, prevalence and labels are constructed, so results on it say nothing about real users. Labels come from subreddit membership, not clinical assessment.',
+            private=args.private, i_have_permission=getattr(args, "i_have_permission", False),
+        )
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from pathlib import Path
 from datasets import Dataset, DatasetDict
 
 from depdetect.data import users_from_records
-from depdetect.hub import add_push_arguments, dataset_card_text, push_dataset
+from depdetect.hub import add_push_arguments, publish_corpus
 
 logger = logging.getLogger(__name__)
 FILES = {"depressed.jsonl": 1, "control.jsonl": 0}
@@ -116,13 +116,15 @@ def main(argv: list[str] | None = None) -> None:
     data.save_to_disk(args.out_dir)
     print({name: len(split) for name, split in data.items()})
     if args.push_to_hub:
-        card = dataset_card_text(args.push_to_hub, "swdd.py", 'SWDD users (depdetect conversion)',
-                                 'Sina Weibo Depression Dataset users converted to the `users` schema (HTML stripped, times in ISO 8601).',
-                                 "users", "SWDD (Cai et al. 2023), released for research under its authors' terms.",
-                                 'Chinese-language Weibo posts of real people; labels from expert screening and self-disclosure.')
-        result = push_dataset(data, args.push_to_hub, "swdd", card, "other", private=args.private,
-                              i_have_permission=getattr(args, "i_have_permission", False))
-        print(f"Published {result['splits']} to {result['url']}")
+        publish_corpus(
+            data, args.push_to_hub, "swdd", "swdd.py", "other",
+            title='SWDD users (depdetect conversion)',
+            description='Sina Weibo Depression Dataset users converted to the `users` schema (HTML stripped, times in ISO 8601).',
+            schema="users",
+            source="SWDD (Cai et al. 2023), released for research under its authors' terms.",
+            limits='Chinese-language Weibo posts of real people; labels from expert screening and self-disclosure.',
+            private=args.private, i_have_permission=getattr(args, "i_have_permission", False),
+        )
 
 
 if __name__ == "__main__":

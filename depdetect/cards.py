@@ -94,7 +94,7 @@ def eval_results(numbers: dict[str, float], task_type: str, task_name: str, card
     ]
 
 
-def _card_data(kind: str, model_name: str, numbers: dict, task_type: str, task_name: str, card: dict,
+def _card_data(model_name: str, numbers: dict, task_type: str, task_name: str, card: dict,
                pipeline_tag: str | None, library_name: str, tags: list[str]) -> ModelCardData:
     return ModelCardData(
         model_name=model_name,
@@ -136,7 +136,7 @@ def hybrid_card(config, metrics: dict, repo_or_path: str = "path/to/this/folder"
     card = metrics.get("card", {})
     numbers = _numbers(metrics, CLASSIFICATION_METRICS)
     name = "depdetect Hybrid (PTLM" + (" + BiLSTM" if config.use_bilstm else "") + (" + CNN" if config.use_cnn else "") + ")"
-    data = _card_data("hybrid", name, numbers, "text-classification", "Depression detection (single post)", card,
+    data = _card_data(name, numbers, "text-classification", "Depression detection (single post)", card,
                       "text-classification", "transformers", ["custom_code"])
     return render_card(
         template or TEMPLATES / "hybrid.md", data,
@@ -161,7 +161,7 @@ def dual_encoder_card(config, metrics: dict, repo_or_path: str = "path/to/this/f
     numbers = _numbers(metrics, REGRESSION_METRICS if regression else CLASSIFICATION_METRICS + ("attention_entropy",))
     role = metrics.get("role", "model")
     encoders = card.get("encoders") or ["unknown", "unknown"]
-    data = _card_data("dual_encoder", f"depdetect MHIM dual encoder ({role})", numbers,
+    data = _card_data(f"depdetect MHIM dual encoder ({role})", numbers,
                       "text-regression" if regression else "text-classification",
                       "Depression severity (interview)" if regression else "Depression detection (interview)", card,
                       None if regression else "text-classification", "transformers",
@@ -183,18 +183,16 @@ def dual_encoder_card(config, metrics: dict, repo_or_path: str = "path/to/this/f
 
 def doris_card(config, metrics: dict, repo_or_path: str = "path/to/this/folder", revision: str | None = None,
                template: str | Path | None = None) -> ModelCard:
-    """The card of a saved DORIS pipeline."""
+    """The card of a saved DORIS pipeline (versions from the config: those the trees were fitted with)."""
     card = metrics.get("card", {})
     numbers = _numbers(metrics, CLASSIFICATION_METRICS)
-    card = {**card, "base_model": card.get("base_model") or (None if Path(config.embedder).exists() else config.embedder)}
-    data = _card_data("doris", "depdetect DORIS", numbers, "text-classification", "Depression detection (user)",
+    base_model = card.get("base_model") or (None if Path(config.embedder).exists() else config.embedder)
+    card = {**card, "base_model": base_model, "versions": config.versions or {}}
+    data = _card_data("depdetect DORIS", numbers, "text-classification", "Depression detection (user)",
                       card, "text-classification", "depdetect", ["xgboost", "doris"])
-    versions = config.versions or {}
     return render_card(
         template or TEMPLATES / "doris.md", data,
-        **{**_common("doris", metrics, repo_or_path, revision, numbers),
-           "transformers_version": versions.get("transformers", "unknown"),
-           "torch_version": versions.get("torch", "unknown")},
+        **_common("doris", {**metrics, "card": card}, repo_or_path, revision, numbers),
         embedder=config.embedder,
         annotator=config.annotator,
         uses_llm=config.annotator != "embedding",
@@ -203,8 +201,8 @@ def doris_card(config, metrics: dict, repo_or_path: str = "path/to/this/folder",
         ablate=config.ablate,
         n_estimators=config.xgboost.get("n_estimators"),
         threshold=config.threshold,
-        xgboost_version=versions.get("xgboost", "unknown"),
-        st_version=versions.get("sentence-transformers", "unknown"),
+        xgboost_version=card["versions"].get("xgboost", "unknown"),
+        st_version=card["versions"].get("sentence-transformers", "unknown"),
     )
 
 
@@ -228,11 +226,14 @@ def card_for_folder(folder: str | Path, repo_id: str | None = None, revision: st
     return dual_encoder_card(DualEncoderConfig.from_pretrained(folder), metrics, where, revision, template)
 
 
-def saved_versions() -> dict[str, str]:
-    """Versions recorded in metrics.json's card section at save time."""
-    import torch
-    import transformers
+def saved_versions(*extra: str) -> dict[str, str]:
+    """The package versions a saved folder records: depdetect, transformers, torch and any `extra` ones."""
+    from importlib.metadata import PackageNotFoundError, version
 
-    from . import __version__
-
-    return {"depdetect": __version__, "transformers": transformers.__version__, "torch": torch.__version__}
+    out = {}
+    for name in ("depdetect", "transformers", "torch", *extra):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return out

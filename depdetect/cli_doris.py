@@ -13,7 +13,7 @@ from pathlib import Path
 
 from accelerate import PartialState
 
-from .cards import doris_card, saved_versions
+from .cards import doris_card
 from .data import load_users
 from .doris import DorisConfig, DorisPipeline, SentenceTransformerEmbedder, make_annotator
 from .doris.config import default_xgboost_params
@@ -107,7 +107,6 @@ def save_output(pipeline: DorisPipeline, output_dir: Path, metrics: dict, descri
         ),
         "dataset_name": "user-supplied data" if user_data else "Simulated RMHD user cohort (construct-tracker 1.0.16)",
         "dataset_type": "custom" if user_data else "rmhd-simulated-users",
-        "versions": saved_versions(),
     }
     pipeline.save_pretrained(output_dir, metrics=metrics)
     doris_card(pipeline.config, metrics, repo_or_path=str(output_dir)).save(output_dir / "README.md")

@@ -188,6 +188,21 @@ def dataset_card_text(repo_id: str, script: str, title: str, description: str, s
                            depdetect_version=__version__)
 
 
+def publish_corpus(data, repo_id: str, corpus: str, script: str, license: str, *, title: str, description: str,
+                   schema: str, source: str, limits: str, private: bool = False, i_have_permission: bool = False) -> None:
+    """The datasets_scripts' publishing step: write the card, push, say where; a refusal or a failed upload ends
+    the script with one line on stderr (exit 1), not a traceback."""
+    import sys
+
+    card = dataset_card_text(repo_id, script, title, description, schema, source, limits)
+    try:
+        result = push_dataset(data, repo_id, corpus, card, license, private=private, i_have_permission=i_have_permission)
+    except (PermissionError, PublishError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(1) from err
+    print(f"Published {result['splits']} to {result['url']}")
+
+
 def add_push_arguments(parser, licensed: bool = False) -> None:
     """--push_to_hub REPO_ID [--private] (and --i-have-permission for licensed corpora) for datasets_scripts."""
     parser.add_argument("--push_to_hub", metavar="REPO_ID", default=None,

@@ -111,12 +111,18 @@ def test_k_zero_annotates_nothing(tiny_embedder, cohort):
     assert doris.explain(users_of(cohort["test"], 1)[0])["symptoms"] == []
 
 
-def test_posts_without_timestamps_keep_their_order(fitted):
-    user = {"user_id": "u", "posts": [{"text": "I cry every night and I am so sad"}, {"text": "sad again", "timestamp": None}]}
-    out = fitted.explain(user)
-    assert isinstance(out["probability"], float)
-    if "time unknown" not in out["mood_course"]:
-        assert out["mood_course"].startswith("No emotionally charged posts")
+def test_posts_are_time_ordered_only_when_every_post_is_dated(fitted):
+    from depdetect.doris.annotators import EmbeddingAnnotator
+    from depdetect.doris.pipeline import _time_order
+
+    dated = [{"text": "b", "timestamp": "2020-03-01"}, {"text": "a", "timestamp": "2020-01-01T23:00:00-05:00"},
+             {"text": "c", "timestamp": "2020-02-01T00:00:00+00:00"}]
+    assert _time_order(dated) == [1, 2, 0]  # 2020-01-02 04:00 UTC < 2020-02-01 < 2020-03-01
+    assert _time_order([*dated, {"text": "d", "timestamp": None}]) == [0, 1, 2, 3]  # one undated post: given order
+    summary = EmbeddingAnnotator().summarize([{"text": "so sad", "timestamp": None, "emotion": "sadness"}])
+    assert "time unknown sadness" in summary
+    undated = {"user_id": "u", "posts": [{"text": "I cry every night"}, {"text": "sad again", "timestamp": None}]}
+    assert 0 <= fitted.predict_proba([undated])[0] <= 1
 
 
 @pytest.mark.parametrize(

@@ -285,10 +285,24 @@ def test_licensed_corpora_refuse_to_push_without_permission(hub, tmp_path):
     argv = [sys.executable, str(ROOT / "datasets_scripts" / "swdd.py"), str(tmp_path), str(tmp_path / "out"),
             "--push_to_hub", "tester/swdd"]
     out = run(hub, tmp_path / "home", argv, check=False)
-    assert out.returncode != 0 and "Refusing to push swdd" in out.stderr and "--i-have-permission" in out.stderr
+    assert out.returncode == 1 and "Refusing to push swdd" in out.stderr and "--i-have-permission" in out.stderr
+    assert "Traceback" not in out.stderr
     assert ("dataset", "tester/swdd") not in hub.repos
     run(hub, tmp_path / "home", argv + ["--i-have-permission", "--private"])
     assert hub.repos[("dataset", "tester/swdd")].private
+
+
+def test_esconv_pushes_through_its_script(hub, tmp_path):
+    from .conftest import SHARED_DATA
+
+    source = SHARED_DATA / "FailedESConv.json"
+    if not source.is_file():
+        pytest.skip(f"{source} is not available")
+    run(hub, tmp_path / "home", [sys.executable, str(ROOT / "datasets_scripts" / "esconv.py"), str(source),
+                                 str(tmp_path / "esconv"), "--push_to_hub", "tester/esconv"])
+    files = hub.files("tester/esconv", repo_type="dataset")
+    assert any(name.endswith(".parquet") for name in files)
+    assert "license: cc-by-nc-4.0" in files["README.md"].decode()
 
 
 def test_daic_woz_refuses_to_push_without_permission(tmp_path):

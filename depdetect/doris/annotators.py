@@ -100,7 +100,8 @@ class EmbeddingAnnotator:
             return NO_EMOTIONAL_POSTS
         dated = [p["timestamp"] for p in posts if p.get("timestamp")]
         span = f" ({dated[0][:10]} to {dated[-1][:10]})" if dated else ""
-        lines = [f"{(p.get('timestamp') or 'time unknown')[:10]} {p['emotion']}: \"{_excerpt(p['text'])}\"" for p in posts]
+        lines = [f"{p['timestamp'][:10] if p.get('timestamp') else 'time unknown'} {p['emotion']}: "
+                 f"\"{_excerpt(p['text'])}\"" for p in posts]
         counts = Counter(p["emotion"] for p in posts)
         negative = [p["emotion"] != "happiness" for p in posts]
         half = len(posts) // 2

@@ -325,7 +325,9 @@ class DorisPipeline:
                        "eta": params.pop("learning_rate", 0.05)})
         train = xgb.DMatrix(X, label=y, feature_names=self.config.feature_names)
         self.booster = xgb.train(params, train, num_boost_round=rounds)
-        self.config.versions = _versions()
+        from ..cards import saved_versions
+
+        self.config.versions = saved_versions("xgboost", "sentence-transformers")
         return self
 
     def predict_proba(self, users) -> np.ndarray:
@@ -449,18 +451,6 @@ def _remember(cache: AnswerCache | dict, key: str, value) -> None:
         cache.remember(key, value)
     else:
         cache[key] = value
-
-
-def _versions() -> dict:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for name in ("depdetect", "xgboost", "sentence-transformers", "transformers", "torch"):
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            pass
-    return out
 
 
 __all__ = ["BOOSTER_NAME", "DorisPipeline", "POST_LABELS"]
