@@ -1,9 +1,10 @@
-"""Train, evaluate and save a depdetect model: `python train.py --model hybrid --help`.
+"""`python train.py SYSTEM ...` = `depdetect train SYSTEM ...` (SYSTEM: hybrid, dual-encoder or doris).
 
-Runs unchanged under `accelerate launch train.py ...` on several GPUs.
+Runs unchanged under `accelerate launch train.py SYSTEM ...` (several GPUs or processes). `--help` lists the systems;
+`python train.py hybrid --help` the Hybrid's flags.
 """
 
-from depdetect.cli import main
+from depdetect.cli import train_main
 
 if __name__ == "__main__":
-    main()
+    train_main()

@@ -27,10 +27,10 @@ import numpy as np
 import xgboost as xgb
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from depdetect import DorisConfig, DorisPipeline
-from depdetect.data import rmhd_user_cohort
-from depdetect.doris import SentenceTransformerEmbedder
-from depdetect.doris.config import default_xgboost_params
+from depdetect.doris.config import DorisConfig, default_xgboost_params
+from depdetect.doris.data import rmhd_user_cohort
+from depdetect.doris.embedder import SentenceTransformerEmbedder
+from depdetect.doris.pipeline import DorisPipeline
 from depdetect.metrics import classification_metrics
 
 METRICS = ("precision", "recall", "f1", "auroc", "auprc")

@@ -27,9 +27,9 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from depdetect import HybridForSequenceClassification
-from depdetect.cli import default_encoder_path
-from depdetect.data import load_rmhd
+from depdetect.hybrid.data import load_rmhd
 from depdetect.metrics import classification_metrics, nas_faithfulness
+from depdetect.utils import default_encoder_path
 
 
 def timed(fn, repeats: int) -> list[float]:
@@ -57,7 +57,7 @@ def train_step_fn(model, batch, labels):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model_dir", help="Output folder of the main job (python train.py --model hybrid).")
+    parser.add_argument("--model_dir", help="Output folder of the main job (python train.py hybrid).")
     parser.add_argument("--steps", type=int, default=5, help="Timed repeats of each measurement.")
     parser.add_argument("--batch_size", type=int, default=32)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
@@ -94,9 +94,13 @@ def main() -> None:
     print("|---|---|")
     for key, value in results.items():
         print(f"| {key} | {value:.1f} |")
-    print(f"\nHybrid / plain training throughput: {results['hybrid_train'] / results['plain_train']:.2f}x (target >= 0.85x)")
+    print(
+        f"\nHybrid / plain training throughput: {results['hybrid_train'] / results['plain_train']:.2f}x (target >= "
+        "0.85x)"
+    )
     print(f"Hybrid / plain inference throughput: {results['hybrid_infer'] / results['plain_infer']:.2f}x")
-    print(f"Explained / plain Hybrid inference time: {results['hybrid_infer'] / results['hybrid_explain']:.2f}x (target <= 1.5x)")
+    print(f"Explained / plain Hybrid inference time: {results['hybrid_infer'] / results['hybrid_explain']:.2f}x "
+          "(target <= 1.5x)")
 
     if not args.model_dir:
         return
@@ -109,7 +113,9 @@ def main() -> None:
     probs = []
     with torch.no_grad():
         for i in range(0, len(test_texts), 64):
-            enc = trained_tok(test_texts[i : i + 64], padding=True, truncation=True, max_length=128, return_tensors="pt")
+            enc = trained_tok(
+                test_texts[i : i + 64], padding=True, truncation=True, max_length=128, return_tensors="pt"
+            )
             probs.append(trained(**enc).logits.float().softmax(-1).numpy())
     hybrid_metrics = classification_metrics(np.concatenate(probs), test_labels)
 
@@ -122,7 +128,11 @@ def main() -> None:
     print("| model | accuracy | precision | recall | F1 | AUROC | AUPRC |")
     print("|---|---|---|---|---|---|---|")
     for name, m in ((f"Hybrid ({args.model_dir})", hybrid_metrics), ("TF-IDF + logistic regression", tfidf_metrics)):
-        print(f"| {name} | " + " | ".join(f"{m[k]:.4f}" for k in ("accuracy", "precision", "recall", "f1", "auroc", "auprc")) + " |")
+        print(
+            f"| {name} | "
+            + " | ".join(f"{m[k]:.4f}" for k in ("accuracy", "precision", "recall", "f1", "auroc", "auprc"))
+            + " |"
+        )
 
     faith = nas_faithfulness(trained, trained_tok, test_texts[: args.faithfulness_texts], fraction=0.2, seed=0)
     print(
@@ -130,7 +140,9 @@ def main() -> None:
         f"falls by {faith['drop_top']:.4f} when the top-NAS tokens go, {faith['drop_random']:.4f} for random "
         f"tokens (gap {faith['faithfulness_gap']:+.4f})."
     )
-    print("\n" + json.dumps({"speed": results, "hybrid": hybrid_metrics, "tfidf": tfidf_metrics, "faithfulness": faith}))
+    print(
+        "\n" + json.dumps({"speed": results, "hybrid": hybrid_metrics, "tfidf": tfidf_metrics, "faithfulness": faith})
+    )
 
 
 if __name__ == "__main__":

@@ -15,9 +15,7 @@ nothing.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -28,14 +26,13 @@ import torch
 from sklearn.linear_model import RidgeCV
 from transformers import AutoModel, AutoTokenizer
 
+from depdetect.corpora.esconv import load_esconv
+from depdetect.dual_encoder.arguments import DualEncoderArguments, DualEncoderTrainingArguments
+from depdetect.dual_encoder.recipe import fold_splits, train_dual_encoder
+from depdetect.metrics import mae, rmse
+from depdetect.utils import default_encoder_path, write_json
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "datasets_scripts"))
-
-from esconv import load_esconv  # noqa: E402
-
-from depdetect.cli import parse_args  # noqa: E402
-from depdetect.cli_dual_encoder import fold_splits, run_once  # noqa: E402
-from depdetect.metrics import json_safe, mae, rmse  # noqa: E402
 
 
 @torch.no_grad()
@@ -67,26 +64,24 @@ def main() -> None:
 
     data = DatasetDict(train=data)
     runs, baselines = [], {"train_mean": [], "ridge_dialogue_embedding": []}
-    train_args = parse_args(["--model", "dual_encoder", "--train_file", "unused", "--mhim", "--num_epochs", str(args.epochs),
-                             "--max_length", str(args.max_length), "--checkpointing_steps", "0", "--output_dir", "outputs/bench_mhim_work"])
-    from depdetect.cli_dual_encoder import DEFAULTS
-
-    for key, value in DEFAULTS.items():
-        if getattr(train_args, key) is None:
-            setattr(train_args, key, value)
-    train_args.encoder_learning_rate = train_args.learning_rate
-    train_args.data_description = "ESConv (bench)"
-    tokenizer = AutoTokenizer.from_pretrained(train_args.encoder)
-    embeddings = dialogue_embeddings(data["train"], train_args.encoder)
+    embeddings = dialogue_embeddings(data["train"], default_encoder_path())
     ids = {interview_id: i for i, interview_id in enumerate(data["train"]["interview_id"])}
 
     start = time.perf_counter()
     for seed in args.seeds:
-        train_args.seed = seed
         for k, fold in fold_splits(data, args.folds, seed):
             print(f"\n######## seed {seed}, fold {k + 1}/{args.folds}", flush=True)
-            result = run_once(fold, tokenizer, train_args, Path(train_args.output_dir) / f"s{seed}_f{k}", save=False)
-            result["epochs"] = {"donor": len(result["donor"]["validation_history"]), "receiver": len(result["receiver"]["validation_history"])}
+            run_args = DualEncoderArguments(
+                config={"max_turn_length": args.max_length},
+                training=DualEncoderTrainingArguments(
+                    output_dir=f"outputs/bench_mhim_work/s{seed}_f{k}", num_epochs=args.epochs, seed=seed, mhim=True,
+                    checkpointing_steps=0),
+            )
+            result = train_dual_encoder(run_args, dataset=fold, save=False).metrics
+            result["epochs"] = {
+                "donor": len(result["donor"]["validation_history"]),
+                "receiver": len(result["receiver"]["validation_history"]),
+            }
             runs.append(result)
             train_ids = [ids[i] for split in ("train", "validation") for i in fold[split]["interview_id"]]
             test_ids = [ids[i] for i in fold["test"]["interview_id"]]
@@ -107,19 +102,22 @@ def main() -> None:
     print("| model | RMSE | MAE | attention entropy |")
     print("|---|---|---|---|")
     for role in ("donor", "receiver"):
-        print(f"| {role} | {stat([r[role]['test']['rmse'] for r in runs])} | {stat([r[role]['test']['mae'] for r in runs])} | "
+        print(f"| {role} | {stat([r[role]['test']['rmse'] for r in runs])} | "
+              f"{stat([r[role]['test']['mae'] for r in runs])} | "
               f"{stat([r[role]['test']['attention_entropy'] for r in runs])} |")
     for name, values in baselines.items():
         print(f"| {name} | {stat([v['rmse'] for v in values])} | {stat([v['mae'] for v in values])} | - |")
     better_rmse = sum(r["receiver"]["test"]["rmse"] < r["donor"]["test"]["rmse"] for r in runs)
-    higher_entropy = sum(r["receiver"]["test"]["attention_entropy"] > r["donor"]["test"]["attention_entropy"] for r in runs)
-    print(f"receiver RMSE below donor's in {better_rmse}/{len(runs)} runs; receiver entropy above donor's in {higher_entropy}/{len(runs)} runs")
+    higher_entropy = sum(
+        r["receiver"]["test"]["attention_entropy"] > r["donor"]["test"]["attention_entropy"] for r in runs
+    )
+    print(f"receiver RMSE below donor's in {better_rmse}/{len(runs)} runs; receiver entropy above donor's in "
+          f"{higher_entropy}/{len(runs)} runs")
     per_epoch = {role: [r[role]["train_seconds"] / r["epochs"][role] for r in runs] for role in ("donor", "receiver")}
     ratio = np.mean(per_epoch["receiver"]) / np.mean(per_epoch["donor"])
     print(f"seconds per epoch: Phase 1 {stat(per_epoch['donor'])}, Phase 2 {stat(per_epoch['receiver'])} "
           f"(ratio {ratio:.2f}x, target <= 1.2x)")
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.output).write_text(json.dumps(json_safe({"runs": runs, "baselines": baselines, "args": vars(args)}), indent=2))
+    write_json(args.output, {"runs": runs, "baselines": baselines, "args": vars(args)})
 
 
 if __name__ == "__main__":

@@ -1,65 +1,46 @@
 """depdetect: explainable, text-based depression detection on the Hugging Face stack.
 
-Importing the package registers its configs and models with the Auto classes and its pipeline tasks
-("depression-detection", "depression-scoring") with `transformers.pipeline`.
+`import depdetect` is light (the command line answers `--help` without loading torch). The public names load on
+first use, and the first use of a torch model class also registers the Auto classes and the pipeline tasks
+("depression-detection", "depression-scoring") with transformers (see depdetect.auto).
 """
 
 from __future__ import annotations
 
-from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification
-from transformers.pipelines import PIPELINE_REGISTRY
+import importlib
 
-from .configuration_dual_encoder import DualEncoderConfig
-from .configuration_hybrid import HybridConfig
-from .modeling_dual_encoder import DualEncoderForDepressionScoring, DualEncoderOutput
-from .modeling_hybrid import HybridExplanationOutput, HybridForSequenceClassification, awvti, nas
-from .pipeline_depression import DepressionDetectionPipeline, DepressionScoringPipeline
+__version__ = "0.2.0"
 
-__version__ = "0.1.0"
-
-AutoConfig.register(HybridConfig.model_type, HybridConfig, exist_ok=True)
-AutoModelForSequenceClassification.register(HybridConfig, HybridForSequenceClassification, exist_ok=True)
-HybridConfig.register_for_auto_class()
-HybridForSequenceClassification.register_for_auto_class("AutoModelForSequenceClassification")
-AutoConfig.register(DualEncoderConfig.model_type, DualEncoderConfig, exist_ok=True)
-AutoModel.register(DualEncoderConfig, DualEncoderForDepressionScoring, exist_ok=True)
-DualEncoderConfig.register_for_auto_class()
-DualEncoderForDepressionScoring.register_for_auto_class("AutoModel")
-PIPELINE_REGISTRY.register_pipeline(
-    "depression-scoring",
-    pipeline_class=DepressionScoringPipeline,
-    pt_model=AutoModel,
-    type="text",
-)
-PIPELINE_REGISTRY.register_pipeline(
-    "depression-detection",
-    pipeline_class=DepressionDetectionPipeline,
-    pt_model=AutoModelForSequenceClassification,
-    type="text",
-)
-
+#: public name -> the module that defines it
+_EXPORTS = {
+    "HybridConfig": "depdetect.auto",
+    "HybridForSequenceClassification": "depdetect.auto",
+    "DepressionDetectionPipeline": "depdetect.auto",
+    "DualEncoderConfig": "depdetect.auto",
+    "DualEncoderForDepressionScoring": "depdetect.auto",
+    "DepressionScoringPipeline": "depdetect.auto",
+    "HybridExplanationOutput": "depdetect.hybrid.modeling_hybrid",
+    "awvti": "depdetect.hybrid.modeling_hybrid",
+    "nas": "depdetect.hybrid.modeling_hybrid",
+    "DualEncoderOutput": "depdetect.dual_encoder.modeling_dual_encoder",
+    "DorisConfig": "depdetect.doris.config",
+    "DorisPipeline": "depdetect.doris.pipeline",
+    "push_to_hub": "depdetect.hub",
+}
 
 
 def __getattr__(name: str):
-    """DORIS (numpy/XGBoost, no torch model) loads on first use, keeping `import depdetect` light."""
-    if name in ("DorisConfig", "DorisPipeline"):
-        from . import doris
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'depdetect' has no attribute {name!r}")
+    if _EXPORTS[name] != "depdetect.auto" and _EXPORTS[name].startswith(("depdetect.hybrid", "depdetect.dual_")):
+        importlib.import_module("depdetect.auto")  # a torch model is in use: register it with transformers
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
 
-        return getattr(doris, name)
-    raise AttributeError(f"module 'depdetect' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
 
 
-__all__ = [
-    "DepressionDetectionPipeline",
-    "DepressionScoringPipeline",
-    "DorisConfig",
-    "DorisPipeline",
-    "DualEncoderConfig",
-    "DualEncoderForDepressionScoring",
-    "DualEncoderOutput",
-    "HybridConfig",
-    "HybridExplanationOutput",
-    "HybridForSequenceClassification",
-    "awvti",
-    "nas",
-]
+__all__ = sorted(_EXPORTS)

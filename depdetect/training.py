@@ -1,8 +1,9 @@
-"""The one Accelerate training loop used by depdetect's torch models.
+"""The one Accelerate training loop used by depdetect's torch models, and what both torch recipes share.
 
 Mixed precision, gradient accumulation, AdamW with separate encoder / head learning rates, linear warm-up,
 `gather_for_metrics`, the best epoch chosen by a validation metric, and checkpoints that a killed run resumes
-from mid-epoch with the same result as an uninterrupted run (same seed).
+from mid-epoch with the same result as an uninterrupted run (same seed). Settings: `TrainingArguments`
+(depdetect.arguments), subclassed by each system with its paper's values.
 
 A model plugs in by taking a batch dict (with `labels`) and returning an object with `.loss`; evaluation is a
 function of (model, dataloader, accelerator) returning named metrics, and `prepare_batch` may rewrite each
@@ -23,62 +24,21 @@ from pathlib import Path
 import numpy as np
 import torch
 from accelerate import Accelerator
+from accelerate.utils import DataLoaderConfiguration
 from safetensors.torch import load_model, save_model
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 
+from .arguments import TrainingArguments
+from .utils import write_json
+
 logger = logging.getLogger(__name__)
 
+#: validation metrics whose lower values are better (the best epoch is their minimum)
+LOWER_IS_BETTER = ("rmse", "mae", "loss")
+
 STATE_FILE = "train_state.json"
-
-
-@dataclass
-class TrainingConfig:
-    """Hyper-parameters of the loop. Defaults follow the Hybrid paper (section 3.1) where it gives one.
-
-    Args:
-        output_dir: working folder of the run: resumable checkpoints (`step_N/`) and the best weights
-            (`best.safetensors`).
-        num_epochs: passes over the training data (paper: 10).
-        learning_rate: AdamW learning rate of the new layers (paper: 2e-4).
-        encoder_learning_rate: learning rate of the pretrained encoder; `None` uses `learning_rate`.
-        weight_decay: AdamW weight decay (not on biases and norms).
-        warmup_ratio: share of the optimisation steps with a linear warm-up.
-        gradient_accumulation_steps: batches per optimiser step.
-        max_grad_norm: gradient clipping (0 turns it off).
-        metric_for_best_model: validation metric that picks the best epoch (higher is better unless
-            `greater_is_better=False`).
-        checkpointing_steps: save a resumable checkpoint every N optimiser steps (0: only at epoch ends).
-        keep_checkpoints: how many of the newest checkpoints to keep.
-        max_steps: stop after this many optimiser steps in total (0: no limit); for smoke tests.
-    """
-
-    output_dir: str
-    num_epochs: int = 10
-    learning_rate: float = 2e-4
-    encoder_learning_rate: float | None = None
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.1
-    gradient_accumulation_steps: int = 1
-    max_grad_norm: float = 1.0
-    metric_for_best_model: str = "f1"
-    greater_is_better: bool = True
-    checkpointing_steps: int = 0
-    keep_checkpoints: int = 2
-    max_steps: int = 0
-
-    def __post_init__(self):
-        for name in ("num_epochs", "gradient_accumulation_steps"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"`{name}` must be >= 1, got {getattr(self, name)}.")
-        for name in ("learning_rate",):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"`{name}` must be > 0, got {getattr(self, name)}.")
-        if self.encoder_learning_rate is not None and self.encoder_learning_rate < 0:
-            raise ValueError(f"`encoder_learning_rate` must be >= 0, got {self.encoder_learning_rate}.")
-        if not 0 <= self.warmup_ratio < 1:
-            raise ValueError(f"`warmup_ratio` must be in [0, 1), got {self.warmup_ratio}.")
 
 
 @dataclass
@@ -94,7 +54,25 @@ class TrainState:
     history: list[dict] = field(default_factory=list)
 
 
-def parameter_groups(model: torch.nn.Module, config: TrainingConfig, encoder_prefix: str = "encoder.") -> list[dict]:
+def make_accelerator(args: TrainingArguments) -> Accelerator:
+    """The run's Accelerator; the seedable sampler makes each epoch's shuffle a function of (seed, epoch)."""
+    return Accelerator(
+        cpu=args.cpu,
+        mixed_precision=args.mixed_precision,
+        gradient_accumulation_steps=args.gradient_accumulation_steps,
+        dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True),
+    )
+
+
+def progress(iterable, accelerator: Accelerator | None = None, **kwargs):
+    """A tqdm bar on the main process only (stderr), silent on the others."""
+    main = accelerator.is_local_main_process if accelerator is not None else True
+    return tqdm(iterable, disable=not main, leave=False, **kwargs)
+
+
+def parameter_groups(
+    model: torch.nn.Module, config: TrainingArguments, encoder_prefix: str = "encoder."
+) -> list[dict]:
     """AdamW groups: encoder vs new layers (own learning rates), no weight decay on biases and norms."""
     groups: dict[tuple[bool, bool], list] = {}
     for name, param in model.named_parameters():
@@ -119,7 +97,7 @@ def predict(model: torch.nn.Module, dataloader: DataLoader, accelerator: Acceler
     """Softmax probabilities and labels over a (prepared) dataloader, gathered from all processes."""
     model.eval()
     all_probs, all_labels = [], []
-    for batch in dataloader:
+    for batch in progress(dataloader, accelerator, desc="evaluating", unit="batch"):
         logits = model(**batch).logits
         probs, labels = accelerator.gather_for_metrics((logits.float().softmax(-1), batch["labels"]))
         all_probs.append(probs.cpu().numpy())
@@ -142,28 +120,37 @@ def train(
     model: torch.nn.Module,
     train_loader: DataLoader,
     eval_loader: DataLoader,
-    config: TrainingConfig,
+    config: TrainingArguments,
     accelerator: Accelerator,
     evaluate_fn: Callable[[torch.nn.Module, DataLoader, Accelerator], dict[str, float]],
+    checkpoint_dir: str | Path,
     resume_from_checkpoint: str | None = None,
     on_step: Callable[[int], None] | None = None,
     prepare_batch: Callable[[dict, int], dict] | None = None,
+    num_epochs: int | None = None,
+    metric_for_best_model: str | None = None,
 ) -> tuple[torch.nn.Module, TrainState]:
     """Train, evaluate each epoch, and return the unwrapped model with the best epoch's weights loaded.
 
     Args:
-        resume_from_checkpoint: a checkpoint folder, or "latest" for the newest one under `output_dir`.
+        checkpoint_dir: working folder of the run: resumable checkpoints (`step_N/`) and the best weights
+            (`best.safetensors`).
+        resume_from_checkpoint: a checkpoint folder, or "latest" for the newest one under `checkpoint_dir`.
         evaluate_fn: scores the model on the validation loader once per epoch.
         on_step: called with the global step after each optimiser step (tests use it to kill a run).
         prepare_batch: called as `prepare_batch(batch, global_step)` on each training batch before the forward.
+        num_epochs / metric_for_best_model: override `config`'s (a second training phase, a derived metric).
     """
-    output_dir = Path(config.output_dir)
+    num_epochs = num_epochs or config.num_epochs
+    metric = metric_for_best_model or config.metric_for_best_model
+    greater_is_better = metric not in LOWER_IS_BETTER
+    output_dir = Path(checkpoint_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     optimizer = torch.optim.AdamW(parameter_groups(model, config))
     model, optimizer, train_loader, eval_loader = accelerator.prepare(model, optimizer, train_loader, eval_loader)
     # counted on this process's shard of the data, after prepare()
     updates_per_epoch = math.ceil(len(train_loader) / config.gradient_accumulation_steps)
-    total_steps = updates_per_epoch * config.num_epochs
+    total_steps = updates_per_epoch * num_epochs
     if config.max_steps:
         total_steps = min(total_steps, config.max_steps)
     # the prepared scheduler steps once per process for each optimiser step, hence the factor
@@ -189,7 +176,7 @@ def train(
     progress = tqdm(
         total=total_steps, initial=state.global_step, desc="training", disable=not accelerator.is_local_main_process
     )
-    for epoch in range(state.epoch, config.num_epochs):
+    for epoch in range(state.epoch, num_epochs):
         if config.max_steps and state.global_step >= config.max_steps:
             break
         model.train()
@@ -234,14 +221,14 @@ def train(
         record = {"epoch": epoch + 1, "step": state.global_step, "train_loss": train_loss}
         record.update({f"eval_{k}": v for k, v in metrics.items()})
         state.history.append(record)
-        if config.metric_for_best_model not in metrics:
+        if metric not in metrics:
             raise ValueError(
-                f"metric_for_best_model={config.metric_for_best_model!r} is not among the validation metrics "
-                f"{sorted(metrics)}; pick one of them."
+                f"metric_for_best_model={metric!r} is not among the validation metrics {sorted(metrics)}; pick one "
+                "of them."
             )
-        value = metrics[config.metric_for_best_model]
+        value = metrics[metric]
         better = state.best_metric is None or (
-            value > state.best_metric if config.greater_is_better else value < state.best_metric
+            value > state.best_metric if greater_is_better else value < state.best_metric
         )
         if better and not math.isnan(value):
             state.best_metric, state.best_epoch = float(value), epoch + 1
@@ -270,3 +257,43 @@ def _save_checkpoint(accelerator: Accelerator, output_dir: Path, state: TrainSta
         for old in _checkpoints(output_dir)[:-keep] if keep > 0 else []:
             shutil.rmtree(old, ignore_errors=True)
     accelerator.wait_for_everyone()
+
+
+# -- what both torch recipes do with a trained model --------------------------------------------------------------
+
+
+@dataclass
+class TrainResult:
+    """What a recipe trained and measured: metrics (as in metrics.json), the saved folder(s), the model(s)."""
+
+    metrics: dict
+    output_dir: Path | None = None
+    models: dict = field(default_factory=dict)
+
+
+def save_model_folder(model, tokenizer, folder: str | Path, metrics: dict, card) -> None:
+    """The Hub-ready folder: safetensors weights, config with auto_map and custom_pipelines, remote code, the
+    tokenizer, metrics.json and the model card (`card(config, metrics, repo_or_path=...)`)."""
+    folder = Path(folder)
+    model = model.to("cpu").eval()
+    model.save_pretrained(str(folder))  # also writes custom_pipelines and the pipeline file
+    tokenizer.save_pretrained(str(folder))
+    write_json(folder / "metrics.json", metrics)
+    card(model.config, metrics, repo_or_path=str(folder)).save(str(folder / "README.md"))
+
+
+def remove_checkpoints(accelerator: Accelerator, args: TrainingArguments) -> None:
+    """Delete a finished run's checkpoints (they hold pickled optimiser states) unless asked to keep them."""
+    if accelerator.is_main_process and not args.keep_checkpoints_after_training:
+        shutil.rmtree(Path(args.output_dir) / "checkpoints", ignore_errors=True)
+
+
+def say_saved(folders: list[Path], main_process: bool = True) -> None:
+    """The last lines of a run: where the model is, and the command to run next."""
+    if not main_process:
+        return
+    for folder in folders:
+        print(f"Saved the Hub-ready model folder to {folder}.")
+    if folders:
+        print(f"Next: depdetect predict {folders[-1]} INPUT -o predictions.jsonl   |   "
+              f"depdetect push {folders[-1]} your-name/REPO_NAME")

@@ -11,7 +11,7 @@ import pytest
 import torch
 from transformers import AutoTokenizer, BertConfig, BertModel
 
-import depdetect  # noqa: F401  (registers the Auto classes and the pipeline task)
+import depdetect.auto  # noqa: F401  (registers the Auto classes and the pipeline tasks)
 from depdetect import HybridConfig, HybridForSequenceClassification
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -121,7 +121,7 @@ def tiny_embedder(tiny_sentence_transformer):
 @pytest.fixture(scope="session")
 def cohort():
     """A small simulated RMHD cohort (real posts, simulated users): 140/20/40 users, 7/1/2 depressed."""
-    from depdetect.data import rmhd_user_cohort
+    from depdetect.doris.data import rmhd_user_cohort
 
     return rmhd_user_cohort(num_users=200, seed=3)
 

@@ -12,8 +12,8 @@ import json
 from accelerate import PartialState
 
 from depdetect import DorisConfig, DorisPipeline
-from depdetect.data import rmhd_user_cohort
 from depdetect.doris import OpenAIAnnotator, SentenceTransformerEmbedder
+from depdetect.doris.data import rmhd_user_cohort
 
 parser = argparse.ArgumentParser()
 parser.add_argument("st_path")

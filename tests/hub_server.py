@@ -168,11 +168,23 @@ class HubServer:
             ("POST", rf"/api/{types}/{rid}/paths-info/(?P<rev>[^/]+)", self.paths_info),
             ("GET", rf"/api/{types}/{rid}/revision/(?P<rev>[^/]+)", self.info),
             ("GET", rf"/api/{types}/{rid}", self.info),
-            ("POST", r"/(?P<prefix>datasets/|spaces/)?(?P<id>[^/]+/[^/]+|[^/]+)\.git/info/lfs/objects/batch", self.lfs_batch),
+            (
+                "POST",
+                r"/(?P<prefix>datasets/|spaces/)?(?P<id>[^/]+/[^/]+|[^/]+)\.git/info/lfs/objects/batch",
+                self.lfs_batch,
+            ),
             ("PUT", r"/lfs-upload/(?P<oid>[0-9a-f]{64})", self.lfs_upload),
             ("POST", r"/lfs-verify", self.lfs_verify),
-            ("GET", r"/(?P<prefix>datasets/|spaces/)?(?P<id>[^/]+/[^/]+|[^/]+)/resolve/(?P<rev>[^/]+)/(?P<file>.+)", self.resolve),
-            ("HEAD", r"/(?P<prefix>datasets/|spaces/)?(?P<id>[^/]+/[^/]+|[^/]+)/resolve/(?P<rev>[^/]+)/(?P<file>.+)", self.resolve),
+            (
+                "GET",
+                r"/(?P<prefix>datasets/|spaces/)?(?P<id>[^/]+/[^/]+|[^/]+)/resolve/(?P<rev>[^/]+)/(?P<file>.+)",
+                self.resolve,
+            ),
+            (
+                "HEAD",
+                r"/(?P<prefix>datasets/|spaces/)?(?P<id>[^/]+/[^/]+|[^/]+)/resolve/(?P<rev>[^/]+)/(?P<file>.+)",
+                self.resolve,
+            ),
         ]
         for verb, pattern, action in routes:
             match = re.fullmatch(pattern, path)
@@ -212,7 +224,9 @@ class HubServer:
         prefix = "" if repo_type == "model" else f"{repo_type}s/"
         with self.lock:
             if (repo_type, repo_id) in self.repos:
-                return self.send(handler, 409, {"error": "You already created this repo", "url": f"{self.url}/{prefix}{repo_id}"})
+                return self.send(
+                    handler, 409, {"error": "You already created this repo", "url": f"{self.url}/{prefix}{repo_id}"}
+                )
             private = bool(data.get("private")) or data.get("visibility") == "private"
             self.repos[(repo_type, repo_id)] = Repo(repo_type, repo_id, private)
         self.send(handler, 200, {"url": f"{self.url}/{prefix}{repo_id}", "name": repo_id, "id": repo_id})
@@ -328,7 +342,9 @@ class HubServer:
         sub = unquote(sub or "")
         if sub.strip("/") and not any(p.startswith(sub.strip("/") + "/") for p in files):
             return self.error(handler, 404, f"{sub} not found", "EntryNotFound")
-        self.send(handler, 200, self._listing(files, sub, query.get("recursive", ["false"])[0] in ("true", "1", "True")))
+        self.send(
+            handler, 200, self._listing(files, sub, query.get("recursive", ["false"])[0] in ("true", "1", "True"))
+        )
 
     def paths_info(self, handler, method, query, type, id, rev):
         repo, commit = self._at(handler, method, type, id, rev)
@@ -346,7 +362,9 @@ class HubServer:
             if path in files:
                 out.append(self._entry(path, files[path]))
             elif any(p.startswith(path + "/") for p in files):
-                out.append({"type": "directory", "oid": hashlib.sha1(path.encode()).hexdigest(), "size": 0, "path": path})
+                out.append(
+                    {"type": "directory", "oid": hashlib.sha1(path.encode()).hexdigest(), "size": 0, "path": path}
+                )
         self.send(handler, 200, out)
 
     def preupload(self, handler, method, query, type, id, rev):
@@ -442,8 +460,13 @@ class HubServer:
         f = repo.commits[commit]["files"].get(unquote(file))
         headers = {"X-Repo-Commit": commit}
         if f is None:
-            return self.send(handler, 404, {"error": "Entry not found"},
-                             {**headers, "X-Error-Code": "EntryNotFound", "X-Error-Message": "Entry not found"}, method)
+            return self.send(
+                handler,
+                404,
+                {"error": "Entry not found"},
+                {**headers, "X-Error-Code": "EntryNotFound", "X-Error-Message": "Entry not found"},
+                method,
+            )
         headers["ETag"] = f'"{f["sha256"] if f["lfs"] else f["oid"]}"'
         if f["lfs"]:
             headers["X-Linked-Etag"] = f'"{f["sha256"]}"'

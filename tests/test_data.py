@@ -6,11 +6,26 @@ import pandas as pd
 import pytest
 from datasets import ClassLabel, Dataset, DatasetDict
 
-from depdetect.data import check_texts, load_posts, load_rmhd, normalize_labels, stratified_splits
+from depdetect.data import normalize_labels, stratified_splits
+from depdetect.hybrid.arguments import PostsDataArguments
+from depdetect.hybrid.data import load_posts, load_rmhd
+from depdetect.hybrid.pipeline_hybrid import check_texts
+
+
+def posts(**kwargs):
+    return PostsDataArguments(**kwargs)
 
 
 def test_normalize_labels_accepts_indices_and_names():
-    assert normalize_labels([0, 1, "1", "depression", "Control", 1.0, True], ["control", "depression"]) == [0, 1, 1, 1, 0, 1, 1]
+    assert normalize_labels([0, 1, "1", "depression", "Control", 1.0, True], ["control", "depression"]) == [
+        0,
+        1,
+        1,
+        1,
+        0,
+        1,
+        1,
+    ]
 
 
 @pytest.mark.parametrize("bad", ["depressed", 2, -1, 0.5, None])
@@ -40,7 +55,7 @@ ROWS = [{"text": f"post number {i}", "label": "depression" if i % 4 == 0 else "c
 
 @pytest.mark.parametrize("kind", ["csv", "jsonl"])
 def test_load_posts_from_a_single_file_splits_it_stratified(tmp_path, kind):
-    data = load_posts(train_file=write(tmp_path / f"train.{kind}", ROWS, kind), seed=1)
+    data = load_posts(posts(train_file=write(tmp_path / f"train.{kind}", ROWS, kind)), seed=1)
     assert set(data) == {"train", "validation", "test"}
     assert sum(len(s) for s in data.values()) == 40
     assert data["train"].features["label"].names == ["control", "depression"]
@@ -49,45 +64,47 @@ def test_load_posts_from_a_single_file_splits_it_stratified(tmp_path, kind):
 
 
 def test_load_posts_keeps_given_validation_and_test_files(tmp_path):
-    data = load_posts(
+    data = load_posts(posts(
         train_file=write(tmp_path / "a.csv", ROWS),
         validation_file=write(tmp_path / "b.csv", ROWS[:8]),
         test_file=write(tmp_path / "c.jsonl", ROWS[8:12], "jsonl"),
-    )
+    ))
     assert (len(data["train"]), len(data["validation"]), len(data["test"])) == (40, 8, 4)
 
 
 def test_missing_text_column_is_a_clear_error(tmp_path):
     path = write(tmp_path / "t.csv", [{"body": "x", "label": 0}] * 4)
     with pytest.raises(ValueError, match="no `text` column.*--text_column"):
-        load_posts(train_file=path)
+        load_posts(posts(train_file=path))
 
 
 def test_other_column_names_can_be_mapped(tmp_path):
     path = write(tmp_path / "t.csv", [{"body": f"x {i}", "y": i % 2} for i in range(20)])
-    data = load_posts(train_file=path, text_column="body", label_column="y")
+    data = load_posts(posts(train_file=path, text_column="body", label_column="y"))
     assert len(data["train"]) + len(data["validation"]) + len(data["test"]) == 20
 
 
-@pytest.mark.parametrize("bad_text, message", [("", "row 2 `text` is empty"), (None, "row 2 `text` is None")])
+@pytest.mark.parametrize(
+    "bad_text, message", [("", r"t.jsonl:3 `text` is empty"), (None, r"t.jsonl:3 `text` is None")]
+)
 def test_empty_or_missing_text_is_reported_with_its_row(tmp_path, bad_text, message):
     rows = [dict(r) for r in ROWS]
     rows[2]["text"] = bad_text
     with pytest.raises(ValueError, match=message):
-        load_posts(train_file=write(tmp_path / "t.jsonl", rows, "jsonl"))
+        load_posts(posts(train_file=write(tmp_path / "t.jsonl", rows, "jsonl")))
 
 
 def test_unknown_label_is_reported(tmp_path):
     rows = [dict(r) for r in ROWS]
     rows[5]["label"] = "sad"
-    with pytest.raises(ValueError, match="row 5 has label 'sad'"):
-        load_posts(train_file=write(tmp_path / "t.csv", rows))
+    with pytest.raises(ValueError, match="t.csv:7 has label 'sad'"):  # row 5 is line 7 (after the header)
+        load_posts(posts(train_file=write(tmp_path / "t.csv", rows)))
 
 
 def test_load_posts_from_a_saved_datasetdict(tmp_path):
     ds = Dataset.from_pandas(pd.DataFrame(ROWS))
     DatasetDict(train=ds, test=ds.select(range(4))).save_to_disk(str(tmp_path / "dd"))
-    data = load_posts(dataset_dir=str(tmp_path / "dd"))
+    data = load_posts(posts(dataset_name=str(tmp_path / "dd")))
     assert len(data["test"]) == 4 and len(data["train"]) + len(data["validation"]) == 40
 
 
@@ -106,3 +123,10 @@ def test_rmhd_default_is_depression_vs_ten_control_subreddits():
     assert labels.count(1) == 260 and labels.count(0) == 2600
     assert len(data["test"]) == 429 and sum(data["test"]["label"]) == 39
     assert data["test"]["text"] == load_rmhd(seed=42)["test"]["text"]
+
+
+def test_a_line_that_is_not_a_record_is_named(tmp_path):
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"text": "a", "label": 0}\n"just a text"\n')
+    with pytest.raises(ValueError, match="t.jsonl:2: expected a record with `text` and `label`, got str"):
+        load_posts(posts(train_file=str(path)))

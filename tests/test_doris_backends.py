@@ -83,7 +83,8 @@ def test_pipeline_with_an_llm_sends_only_the_riskiest_posts(tiny_embedder, cohor
         assert 0 < len(summaries) <= len(users)
         out = doris.explain(users[0])
     assert out["explanation"] == "The user shows depressed mood and thoughts of suicide."
-    assert out["mood_course"] in ("Low mood that deepens over the period.", "No emotionally charged posts were found in this period.")
+    assert out["mood_course"] in ("Low mood that deepens over the period.", "No emotionally charged posts were found "
+                                                                            "in this period.")
 
 
 @pytest.fixture(scope="module")
@@ -168,7 +169,9 @@ def test_two_processes_split_the_work_and_match_one_process(tiny_sentence_transf
     assert (one["num_processes"], two["num_processes"]) == (1, 2)
     np.testing.assert_allclose(two["features"], one["features"], rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(two["probabilities"], one["probabilities"], rtol=1e-4, atol=1e-5)
-    assert len(list((tmp_path / "cache").glob("embeddings-*/embeddings.rank*.keys"))) == 2  # each process wrote its share
+    assert (
+        len(list((tmp_path / "cache").glob("embeddings-*/embeddings.rank*.keys"))) == 2
+    )  # each process wrote its share
 
 
 @pytest.mark.slow

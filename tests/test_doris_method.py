@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from depdetect.doris import EMOTIONS, SYMPTOMS, DorisConfig, parse_symptom_answer, risk_scores, top_percent_cutoff, user_features
+from depdetect.doris import (
+    EMOTIONS,
+    SYMPTOMS,
+    DorisConfig,
+    parse_symptom_answer,
+    risk_scores,
+    top_percent_cutoff,
+    user_features,
+)
 from depdetect.doris.annotators import EmbeddingAnnotator, make_annotator
 from depdetect.doris.templates import annotate_prompt, explain_prompt, mood_course_prompt
 

@@ -5,8 +5,8 @@ import torch
 from transformers import AutoModel
 
 from depdetect import DualEncoderConfig, DualEncoderForDepressionScoring
-from depdetect.data import InterviewCollator, interviews_from_records, tokenize_interviews
-from depdetect.mhim import strip_meta
+from depdetect.dual_encoder.data import InterviewCollator, interviews_from_records, tokenize_interviews
+from depdetect.dual_encoder.mhim import strip_meta
 
 from .conftest import TINY_BERT
 
@@ -44,7 +44,9 @@ def batch_of(tokenizer, interviews, num_labels=1):
     return strip_meta(InterviewCollator(tokenizer.pad_token_id, num_labels, 10.0)(rows), 0)
 
 
-@pytest.mark.parametrize("name, value", [("prefix_length", 0), ("projection_size", -2), ("dropout", 1.5), ("score_std", 0.0)])
+@pytest.mark.parametrize(
+    "name, value", [("prefix_length", 0), ("projection_size", -2), ("dropout", 1.5), ("score_std", 0.0)]
+)
 def test_config_rejects_bad_values_naming_the_field(tiny_dual_config, name, value):
     kwargs = {**tiny_dual_config.to_dict(), name: value}
     kwargs.pop("model_type")
@@ -54,7 +56,10 @@ def test_config_rejects_bad_values_naming_the_field(tiny_dual_config, name, valu
 
 def test_config_rejects_encoders_with_different_vocabularies():
     with pytest.raises(ValueError, match="share a tokenizer"):
-        DualEncoderConfig(prefix_encoder_config={**TINY_BERT, "vocab_size": 99}, sentence_encoder_config={**TINY_BERT, "vocab_size": 100})
+        DualEncoderConfig(
+            prefix_encoder_config={**TINY_BERT, "vocab_size": 99},
+            sentence_encoder_config={**TINY_BERT, "vocab_size": 100},
+        )
 
 
 def test_config_rejects_three_labels_and_too_long_turns():
@@ -66,7 +71,12 @@ def test_config_rejects_three_labels_and_too_long_turns():
 
 def test_defaults_follow_lau_et_al():
     config = DualEncoderConfig()
-    assert (config.prefix_length, config.projection_size, config.lstm_hidden_size, config.dropout) == (10, 128, 64, 0.5)
+    assert (config.prefix_length, config.projection_size, config.lstm_hidden_size, config.dropout) == (
+        10,
+        128,
+        64,
+        0.5,
+    )
     assert config.num_labels == 1 and config.problem_type == "regression"
 
 
@@ -132,7 +142,11 @@ def test_regression_scores_are_on_the_original_scale(tiny_dual_config, tokenizer
 
 
 def test_classification_variant_gives_probabilities_and_cross_entropy(tiny_dual_config, tokenizer):
-    kwargs = {k: v for k, v in tiny_dual_config.to_dict().items() if k not in ("model_type", "id2label", "label2id", "problem_type")}
+    kwargs = {
+        k: v
+        for k, v in tiny_dual_config.to_dict().items()
+        if k not in ("model_type", "id2label", "label2id", "problem_type")
+    }
     model = DualEncoderForDepressionScoring(DualEncoderConfig(**kwargs, num_labels=2)).eval()
     batch = batch_of(tokenizer, INTERVIEWS, num_labels=2)
     assert batch["labels"].tolist() == [1, 0]

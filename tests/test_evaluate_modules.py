@@ -15,11 +15,15 @@ from depdetect.metrics import EVALUATE_METRICS_DIR, attention_entropy, classific
 
 CASES = {
     "auprc": ({"predictions": [0.9, 0.2, 0.7, 0.1], "references": [1, 0, 1, 0]}, {"auprc": 1.0, "prevalence": 0.5}),
-    "rmse_mae": ({"predictions": [2.0, 4.0], "references": [1.0, 1.0]}, {"rmse": 5 ** 0.5, "mae": 2.0}),
-    "attention_entropy": ({"predictions": [[0.5, 0.5], [1.0, 0.0]]},
-                          {"attention_entropy": np.log(2) / 2, "max_entropy": np.log(2) / 2}),
-    "recall_at_k": ({"predictions": [[0.7, 0.2, 0.1], [0.1, 0.2, 0.7]], "references": [[1, 0, 1], [-1, 0, 1]], "k": [0.5]},
-                    {"recall@50%": 0.5, "interviews_scored": 1, "interviews_skipped": 1}),
+    "rmse_mae": ({"predictions": [2.0, 4.0], "references": [1.0, 1.0]}, {"rmse": 5**0.5, "mae": 2.0}),
+    "attention_entropy": (
+        {"predictions": [[0.5, 0.5], [1.0, 0.0]]},
+        {"attention_entropy": np.log(2) / 2, "max_entropy": np.log(2) / 2},
+    ),
+    "recall_at_k": (
+        {"predictions": [[0.7, 0.2, 0.1], [0.1, 0.2, 0.7]], "references": [[1, 0, 1], [-1, 0, 1]], "k": [0.5]},
+        {"recall@50%": 0.5, "interviews_scored": 1, "interviews_skipped": 1},
+    ),
 }
 
 

@@ -36,14 +36,18 @@ def hub():
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory, tiny_encoder_dir, tiny_sentence_transformer, posts_files, esconv_jsonl):  # noqa: F811
     root = tmp_path_factory.mktemp("outputs")
-    main(hybrid_args(tiny_encoder_dir, posts_files, root / "hybrid", "--num_epochs", "1", "--checkpointing_steps", "0"))
+    main(
+        hybrid_args(tiny_encoder_dir, posts_files, root / "hybrid", "--num_epochs", "1", "--checkpointing_steps", "0")
+    )
     main(dual_args(tiny_encoder_dir, esconv_jsonl, root / "dual", "--num_epochs", "1"))
-    main(["--model", "doris", "--encoder", tiny_sentence_transformer, "--cohort_users", "120", "--n_estimators", "10",
+    main(["train", "doris", "--encoder", tiny_sentence_transformer, "--cohort_users", "120", "--n_estimators", "10",
           "--output_dir", str(root / "doris")])
     return {"hybrid": root / "hybrid", "dual_encoder": root / "dual" / "donor", "doris": root / "doris"}
 
 
-def run(hub: HubServer, home: Path, argv: list[str], cwd: Path = ROOT, check: bool = True) -> subprocess.CompletedProcess:
+def run(
+    hub: HubServer, home: Path, argv: list[str], cwd: Path = ROOT, check: bool = True
+) -> subprocess.CompletedProcess:
     env = {**os.environ, **hub.client_env(str(home))}
     out = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
     if check and out.returncode != 0:
@@ -75,14 +79,14 @@ HYBRID_LOAD = """
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
     where, revision = sys.argv[1], json.loads(sys.argv[2])
-    texts = %r
+    texts = TEXTS
     model = AutoModelForSequenceClassification.from_pretrained(where, revision=revision, trust_remote_code=True).eval()
     tok = AutoTokenizer.from_pretrained(where, revision=revision, trust_remote_code=True)
     with torch.no_grad():
         logits = model(**tok(texts, return_tensors="pt", padding=True)).logits.tolist()
     explained = pipeline(model=where, revision=revision, trust_remote_code=True)(texts)
     print(json.dumps({"logits": logits, "pipeline": explained}))
-""" % (TEXTS,)
+""".replace("TEXTS", repr(TEXTS))
 
 DUAL_LOAD = """
     import torch
@@ -91,12 +95,12 @@ DUAL_LOAD = """
     model = AutoModel.from_pretrained(where, revision=revision, trust_remote_code=True)
     scorer = pipeline(model=where, revision=revision, trust_remote_code=True)
     weights = sum(p.double().sum().item() for p in model.state_dict().values() if p.is_floating_point())
-    print(json.dumps({"class": type(model).__name__, "weights": weights, "pipeline": scorer(%r)}))
-""" % (TURNS,)
+    print(json.dumps({"class": type(model).__name__, "weights": weights, "pipeline": scorer(TURNS)}))
+""".replace("TURNS", repr(TURNS))
 
 DORIS_LOAD = """
     from depdetect import DorisPipeline
-    from depdetect.data import rmhd_user_cohort
+    from depdetect.doris.data import rmhd_user_cohort
     where, revision = sys.argv[1], json.loads(sys.argv[2])
     doris = DorisPipeline.from_pretrained(where, revision=revision)
     users = rmhd_user_cohort(num_users=60, seed=8)["test"].to_list()
@@ -114,8 +118,9 @@ def test_a_pushed_folder_loads_from_the_hub_and_reproduces_the_local_outputs(hub
     assert "Published" in out.stdout
     assert digest(folder) == before, "the local folder changed"
     files = hub.files(repo_id)
+    pipeline_file = {"hybrid": "pipeline_hybrid.py", "dual_encoder": "pipeline_dual_encoder.py"}.get(kind)
     expected = {"README.md", "metrics.json"} | ({"doris_config.json", "xgboost_model.json"} if kind == "doris" else
-                                               {"model.safetensors", "config.json", "pipeline_depression.py"})
+                                               {"model.safetensors", "config.json", pipeline_file})
     assert expected <= set(files)
     assert not any(name.startswith("checkpoints") for name in files)
     clean = tmp_path / "clean"
@@ -153,8 +158,17 @@ def test_the_published_card_carries_results_paper_limits_and_a_pinned_revision(h
 
 
 def test_push_to_a_branch_and_load_that_revision(hub, folders, tmp_path):
-    push(hub, tmp_path / "home", folders["hybrid"], "tester/branchy", "--revision", "v1", "--commit-message", "first cut",
-         "--private")
+    push(
+        hub,
+        tmp_path / "home",
+        folders["hybrid"],
+        "tester/branchy",
+        "--revision",
+        "v1",
+        "--commit-message",
+        "first cut",
+        "--private",
+    )
     repo = hub.repos[("model", "tester/branchy")]
     assert repo.private
     assert "model.safetensors" in hub.files("tester/branchy", revision="v1")
@@ -167,7 +181,9 @@ def test_push_to_a_branch_and_load_that_revision(hub, folders, tmp_path):
 
 
 @pytest.mark.parametrize("failure", ["refuse_commits", "drop_commits"])
-def test_a_failed_upload_is_a_clear_error_leaves_the_folder_alone_and_a_retry_succeeds(hub, folders, failure, tmp_path):
+def test_a_failed_upload_is_a_clear_error_leaves_the_folder_alone_and_a_retry_succeeds(
+    hub, folders, failure, tmp_path
+):
     folder = folders["doris"]
     before = digest(folder)
     setattr(hub, failure, 1)
@@ -195,22 +211,24 @@ def requests_for(hub, repo_id: str) -> list:
 @pytest.mark.parametrize(
     "make, repo_id, message",
     [
-        (lambda f, tmp: tmp, "tester/x", "is not a trained depdetect output"),
+        (lambda f, tmp: tmp, "tester/x", "is not a trained depdetect model"),
         (lambda f, tmp: f["hybrid"], "tester/bad--name", "not a valid Hub repo id"),
         (lambda f, tmp: f["hybrid"], "tester/" + "a" * 100, "not a valid Hub repo id"),
     ],
 )
 def test_bad_input_fails_before_anything_is_uploaded(hub, folders, tmp_path, make, repo_id, message):
     out = push(hub, tmp_path / "home", make(folders, tmp_path), repo_id, check=False)
-    assert out.returncode == 1 and message in out.stderr
+    assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr
     assert not requests_for(hub, repo_id)
 
 
 def test_a_card_template_with_an_unknown_field_fails_before_upload(hub, folders, tmp_path):
     template = tmp_path / "card.md"
     template.write_text("---\n{{ card_data }}\n---\n# {{ model_name }} by {{ author_nickname }}\n")
-    out = push(hub, tmp_path / "home", folders["hybrid"], "tester/templated", "--card-template", str(template), check=False)
-    assert out.returncode == 1 and "author_nickname" in out.stderr and "Fields available" in out.stderr
+    out = push(
+        hub, tmp_path / "home", folders["hybrid"], "tester/templated", "--card-template", str(template), check=False
+    )
+    assert out.returncode == 2 and "author_nickname" in out.stderr and "Fields available" in out.stderr
     assert not requests_for(hub, "tester/templated")
 
 
@@ -233,23 +251,27 @@ def test_pickles_and_incomplete_folders_are_refused(hub, folders, tmp_path):
     shutil.copytree(folders["hybrid"], folder)
     (folder / "optimizer.pt").write_bytes(b"\x80\x04")
     out = push(hub, tmp_path / "home", folder, "tester/pickled", check=False)
-    assert out.returncode == 1 and "optimizer.pt" in out.stderr and "no pickles" in out.stderr
+    assert out.returncode == 2 and "optimizer.pt" in out.stderr and "no pickles" in out.stderr
     (folder / "optimizer.pt").unlink()
     (folder / "modeling_hybrid.py").unlink()
     out = push(hub, tmp_path / "home", folder, "tester/pickled", check=False)
-    assert out.returncode == 1 and "missing modeling_hybrid.py" in out.stderr
+    assert out.returncode == 2 and "missing modeling_hybrid.py" in out.stderr
     assert not requests_for(hub, "tester/pickled")
 
 
-def test_doris_push_to_hub_method_publishes_and_loads(hub, folders, tmp_path):
+def test_push_to_hub_publishes_a_doris_pipeline_object_with_its_card(hub, folders, tmp_path):
     script = textwrap.dedent(f"""
-        from depdetect import DorisPipeline
-        doris = DorisPipeline.from_pretrained({str(folders['doris'])!r})
-        print(doris.push_to_hub("tester/doris-method", metrics={{"test": {{"f1": 0.5, "auprc": 0.25}}}})["commit"])
+        import depdetect
+        doris = depdetect.DorisPipeline.from_pretrained({str(folders["doris"])!r})
+        metrics = {{"test": {{"f1": 0.5, "auprc": 0.25}}}}
+        print(depdetect.push_to_hub(doris, "tester/doris-method", metrics=metrics)["commit"])
     """)
     run(hub, tmp_path / "home", [sys.executable, "-c", script])
     meta = card_metadata(hub.files("tester/doris-method")["README.md"].decode())
-    assert {m["type"]: m["value"] for m in meta["model-index"][0]["results"][0]["metrics"]} == {"f1": 0.5, "auprc": 0.25}
+    assert {m["type"]: m["value"] for m in meta["model-index"][0]["results"][0]["metrics"]} == {
+        "f1": 0.5,
+        "auprc": 0.25,
+    }
 
 
 # -- datasets ---------------------------------------------------------------------------------------------------
@@ -274,6 +296,19 @@ def test_a_corpus_pushes_as_parquet_with_a_card_and_loads_back(hub, tmp_path):
     clean = tmp_path / "clean"
     clean.mkdir()
     same = json.loads(run(hub, tmp_path / "home2", [sys.executable, "-c", script, str(tmp_path / "cohort")],
+                          cwd=clean).stdout.strip().splitlines()[-1])
+    assert same == {"train": True, "validation": True, "test": True}
+    # what a converter publishes, training reads back: --dataset_name takes the Hub dataset id
+    script = textwrap.dedent("""
+        import json, sys
+        from datasets import load_from_disk
+        from depdetect.arguments import DataArguments
+        from depdetect.doris.data import load_users
+        data = load_users(DataArguments(dataset_name="tester/rmhd-users"))
+        local = load_from_disk(sys.argv[1])
+        print(json.dumps({name: data[name].to_list() == local[name].to_list() for name in local}))
+    """)
+    same = json.loads(run(hub, tmp_path / "home3", [sys.executable, "-c", script, str(tmp_path / "cohort")],
                           cwd=clean).stdout.strip().splitlines()[-1])
     assert same == {"train": True, "validation": True, "test": True}
 
@@ -313,11 +348,63 @@ def test_daic_woz_refuses_to_push_without_permission(tmp_path):
 
 
 def test_a_jsonl_corpus_pushes_with_the_push_command(hub, tmp_path):
-    rows = [{"user_id": f"u{i}", "posts": [{"text": f"post {i}", "timestamp": None}], "label": i % 2} for i in range(6)]
+    rows = [
+        {"user_id": f"u{i}", "posts": [{"text": f"post {i}", "timestamp": None}], "label": i % 2} for i in range(6)
+    ]
     path = tmp_path / "users.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    run(hub, tmp_path / "home", [sys.executable, str(ROOT / "datasets_scripts" / "users_jsonl.py"), "push", str(path),
+    run(hub, tmp_path / "home", [sys.executable, "-m", "depdetect.cli", "data", "users-jsonl", "push", str(path),
                                  "tester/my-users"])
     files = hub.files("tester/my-users", repo_type="dataset")
     assert any(name.endswith(".parquet") for name in files)
     assert "responsible for the right to publish it" in files["README.md"].decode()
+
+
+def test_a_folder_saved_by_the_previous_layout_publishes_and_loads_from_the_hub(hub, tmp_path):
+    """depdetect 0.1 folders carry pipeline_depression.py: push finds the files their config names."""
+    import shutil
+
+    from .test_remote_code import OLD_LAYOUT
+
+    folder = tmp_path / "old"
+    shutil.copytree(OLD_LAYOUT / "hybrid", folder)
+    push(hub, tmp_path / "home", folder, "tester/old-layout")
+    assert {"pipeline_depression.py", "modeling_hybrid.py", "model.safetensors"} <= set(hub.files("tester/old-layout"))
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    outputs = load_both(hub, tmp_path / "home-load", clean, HYBRID_LOAD, folder, "tester/old-layout")
+    assert outputs["hub"] == outputs["local"]
+
+
+@pytest.mark.parametrize("kind", ["hybrid", "doris"])
+def test_predict_takes_a_hub_repo_id_and_matches_the_local_folder(hub, folders, kind, tmp_path):
+    repo_id = f"tester/predict-{kind}"
+    push(hub, tmp_path / "home", folders[kind], repo_id)
+    if kind == "doris":
+        from depdetect.doris.data import rmhd_user_cohort
+
+        rows = rmhd_user_cohort(num_users=60, seed=8)["test"].to_list()[:4]
+    else:
+        rows = [{"text": t} for t in TEXTS]
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    outputs = {}
+    for name, where in (("local", str(folders[kind])), ("hub", repo_id)):
+        out = run(
+            hub,
+            tmp_path / f"home-{name}",
+            [
+                sys.executable,
+                "-m",
+                "depdetect.cli",
+                "predict",
+                where,
+                str(source),
+                "-o",
+                str(tmp_path / f"{name}.jsonl"),
+            ],
+            cwd=tmp_path,
+        )
+        assert f"Wrote {len(rows)} predictions" in out.stderr
+        outputs[name] = [json.loads(line) for line in (tmp_path / f"{name}.jsonl").read_text().splitlines()]
+    assert outputs["hub"] == outputs["local"]

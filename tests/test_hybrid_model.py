@@ -15,7 +15,9 @@ def batch(tokenizer, texts):
 TEXTS = ["I feel lost and hopeless. Nothing excites me anymore.", "ok", "The council approved the new budget today."]
 
 
-@pytest.mark.parametrize("name, value", [("lstm_hidden_size", 0), ("cnn_num_filters", -1), ("lstm_dropout", 1.0), ("cnn_kernel_sizes", [])])
+@pytest.mark.parametrize(
+    "name, value", [("lstm_hidden_size", 0), ("cnn_num_filters", -1), ("lstm_dropout", 1.0), ("cnn_kernel_sizes", [])]
+)
 def test_config_rejects_bad_values_naming_the_field(tiny_config, name, value):
     kwargs = {**tiny_config.to_dict(), name: value}
     kwargs.pop("model_type", None)
@@ -30,7 +32,12 @@ def test_config_rejects_class_weights_of_wrong_length():
 
 def test_config_defaults_follow_the_paper():
     config = HybridConfig()
-    assert (config.lstm_hidden_size, config.lstm_dropout, config.cnn_kernel_sizes, config.cnn_num_filters) == (128, 0.3, [3, 4, 5], 100)
+    assert (config.lstm_hidden_size, config.lstm_dropout, config.cnn_kernel_sizes, config.cnn_num_filters) == (
+        128,
+        0.3,
+        [3, 4, 5],
+        100,
+    )
     assert (config.fc_hidden_size, config.max_length, config.num_labels) == (256, 128, 2)
     assert config.id2label == {0: "control", 1: "depression"}
 

@@ -1,33 +1,43 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-from depdetect.data import InterviewCollator, check_turns, interviews_from_records, load_interviews, tokenize_interviews
+from depdetect.arguments import DataArguments
+from depdetect.corpora import daic_woz, esconv, interviews_jsonl
+from depdetect.corpora.common import write_jsonl
+from depdetect.dual_encoder.data import (
+    InterviewCollator,
+    check_turns,
+    interviews_from_records,
+    load_interviews,
+    tokenize_interviews,
+)
 
 from .conftest import SHARED_DATA
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "datasets_scripts"))
-
-import daic_woz  # noqa: E402
-import esconv  # noqa: E402
-import interviews_jsonl  # noqa: E402
 
 
 def test_check_turns_fills_unknown_importance_and_allows_an_empty_prompt():
     turns = check_turns([{"prompt": None, "response": "hi"}, {"prompt": "Q", "response": "A", "importance": 1}], "x")
-    assert turns == [{"prompt": "", "response": "hi", "importance": -1}, {"prompt": "Q", "response": "A", "importance": 1}]
+    assert turns == [
+        {"prompt": "", "response": "hi", "importance": -1},
+        {"prompt": "Q", "response": "A", "importance": 1},
+    ]
 
 
 @pytest.mark.parametrize(
     "turns, message",
-    [([], "has no turns"), (None, "must be a list"), ([{"prompt": "Q", "response": ""}], "turn 0 `response` is empty"),
-     ([{"prompt": "Q"}], "turn 0 `response` is None"), ([{"prompt": "Q", "response": "A", "importance": 2}], "importance"),
-     (["just text"], "turn 0: expected a dict")],
+    [
+        ([], "has no turns"),
+        (None, "must be a list"),
+        ([{"prompt": "Q", "response": ""}], "turn 0 `response` is empty"),
+        ([{"prompt": "Q"}], "turn 0 `response` is None"),
+        ([{"prompt": "Q", "response": "A", "importance": 2}], "importance"),
+        (["just text"], "turn 0: expected a dict"),
+    ],
 )
 def test_bad_turns_are_clear_errors(turns, message):
     with pytest.raises(ValueError, match=message):
@@ -37,16 +47,24 @@ def test_bad_turns_are_clear_errors(turns, message):
 @pytest.mark.parametrize("score", [None, float("nan")])
 def test_missing_or_nan_scores_are_errors(score):
     with pytest.raises(ValueError, match="has no score"):
-        interviews_from_records([{"interview_id": "p1", "score": score, "turns": [{"prompt": "", "response": "x"}]}], "f")
+        interviews_from_records(
+            [{"interview_id": "p1", "score": score, "turns": [{"prompt": "", "response": "x"}]}], "f"
+        )
 
 
 def test_collator_pads_turns_and_tokens_and_derives_labels_from_scores(tokenizer):
     records = [
-        {"interview_id": "a", "score": 14.0, "turns": [{"prompt": "Q1", "response": "a long answer here"}, {"prompt": "", "response": "b"}]},
+        {
+            "interview_id": "a",
+            "score": 14.0,
+            "turns": [{"prompt": "Q1", "response": "a long answer here"}, {"prompt": "", "response": "b"}],
+        },
         {"interview_id": "b", "score": 2.0, "turns": [{"prompt": "Q", "response": "fine", "importance": 1}]},
     ]
     ds = tokenize_interviews(interviews_from_records(records, "t"), tokenizer, 16)
-    batch = InterviewCollator(tokenizer.pad_token_id, num_labels=2, score_threshold=10.0)([dict(r, index=i) for i, r in enumerate(ds)])
+    batch = InterviewCollator(tokenizer.pad_token_id, num_labels=2, score_threshold=10.0)(
+        [dict(r, index=i) for i, r in enumerate(ds)]
+    )
     assert batch["input_ids"].shape[:2] == (2, 2) and batch["turn_mask"].tolist() == [[1, 1], [1, 0]]
     assert batch["labels"].tolist() == [1, 0]  # from PHQ-8 style scores: 14 >= 10, 2 < 10
     assert batch["importance"].tolist() == [[-1, -1], [1, -1]]
@@ -81,21 +99,35 @@ def test_esconv_real_file_gives_196_scored_dialogues():
 def write_daic(root: Path) -> None:
     """Two sessions and the three split files, in DAIC-WOZ's own formats."""
     transcripts = {
-        "300": [("0.0", "1.0", "Ellie", "hi i'm ellie"), ("1.5", "2.0", "Participant", "hi <laughter>"),
-                ("3.0", "4.0", "Ellie", "how are you doing today"), ("4.5", "5.0", "Participant", "not so good"),
-                ("5.1", "6.0", "Participant", "i can't sleep [sync]"), ("7.0", "8.0", "Ellie", "i'm sorry to hear that"),
-                ("9.0", "9.5", "Participant", "scrubbed_entry")],
-        "373": [("300.0", "301.0", "Ellie", "where are you from"), ("302.0", "303.0", "Participant", "the east coast"),
-                ("360.0", "361.0", "Ellie", "interrupted question"), ("362.0", "363.0", "Participant", "interrupted answer"),
-                ("430.0", "431.0", "Ellie", "how do you sleep"), ("432.0", "433.0", "Participant", "fine")],
+        "300": [
+            ("0.0", "1.0", "Ellie", "hi i'm ellie"),
+            ("1.5", "2.0", "Participant", "hi <laughter>"),
+            ("3.0", "4.0", "Ellie", "how are you doing today"),
+            ("4.5", "5.0", "Participant", "not so good"),
+            ("5.1", "6.0", "Participant", "i can't sleep [sync]"),
+            ("7.0", "8.0", "Ellie", "i'm sorry to hear that"),
+            ("9.0", "9.5", "Participant", "scrubbed_entry"),
+        ],
+        "373": [
+            ("300.0", "301.0", "Ellie", "where are you from"),
+            ("302.0", "303.0", "Participant", "the east coast"),
+            ("360.0", "361.0", "Ellie", "interrupted question"),
+            ("362.0", "363.0", "Participant", "interrupted answer"),
+            ("430.0", "431.0", "Ellie", "how do you sleep"),
+            ("432.0", "433.0", "Participant", "fine"),
+        ],
     }
     for session, rows in transcripts.items():
         folder = root / f"{session}_P"
         folder.mkdir(parents=True)
         lines = ["start_time\tstop_time\tspeaker\tvalue"] + ["\t".join(r) for r in rows]
         (folder / f"{session}_TRANSCRIPT.csv").write_text("\n".join(lines) + "\n")
-    (root / "train_split_Depression_AVEC2017.csv").write_text("Participant_ID,PHQ8_Binary,PHQ8_Score,Gender\n300,1,15,1\n")
-    (root / "dev_split_Depression_AVEC2017.csv").write_text("Participant_ID,PHQ8_Binary,PHQ8_Score,Gender\n373,0,4,0\n")
+    (root / "train_split_Depression_AVEC2017.csv").write_text(
+        "Participant_ID,PHQ8_Binary,PHQ8_Score,Gender\n300,1,15,1\n"
+    )
+    (root / "dev_split_Depression_AVEC2017.csv").write_text(
+        "Participant_ID,PHQ8_Binary,PHQ8_Score,Gender\n373,0,4,0\n"
+    )
     (root / "full_test_split.csv").write_text("Participant_ID,PHQ_Binary,PHQ_Score,Gender\n300,1,15,1\n")
 
 
@@ -124,9 +156,9 @@ def test_interviews_jsonl_round_trip_and_splits(tmp_path):
     path = tmp_path / "all.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in records))
     loaded = interviews_jsonl.load_jsonl(path)
-    interviews_jsonl.write_jsonl(loaded, tmp_path / "again.jsonl")
+    write_jsonl(loaded, tmp_path / "again.jsonl")
     assert interviews_jsonl.load_jsonl(tmp_path / "again.jsonl").to_list() == loaded.to_list()
-    data = load_interviews(train_file=str(path))
+    data = load_interviews(DataArguments(train_file=str(path)))
     assert sum(len(s) for s in data.values()) == 40 and set(data) == {"train", "validation", "test"}
 
 
@@ -134,9 +166,9 @@ def test_malformed_jsonl_line_is_reported_with_its_number(tmp_path):
     path = tmp_path / "bad.jsonl"
     path.write_text('{"interview_id": "a", "score": 1, "turns": [{"prompt": "", "response": "x"}]}\n{oops\n')
     with pytest.raises(ValueError, match="bad.jsonl:2 is not valid JSON"):
-        load_interviews(train_file=str(path))
+        load_interviews(DataArguments(train_file=str(path)))
 
 
 def test_no_data_for_the_dual_encoder_is_a_clear_error():
     with pytest.raises(ValueError, match="no bundled corpus"):
-        load_interviews()
+        load_interviews(DataArguments())

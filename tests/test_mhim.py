@@ -6,7 +6,7 @@ import warnings
 import pytest
 import torch
 
-from depdetect.mhim import HardInstanceMasker, ema_update, resolve_count, select_hard_instances
+from depdetect.dual_encoder.mhim import HardInstanceMasker, ema_update, resolve_count, select_hard_instances
 
 
 def test_resolve_count_takes_counts_and_ratios():

@@ -17,6 +17,8 @@ def test_result_has_label_score_and_word_level_tokens_in_text_order(detector):
     text = "I feel unbelievably lost and hopeless."
     out = detector(text)
     assert out["label"] in {"control", "depression"} and 0.5 <= out["score"] <= 1
+    # one vocabulary across systems: `probability` is P(depression); `score` (transformers') the label's probability
+    assert out["probability"] == pytest.approx(out["score"] if out["label"] == "depression" else 1 - out["score"])
     words = [t["token"] for t in out["tokens"]]
     # "unbelievably" is several word pieces in this vocabulary; it comes back as one word; no [CLS]/[SEP]
     assert words == ["I", "feel", "unbelievably", "lost", "and", "hopeless", "."]
@@ -54,12 +56,19 @@ def test_long_text_is_truncated_and_flagged(detector, tiny_model):
 
 def test_explain_false_skips_tokens(detector):
     out = detector("I feel fine", explain=False)
-    assert set(out) == {"label", "score", "truncated"}
+    assert set(out) == {"label", "probability", "score", "truncated"}
 
 
 @pytest.mark.parametrize(
     "bad, message",
-    [(None, "is None"), (42, "is a int"), ("", "empty"), ("   ", "empty"), ([], "empty list"), (["fine", None], r"inputs\[1\] is None")],
+    [
+        (None, "is None"),
+        (42, "is a int"),
+        ("", "empty"),
+        ("   ", "empty"),
+        ([], "empty list"),
+        (["fine", None], r"inputs\[1\] is None"),
+    ],
 )
 def test_bad_inputs_raise_clear_errors(detector, bad, message):
     with pytest.raises(ValueError, match=message):
@@ -69,3 +78,26 @@ def test_bad_inputs_raise_clear_errors(detector, bad, message):
 def test_registered_task_builds_the_pipeline(tiny_model, tokenizer):
     detector = pipeline("depression-detection", model=tiny_model, tokenizer=tokenizer)
     assert isinstance(detector, DepressionDetectionPipeline)
+
+
+def test_generators_and_key_datasets_stream_results_like_lists(detector):
+    from datasets import Dataset
+    from transformers.pipelines.pt_utils import KeyDataset
+
+    texts = ["I cannot sleep and nothing matters", "Looking for advice on my pension", "sad"]
+    expected = detector(texts, explain=False)
+    streamed = list(detector((t for t in texts), explain=False))
+    keyed = list(detector(KeyDataset(Dataset.from_dict({"text": texts}), "text"), batch_size=2, explain=False))
+    for got in (streamed, keyed):
+        assert [g["label"] for g in got] == [e["label"] for e in expected]
+        assert [g["probability"] for g in got] == pytest.approx([e["probability"] for e in expected], rel=1e-4)
+
+
+def test_a_bad_item_in_a_stream_is_named(detector):
+    with pytest.raises(ValueError, match=r"inputs\[1\] is empty"):
+        list(detector(t for t in ["fine", "  "]))
+
+
+def test_unknown_keyword_arguments_are_refused(detector):
+    with pytest.raises(TypeError, match="max_lenght"):
+        detector("some text", max_lenght=16)

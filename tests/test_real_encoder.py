@@ -23,7 +23,8 @@ def test_minilm_hybrid_explains_with_all_layers_and_heads(minilm_path, tokenizer
     with torch.no_grad():  # sdpa returns no attentions: that is why explain() switches to eager
         fast = model(**inputs, output_attentions=True).attentions
     assert not fast or all(a is None for a in fast)
-    result = DepressionDetectionPipeline(model=model, tokenizer=tokenizer)("I feel lost and hopeless. Nothing excites me anymore.")
+    result = DepressionDetectionPipeline(model=model, tokenizer=tokenizer)("I feel lost and hopeless. Nothing excites "
+                                                                           "me anymore.")
     words = [t["token"] for t in result["tokens"]]
     assert words == ["I", "feel", "lost", "and", "hopeless", ".", "Nothing", "excites", "me", "anymore", "."]
     assert math.isclose(sum(t["nas"] for t in result["tokens"]), 1.0, rel_tol=1e-5)
@@ -40,8 +41,8 @@ def test_minilm_dual_encoder_prefixes_reach_every_layer(minilm_path, tokenizer):
     turns = [{"prompt": "How have you been feeling?", "response": "Tired all the time, and nothing helps."},
              {"prompt": "", "response": "I stopped seeing my friends."}]
     scorer = DepressionScoringPipeline(model=model, tokenizer=tokenizer)
-    before = scorer(turns)["score"]
+    before = scorer(turns)["severity"]
     with torch.no_grad():
         model.prefix.weight.add_(0.5)  # the prefixes change what the frozen encoder computes
-    assert scorer(turns)["score"] != pytest.approx(before, abs=1e-6)
+    assert scorer(turns)["severity"] != pytest.approx(before, abs=1e-6)
     assert sum(t["attention"] for t in scorer(turns)["turns"]) == pytest.approx(1.0, abs=1e-5)

@@ -13,8 +13,9 @@ from depdetect.metrics import classification_metrics
 
 
 def args(encoder, files, out, *extra):
+    """`depdetect train hybrid` flags for a tiny, quick run."""
     return [
-        "--model", "hybrid", "--encoder", encoder,
+        "train", "hybrid", "--encoder", encoder,
         "--train_file", files["train"], "--validation_file", files["validation"], "--test_file", files["test"],
         "--output_dir", str(out), "--batch_size", "4", "--eval_batch_size", "8", "--max_length", "48",
         "--lstm_hidden_size", "8", "--cnn_num_filters", "4", "--fc_hidden_size", "16",
@@ -22,11 +23,13 @@ def args(encoder, files, out, *extra):
     ]
 
 
-def test_main_writes_a_hub_ready_folder_whose_model_reproduces_the_test_metrics(tiny_encoder_dir, posts_files, tmp_path):
+def test_main_writes_a_hub_ready_folder_whose_model_reproduces_the_test_metrics(
+    tiny_encoder_dir, posts_files, tmp_path
+):
     out = tmp_path / "run"
-    metrics = main(args(tiny_encoder_dir, posts_files, out, "--num_epochs", "2", "--checkpointing_steps", "0"))
+    metrics = main(args(tiny_encoder_dir, posts_files, out, "--num_epochs", "2", "--checkpointing_steps", "0")).metrics
     for name in ("model.safetensors", "config.json", "modeling_hybrid.py", "configuration_hybrid.py",
-                 "pipeline_depression.py", "tokenizer.json", "metrics.json", "README.md"):
+                 "pipeline_hybrid.py", "tokenizer.json", "metrics.json", "README.md"):
         assert (out / name).is_file(), name
     assert not (out / "checkpoints").exists()  # a finished run leaves only what can be published
     assert not [p for p in out.rglob("*") if p.suffix in {".bin", ".pkl", ".pt", ".pth"}]
@@ -48,7 +51,7 @@ class Killed(RuntimeError):
 
 def test_a_run_killed_mid_epoch_resumes_to_the_same_result(tiny_encoder_dir, posts_files, tmp_path):
     common = ["--num_epochs", "2", "--checkpointing_steps", "2", "--keep_checkpoints", "2"]
-    full = main(args(tiny_encoder_dir, posts_files, tmp_path / "full", *common))
+    full = main(args(tiny_encoder_dir, posts_files, tmp_path / "full", *common)).metrics
 
     def kill_at_step_9(step):
         if step == 9:  # 6 steps per epoch: the run dies in the middle of epoch 2, after the step-8 checkpoint
@@ -57,7 +60,9 @@ def test_a_run_killed_mid_epoch_resumes_to_the_same_result(tiny_encoder_dir, pos
     with pytest.raises(Killed):
         main(args(tiny_encoder_dir, posts_files, tmp_path / "killed", *common), on_step=kill_at_step_9)
     assert (tmp_path / "killed" / "checkpoints" / "step_8").is_dir()
-    resumed = main(args(tiny_encoder_dir, posts_files, tmp_path / "killed", *common, "--resume_from_checkpoint", "latest"))
+    resumed = main(
+        args(tiny_encoder_dir, posts_files, tmp_path / "killed", *common, "--resume_from_checkpoint", "latest")
+    ).metrics
 
     assert len(resumed["validation_history"]) == len(full["validation_history"]) == 2
     for got, expected in zip(resumed["validation_history"], full["validation_history"]):
@@ -69,14 +74,19 @@ def test_a_run_killed_mid_epoch_resumes_to_the_same_result(tiny_encoder_dir, pos
         torch.testing.assert_close(a[name], b[name], msg=name)
 
 
-def test_resume_without_a_checkpoint_is_a_clear_error(tiny_encoder_dir, posts_files, tmp_path):
-    with pytest.raises(FileNotFoundError, match="No checkpoint to resume from"):
+def test_resume_without_a_checkpoint_is_a_clear_error(tiny_encoder_dir, posts_files, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
         main(args(tiny_encoder_dir, posts_files, tmp_path / "none", "--resume_from_checkpoint", "latest"))
+    assert exit_.value.code == 2 and "No checkpoint to resume from" in capsys.readouterr().err
 
 
 def test_lora_trains_adapters_and_saves_a_merged_plain_model(tiny_encoder_dir, posts_files, tmp_path):
     out = tmp_path / "lora"
-    main(args(tiny_encoder_dir, posts_files, out, "--lora_r", "4", "--max_steps", "3", "--encoder_learning_rate", "1e-2"))
+    main(
+        args(
+            tiny_encoder_dir, posts_files, out, "--lora_r", "4", "--max_steps", "3", "--encoder_learning_rate", "1e-2"
+        )
+    )
     weights = load_file(out / "model.safetensors")
     assert not [k for k in weights if "lora" in k or "base_model" in k]
     original = AutoModel.from_pretrained(tiny_encoder_dir).state_dict()
@@ -90,7 +100,7 @@ def test_lora_trains_adapters_and_saves_a_merged_plain_model(tiny_encoder_dir, p
     assert type(model).__name__ == "HybridForSequenceClassification"
 
 
-def test_bad_labels_in_a_file_fail_before_training(tiny_encoder_dir, posts_files, tmp_path):
+def test_bad_labels_in_a_file_fail_before_training(tiny_encoder_dir, posts_files, tmp_path, capsys):
     import pandas as pd
 
     frame = pd.read_csv(posts_files["train"])
@@ -98,14 +108,16 @@ def test_bad_labels_in_a_file_fail_before_training(tiny_encoder_dir, posts_files
     bad = tmp_path / "bad.csv"
     frame.to_csv(bad, index=False)
     files = {**posts_files, "train": str(bad)}
-    with pytest.raises(ValueError, match="row 3 has label 7"):
+    with pytest.raises(SystemExit) as exit_:
         main(args(tiny_encoder_dir, files, tmp_path / "bad"))
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "bad.csv:5 has label '7'" in err and "Traceback" not in err  # row 3 = line 5
     assert not (tmp_path / "bad").exists()
 
 
 def test_bf16_mixed_precision_trains_and_keeps_float32_weights(tiny_encoder_dir, posts_files, tmp_path):
     out = tmp_path / "bf16"
-    metrics = main(args(tiny_encoder_dir, posts_files, out, "--mixed_precision", "bf16", "--max_steps", "2"))
+    metrics = main(args(tiny_encoder_dir, posts_files, out, "--mixed_precision", "bf16", "--max_steps", "2")).metrics
     assert 0 <= metrics["test"]["accuracy"] <= 1
     weights = load_file(out / "model.safetensors")
     assert {v.dtype for v in weights.values()} == {torch.float32}
@@ -136,7 +148,7 @@ def test_two_processes_share_the_data_and_gather_every_example(tiny_encoder_dir,
     out = tmp_path / "ddp"
     root = Path(__file__).resolve().parents[1]
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-               str(root / "train.py"), "--cpu", *args(tiny_encoder_dir, posts_files, out, "--num_epochs", "2")]
+               str(root / "train.py"), *args(tiny_encoder_dir, posts_files, out, "--num_epochs", "2", "--cpu")[1:]]
     done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600,
                           env={**os.environ, "HF_HUB_OFFLINE": "1"})
     assert done.returncode == 0, done.stderr[-3000:]

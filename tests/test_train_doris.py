@@ -12,30 +12,24 @@ from depdetect.cli import main
 
 def test_train_doris_on_the_simulated_cohort_writes_a_complete_folder(tiny_sentence_transformer, tmp_path, capsys):
     out = tmp_path / "doris"
-    metrics = main(["--model", "doris", "--encoder", tiny_sentence_transformer, "--cohort_users", "200",
-                    "--n_estimators", "20", "--k", "30", "--ablate", "ph", "--output_dir", str(out)])
+    metrics = main(["train", "doris", "--encoder", tiny_sentence_transformer, "--cohort_users", "200",
+                    "--n_estimators", "20", "--k", "30", "--ablate", "ph", "--output_dir", str(out)]).metrics
     assert set(metrics["test"]) >= {"precision", "recall", "f1", "auroc", "auprc"}
     assert metrics["num_users"] == {"train": 140, "validation": 20, "test": 40}
     annotation = metrics["annotation"]
     assert annotation["annotator"] == "embedding" and annotation["llm_calls"] == 0
     assert abs(annotation["train_posts_annotated"] / annotation["train_posts"] - 0.30) < 0.01
-    assert sorted(p.name for p in out.iterdir()) == ["README.md", "doris_config.json", "metrics.json", "xgboost_model.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "README.md",
+        "doris_config.json",
+        "metrics.json",
+        "xgboost_model.json",
+    ]
     card = (out / "README.md").read_text()
     assert "Not a diagnostic tool" in card and "replaces the paper's LLM" in card and "SIMULATED" in card
     assert "without PH" in card
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["test"]["f1"] == pytest.approx(metrics["test"]["f1"])
     assert list((tmp_path / "doris-cache").glob("embeddings-*/embeddings.rank0.f32"))
-    assert "Saved the DORIS pipeline" in capsys.readouterr().out
+    assert f"Saved the Hub-ready model folder to {out}" in capsys.readouterr().out
     assert DorisPipeline.from_pretrained(out).config.ablate == ["ph"]
-
-
-@pytest.mark.parametrize("flag", [["--lora_r", "4"], ["--mhim"], ["--resume_from_checkpoint", "latest"]])
-def test_train_doris_refuses_other_models_flags(flag, tmp_path):
-    with pytest.raises(ValueError, match="do not apply to --model doris"):
-        main(["--model", "doris", "--output_dir", str(tmp_path), *flag])
-
-
-def test_other_models_refuse_doris_flags(tmp_path):
-    with pytest.raises(ValueError, match="apply to --model doris only"):
-        main(["--model", "hybrid", "--annotator", "openai:http://x#m", "--output_dir", str(tmp_path)])

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-from depdetect.data import check_user, load_users, rmhd_user_cohort, users_from_records
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "datasets_scripts"))
-
-import rmhd_users  # noqa: E402
-import swdd  # noqa: E402
-import users_jsonl  # noqa: E402
+from depdetect.arguments import DataArguments
+from depdetect.corpora import rmhd_users, swdd, users_jsonl
+from depdetect.doris.data import check_user, load_users, rmhd_user_cohort, users_from_records
 
 
 def test_check_user_accepts_strings_null_and_iso_timestamps():
@@ -68,10 +63,12 @@ def test_rmhd_cohort_depressed_users_post_a_minority_in_clinical_subreddits():
 
 
 def test_load_users_reads_jsonl_and_carves_missing_splits(tmp_path):
-    rows = [{"user_id": f"u{i}", "posts": [{"text": f"post {i}", "timestamp": None}], "label": i % 2} for i in range(40)]
+    rows = [
+        {"user_id": f"u{i}", "posts": [{"text": f"post {i}", "timestamp": None}], "label": i % 2} for i in range(40)
+    ]
     path = tmp_path / "users.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    data = load_users(train_file=str(path))
+    data = load_users(DataArguments(train_file=str(path)))
     assert sorted(data) == ["test", "train", "validation"] and sum(len(s) for s in data.values()) == 40
     out = tmp_path / "again.jsonl"
     data.save_to_disk(tmp_path / "dd")
@@ -104,7 +101,9 @@ def test_swdd_bad_files_are_clear_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="depressed.jsonl"):
         swdd.load_swdd(tmp_path)
     write_swdd(tmp_path)
-    (tmp_path / "control.jsonl").write_text(json.dumps({"user_id": "c", "tweets": [{"text": "x", "post_time": "yesterday"}]}) + "\n")
+    (tmp_path / "control.jsonl").write_text(
+        json.dumps({"user_id": "c", "tweets": [{"text": "x", "post_time": "yesterday"}]}) + "\n"
+    )
     with pytest.raises(ValueError, match="post_time 'yesterday'"):
         swdd.load_swdd(tmp_path)
 

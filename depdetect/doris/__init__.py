@@ -1,33 +1,29 @@
 """DORIS (arXiv 2403.10750): symptom-guided, mood-aware user-level depression detection.
 
-Components: `DorisConfig` (settings and fitted cut-offs), `DorisPipeline` (fit/predict/explain/save/load),
-embedders (`SentenceTransformerEmbedder`), annotators (`EmbeddingAnnotator`, `TransformersAnnotator`,
-`OpenAIAnnotator`, `make_annotator`), the templates and prompts, and the feature functions.
+config.py (DorisConfig, XGBoostParams), templates.py (templates and prompts), annotators.py (embedding /
+transformers / openai backends), embedder.py, cache.py (on-disk caches), features.py (the feature maths),
+pipeline.py (DorisPipeline: fit, predict, explain, save, load), data.py (the `users` schema and the simulated
+cohort), arguments.py and recipe.py (`depdetect train doris`). Names load on first use.
 """
 
 from __future__ import annotations
 
-from .annotators import EmbeddingAnnotator, LLMAnnotator, OpenAIAnnotator, TransformersAnnotator, make_annotator
-from .config import DorisConfig
-from .embedder import SentenceTransformerEmbedder
-from .features import risk_scores, top_percent_cutoff, user_features
-from .pipeline import DorisPipeline
-from .templates import EMOTIONS, PROMPT_VERSIONS, SYMPTOMS, parse_symptom_answer
+import importlib
 
-__all__ = [
-    "DorisConfig",
-    "DorisPipeline",
-    "EMOTIONS",
-    "EmbeddingAnnotator",
-    "LLMAnnotator",
-    "OpenAIAnnotator",
-    "PROMPT_VERSIONS",
-    "SYMPTOMS",
-    "SentenceTransformerEmbedder",
-    "TransformersAnnotator",
-    "make_annotator",
-    "parse_symptom_answer",
-    "risk_scores",
-    "top_percent_cutoff",
-    "user_features",
-]
+_EXPORTS = {
+    "DorisConfig": "config", "XGBoostParams": "config", "DorisPipeline": "pipeline",
+    "EmbeddingAnnotator": "annotators", "LLMAnnotator": "annotators", "OpenAIAnnotator": "annotators",
+    "TransformersAnnotator": "annotators", "make_annotator": "annotators",
+    "SentenceTransformerEmbedder": "embedder", "risk_scores": "features", "top_percent_cutoff": "features",
+    "user_features": "features", "EMOTIONS": "templates", "PROMPT_VERSIONS": "templates", "SYMPTOMS": "templates",
+    "parse_symptom_answer": "templates",
+}
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'depdetect.doris' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+
+
+__all__ = sorted(_EXPORTS)

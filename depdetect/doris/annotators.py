@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .arguments import LLMClientArguments
 from .templates import (
     PROMPT_VERSIONS,
     SYMPTOMS,
@@ -81,7 +82,11 @@ class EmbeddingAnnotator:
         return "embedding"
 
     def state(self) -> dict:
-        return {"quantile": self.quantile, "max_symptoms": self.max_symptoms, "thresholds": None if self.thresholds is None else self.thresholds.tolist()}
+        return {
+            "quantile": self.quantile,
+            "max_symptoms": self.max_symptoms,
+            "thresholds": None if self.thresholds is None else self.thresholds.tolist(),
+        }
 
     def fit(self, symptom_similarity: np.ndarray) -> None:
         self.thresholds = np.quantile(symptom_similarity, self.quantile, axis=0).astype(np.float32)
@@ -258,9 +263,9 @@ class OpenAIAnnotator(LLMAnnotator):
 
     backend = "openai"
 
-    def __init__(self, base_url: str, model: str, api_key_env: str = "OPENAI_API_KEY", timeout: float = 60.0,
-                 max_retries: int = 4, backoff: float = 1.0, concurrency: int = 8, temperature: float = 0.0,
-                 **kwargs):
+    def __init__(self, base_url: str, model: str, api_key_env: str = LLMClientArguments.api_key_env,
+                 timeout: float = LLMClientArguments.llm_timeout, max_retries: int = 4, backoff: float = 1.0,
+                 concurrency: int = LLMClientArguments.llm_concurrency, temperature: float = 0.0, **kwargs):
         if not base_url.startswith(("http://", "https://")):
             raise ValueError(f"`base_url` must start with http:// or https://, got {base_url!r}.")
         super().__init__(model=model, **kwargs)

@@ -1,4 +1,7 @@
-"""DorisConfig: every DORIS hyper-parameter and everything fitted except the trees (those go to XGBoost JSON)."""
+"""DorisConfig: every DORIS hyper-parameter and everything fitted except the trees (those go to XGBoost JSON).
+
+Standard library only: the command line reads these fields for its flags without importing numpy or XGBoost.
+"""
 
 from __future__ import annotations
 
@@ -6,57 +9,77 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..utils import write_text
 from .templates import EMOTIONS, PROMPT_VERSIONS, SYMPTOMS
 
 CONFIG_NAME = "doris_config.json"
 FEATURE_PARTS = ("dc", "mc", "ph")
 
 
+def _help(text: str, **extra) -> dict:
+    return {"help": text, **extra}
+
+
+@dataclass(kw_only=True)
+class XGBoostParams:
+    """The gradient-boosted trees over DORIS's features. The paper gives no tree settings; these are this
+    package's, chosen for a few hundred users with 1:19 prevalence."""
+
+    n_estimators: int = field(default=300, metadata=_help("Boosting rounds (trees)."))
+    max_depth: int = field(default=4, metadata=_help("Depth of each tree."))
+    learning_rate: float = field(default=0.05, metadata=_help("XGBoost's learning rate (eta)."))
+    subsample: float = field(default=0.8, metadata=_help("Share of users each tree sees."))
+    colsample_bytree: float = field(default=0.5, metadata=_help("Share of features each tree sees."))
+    min_child_weight: float = field(default=1.0, metadata=_help("Minimum hessian weight in a leaf."))
+    scale_pos_weight: str = field(default="balanced", metadata=_help(
+        "Weight of the depressed class: 'balanced' (negatives/positives of the training users) or a number."))
+
+    def __post_init__(self) -> None:
+        if self.n_estimators < 1 or self.max_depth < 1:
+            raise ValueError(
+                f"`n_estimators` and `max_depth` must be >= 1, got {self.n_estimators}, {self.max_depth}."
+            )
+        if self.scale_pos_weight != "balanced":
+            try:
+                self.scale_pos_weight = float(self.scale_pos_weight)
+            except ValueError as err:
+                raise ValueError(
+                    f"`scale_pos_weight` must be 'balanced' or a number, got {self.scale_pos_weight!r}."
+                ) from err
+
+
 def default_xgboost_params() -> dict:
-    return {
-        "n_estimators": 300,
-        "max_depth": 4,
-        "learning_rate": 0.05,
-        "subsample": 0.8,
-        "colsample_bytree": 0.5,
-        "min_child_weight": 1.0,
-        "scale_pos_weight": "balanced",
-    }
+    return asdict(XGBoostParams())
 
 
 @dataclass
 class DorisConfig:
-    """DORIS (arXiv 2403.10750) settings.
+    """DORIS (arXiv 2403.10750) settings, and everything fitted except the trees. Each field's `help` says what it
+    means and where its default comes from (`depdetect train doris --help` shows the same text)."""
 
-    Args:
-        k: percent of posts, by risk (mean similarity to the 9 symptom templates), sent to the annotator
-            (section 3.2.1; the paper finds 20 close to annotating everything). 0-100.
-        m: per emotion, percent of posts by similarity to its template kept as emotional (section 3.2.2). 0-100;
-            the paper sweeps 0-100 without naming its choice; 30 is this package's default.
-        ablate: feature parts left out, from "dc" (diagnostic criteria), "mc" (mood course), "ph" (post history)
-            (the paper's Table 4).
-        symptoms / emotions: the templates (Appendices B and C); `code`/`name` for symptoms, `name` for emotions.
-        embedder: identifier of the sentence-transformers model (the paper used gte-small).
-        annotator: "embedding", "transformers:PATH" or "openai:BASE_URL#MODEL".
-        annotator_state: what the annotator fitted (the embedding annotator's per-symptom thresholds).
-        xgboost: XGBoost parameters; `scale_pos_weight` "balanced" means negatives/positives of the training set.
-        threshold: probability at or above which a user is predicted depressed.
-        seed: XGBoost's seed.
-        risk_cutoff / emotion_cutoffs: the top-k% / top-m% similarity cut-offs, fitted on the training posts and
-            reused for every later user (None until `fit`).
-    """
-
-    k: float = 20.0
-    m: float = 30.0
-    ablate: list[str] = field(default_factory=list)
-    symptoms: list[dict] = field(default_factory=lambda: [dict(s) for s in SYMPTOMS])
-    emotions: list[dict] = field(default_factory=lambda: [dict(e) for e in EMOTIONS])
-    embedder: str = "sentence-transformers/all-MiniLM-L6-v2"
-    annotator: str = "embedding"
-    annotator_state: dict = field(default_factory=dict)
-    xgboost: dict = field(default_factory=default_xgboost_params)
-    threshold: float = 0.5
-    seed: int = 42
+    k: float = field(default=20.0, metadata=_help(
+        "Percent of posts, by risk (mean similarity to the 9 symptom templates), sent to the annotator (section "
+        "3.2.1; the paper finds 20 close to annotating everything)."))
+    m: float = field(default=30.0, metadata=_help(
+        "Per emotion, percent of posts by similarity to its template kept as emotional (section 3.2.2; the paper "
+        "sweeps 0-100 without naming its choice; 30 is this package's)."))
+    ablate: list[str] = field(default_factory=list, metadata=_help(
+        "Feature parts left out, from dc (diagnostic criteria), mc (mood course), ph (post history); the paper's "
+        "Table 4."))
+    symptoms: list[dict] = field(default_factory=lambda: [dict(s) for s in SYMPTOMS], metadata=_help(
+        "The symptom templates (Appendix B): code, name, template."))
+    emotions: list[dict] = field(default_factory=lambda: [dict(e) for e in EMOTIONS], metadata=_help(
+        "The emotion templates (Appendix C): name, template."))
+    embedder: str = field(default="sentence-transformers/all-MiniLM-L6-v2", metadata=_help(
+        "The sentence-transformers model of posts, templates and summaries (the paper used gte-small)."))
+    annotator: str = field(default="embedding", metadata=_help(
+        "'embedding' (offline, no LLM), 'transformers:PATH' (a local chat model folder, Hub id or .gguf file) or "
+        "'openai:BASE_URL#MODEL' (any OpenAI-compatible server)."))
+    annotator_state: dict = field(default_factory=dict, metadata=_help(
+        "What the annotator fitted (the embedding annotator's per-symptom thresholds)."))
+    xgboost: dict = field(default_factory=default_xgboost_params, metadata=_help("XGBoostParams, as a dict."))
+    threshold: float = field(default=0.5, metadata=_help("P(depression) at or above which a user is depressed."))
+    seed: int = field(default=42, metadata=_help("Seed of XGBoost and of the data splits (and the simulated cohort)."))
     label_names: list[str] = field(default_factory=lambda: ["control", "depression"])
     prompt_versions: dict = field(default_factory=lambda: dict(PROMPT_VERSIONS))
     risk_cutoff: float | None = None
@@ -94,7 +117,7 @@ class DorisConfig:
         return {"model_type": "doris", **asdict(self)}
 
     def to_json_file(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+        write_text(path, json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n")
 
     @classmethod
     def from_dict(cls, values: dict) -> DorisConfig:

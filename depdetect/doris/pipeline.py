@@ -4,6 +4,7 @@
     doris = DorisPipeline(DorisConfig(k=20, m=30)).fit(train_users)    # users schema: user_id, posts, label
     doris.predict_proba(test_users); doris.explain(test_users[0]); doris.evaluate(test_users)
     doris.save_pretrained("outputs/doris"); DorisPipeline.from_pretrained("outputs/doris")
+    depdetect.push_to_hub(doris, "your-name/depdetect-doris", metrics=...)   # publishing lives in depdetect.hub
 
 Work is split across Accelerate processes when launched with `accelerate launch`/`torchrun` (embedding,
 annotation and summaries via `split_between_processes`, results gathered), and cached on disk when `cache_dir`
@@ -14,22 +15,25 @@ from __future__ import annotations
 
 import json
 import logging
-import tempfile
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
-from ..data import POST_LABELS, check_user, parse_timestamp
-from ..metrics import classification_metrics, json_safe
+from ..metrics import classification_metrics
+from ..utils import saved_versions, write_json
 from .annotators import make_annotator
 from .cache import AnswerCache, EmbeddingCache, cache_key
 from .config import CONFIG_NAME, DorisConfig
+from .data import check_user, parse_timestamp
 from .features import feature_names, normalize_rows, risk_scores, top_percent_cutoff, user_features
 
 logger = logging.getLogger(__name__)
 
 BOOSTER_NAME = "xgboost_model.json"
+#: texts embedded per step (bounds memory and cache appends; one progress-bar update each)
+EMBED_CHUNK = 1024
 
 
 def _as_users(users) -> list[dict]:
@@ -69,7 +73,9 @@ class DorisPipeline:
         if embedder is not None:
             self.config.embedder = embedder.identifier
         if annotator is None:
-            annotator = make_annotator(self.config.annotator, self.config.annotator_state, symptoms=self.config.symptoms)
+            annotator = make_annotator(
+                self.config.annotator, self.config.annotator_state, symptoms=self.config.symptoms
+            )
         self.annotator = annotator
         self.config.annotator = annotator.spec
         self.cache_dir = Path(cache_dir) if cache_dir else None
@@ -146,8 +152,8 @@ class DorisPipeline:
                 store.put_many([k for k, _ in part], rows)
             return list(zip([k for k, _ in part], rows))
 
-        for start in range(0, len(missing), 4096):  # bounded memory and cache appends per chunk
-            done = self._gathered(missing[start : start + 4096], work)
+        for start in self._progress(range(0, len(missing), EMBED_CHUNK), len(missing), "embedding", EMBED_CHUNK):
+            done = self._gathered(missing[start : start + EMBED_CHUNK], work)
             if store is not None:
                 store.remember(done)  # rows other processes computed: known here too, written by them
             else:
@@ -168,6 +174,15 @@ class DorisPipeline:
         for kind in ("annotations", "summaries", "explanations"):
             self._answer_caches[kind] = AnswerCache(self.cache_dir, kind)
         self.state.wait_for_everyone()
+
+    def _progress(self, steps, total: int, what: str, per_step: int):
+        """Progress over `total` items in steps of `per_step`, shown on the main process (stderr) when long."""
+        bar = tqdm(total=total, desc=what, unit="post", leave=False,
+                   disable=not self.state.is_main_process or total < 2 * per_step)
+        for step in steps:
+            yield step
+            bar.update(min(per_step, total - bar.n))
+        bar.close()
 
     def _template_embeddings(self) -> tuple[np.ndarray, np.ndarray]:
         if self._templates is None:
@@ -203,7 +218,7 @@ class DorisPipeline:
 
         def work(part):
             done = []
-            for start in range(0, len(part), batch_size):
+            for start in self._progress(range(0, len(part), batch_size), len(part), kind, batch_size):
                 batch = part[start : start + batch_size]
                 for (key, _), value in zip(batch, answer([item for _, item in batch])):
                     _store(cache, key, value)
@@ -325,8 +340,6 @@ class DorisPipeline:
                        "eta": params.pop("learning_rate", 0.05)})
         train = xgb.DMatrix(X, label=y, feature_names=self.config.feature_names)
         self.booster = xgb.train(params, train, num_boost_round=rounds)
-        from ..cards import saved_versions
-
         self.config.versions = saved_versions("xgboost", "sentence-transformers")
         return self
 
@@ -344,14 +357,21 @@ class DorisPipeline:
 
     def explain(self, user: dict) -> dict:
         """The decision for one user with its evidence: symptoms found (with posts), mood course, explanation."""
+        if not isinstance(user, dict):
+            raise ValueError(f"explain() takes one user dict (user_id, posts), got {type(user).__name__}.")
+        return self.explain_batch([user])[0]
+
+    def explain_batch(self, users) -> list[dict]:
+        """`explain` for several users at once (one featurisation pass)."""
         import xgboost as xgb
 
         if self.booster is None:
             raise RuntimeError("This DORIS pipeline is not fitted: call fit(train_users) or from_pretrained(folder).")
-        if not isinstance(user, dict):
-            raise ValueError(f"explain() takes one user dict (user_id, posts), got {type(user).__name__}.")
-        X, _, (info,) = self._featurize([user], details=True)
-        probability = float(self.booster.predict(xgb.DMatrix(X, feature_names=self.config.feature_names))[0])
+        X, _, infos = self._featurize(_as_users(users), details=True)
+        probabilities = self.booster.predict(xgb.DMatrix(X, feature_names=self.config.feature_names))
+        return [self._explained(info, float(p)) for info, p in zip(infos, probabilities)]
+
+    def _explained(self, info: dict, probability: float) -> dict:
         depressed = probability >= self.config.threshold
         symptoms = [
             {"code": s["code"], "name": s["name"], "posts": info["symptom_posts"][j]}
@@ -397,9 +417,12 @@ class DorisPipeline:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         self.config.to_json_file(folder / CONFIG_NAME)
-        self.booster.save_model(str(folder / BOOSTER_NAME))
+        trees = folder / f".{BOOSTER_NAME}.tmp.json"  # XGBoost picks the format from the suffix
+        self.booster.save_model(str(trees))
+        trees.chmod(0o644)
+        trees.replace(folder / BOOSTER_NAME)
         if metrics is not None:
-            (folder / "metrics.json").write_text(json.dumps(json_safe(metrics), indent=2) + "\n", encoding="utf-8")
+            write_json(folder / "metrics.json", metrics)
         return folder
 
     @classmethod
@@ -423,19 +446,6 @@ class DorisPipeline:
         pipeline.booster.load_model(str(folder / BOOSTER_NAME))
         return pipeline
 
-    def push_to_hub(self, repo_id: str, private: bool = False, revision: str | None = None,
-                    commit_message: str | None = None, token: str | None = None, metrics: dict | None = None) -> dict:
-        """Publish the pipeline (config, trees, metrics, model card from model_cards/doris.md) to a Hub model repo.
-
-        `metrics` (e.g. {"test": doris.evaluate(test_users)}) fills the card's results table.
-        """
-        from ..hub import push_folder
-
-        with tempfile.TemporaryDirectory() as tmp:
-            self.save_pretrained(tmp, metrics=metrics)
-            return push_folder(tmp, repo_id, private=private, revision=revision, commit_message=commit_message,
-                               token=token)
-
 
 def _store(cache: AnswerCache | dict, key: str, value) -> None:
     """Keep an answer this process produced (appended to its disk file when there is one)."""
@@ -453,4 +463,4 @@ def _remember(cache: AnswerCache | dict, key: str, value) -> None:
         cache[key] = value
 
 
-__all__ = ["BOOSTER_NAME", "DorisPipeline", "POST_LABELS"]
+__all__ = ["BOOSTER_NAME", "DorisPipeline"]

@@ -91,7 +91,8 @@ MOOD_COURSE_PROMPT = (
 )
 EXPLAIN_PROMPT = (
     "Assuming you are a psychiatrist specializing in depression. Here is a user's mood course: {mood_course}; below "
-    "are posts from this user displaying symptoms of depression and the types of symptoms exhibited:\n{symptom_posts}\n"
+    "are posts from this user displaying symptoms of depression and the types of symptoms "
+    "exhibited:\n{symptom_posts}\n"
     "this user has been determined by an automated depression detection system to be {decision}. Please consider "
     "the user's mood course and posts to generate an explanation for this judgment."
 )

@@ -55,7 +55,8 @@ class RecallAtK(evaluate.Metric):
         for weights, labels in zip(predictions, references):
             weights, labels = np.asarray(weights, dtype=np.float64), np.asarray(labels)
             if len(weights) != len(labels):
-                raise ValueError(f"An interview has {len(weights)} attention weights but {len(labels)} importance labels.")
+                raise ValueError(f"An interview has {len(weights)} attention weights but {len(labels)} importance "
+                                 "labels.")
             if len(labels) == 0 or (labels < 0).any() or not (labels == 1).any():
                 skipped += 1
                 continue
@@ -64,6 +65,9 @@ class RecallAtK(evaluate.Metric):
             for value in ks:
                 top = order[: math.ceil(value * len(weights))]
                 recalls[value].append(float(labels[top].sum() / (labels == 1).sum()))
-        out = {f"recall@{int(round(value * 100))}%": (float(np.mean(r)) if r else float("nan")) for value, r in recalls.items()}
+        out = {
+            f"recall@{int(round(value * 100))}%": (float(np.mean(r)) if r else float("nan"))
+            for value, r in recalls.items()
+        }
         out["interviews_scored"], out["interviews_skipped"] = scored, skipped
         return out

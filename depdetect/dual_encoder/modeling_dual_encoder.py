@@ -4,12 +4,13 @@ Each turn (interviewer prompt + participant response) is encoded twice: by a pre
 with trainable P-tuning v2 prefixes, mean of its last hidden states) and by a sentence encoder (mean pooling,
 L2-normalised). Both are projected to a common size and averaged; a BiLSTM runs over the turns, additive attention
 pools them, and a head regresses the score (MSE) or classifies. Lau et al. 2023 designed the dual encoder;
-arXiv 2505.24609 trains it in two phases with masked hard instance mining (depdetect.mhim), which reaches the
+arXiv 2505.24609 trains it in two phases with masked hard instance mining (mhim.py beside this file), which reaches the
 model as `instance_mask`: masked turns are removed before the BiLSTM (so no recurrent state carries them) and get
 zero attention.
 
-This file travels to the Hub with saved models: it imports only torch, transformers and its sibling
-`configuration_dual_encoder`.
+This file travels to the Hub with saved models: it imports only torch, transformers and its siblings
+`configuration_dual_encoder` and `pipeline_dual_encoder` (imported in `save_pretrained`, so that every saved model
+carries its pipeline).
 """
 
 from __future__ import annotations
@@ -113,27 +114,42 @@ class DualEncoderForDepressionScoring(DualEncoderPreTrainedModel):
         model.freeze_encoders()
         return model
 
+    def save_pretrained(self, save_directory, *args, **kwargs):
+        """As `PreTrainedModel.save_pretrained`, and the folder also works with `pipeline(model=folder,
+        trust_remote_code=True)`: `custom_pipelines` goes into config.json and the pipeline file beside the model
+        files (transformers copies the modules this file imports with a single dot)."""
+        from .pipeline_dual_encoder import custom_pipelines
+
+        self.config.custom_pipelines = custom_pipelines()
+        return super().save_pretrained(save_directory, *args, **kwargs)
+
     @classmethod
     def from_encoders(
         cls,
         prefix_encoder: str,
         sentence_encoder: str | None = None,
         **config_kwargs,
-    ) -> "DualEncoderForDepressionScoring":
+    ) -> DualEncoderForDepressionScoring:
         """Build the model around pretrained encoders (folders or Hub ids); new layers are freshly initialised."""
         prefix = AutoModel.from_pretrained(str(prefix_encoder))
-        sentence = prefix if sentence_encoder in (None, prefix_encoder) else AutoModel.from_pretrained(str(sentence_encoder))
+        sentence = (
+            prefix if sentence_encoder in (None, prefix_encoder) else AutoModel.from_pretrained(str(sentence_encoder))
+        )
         config = DualEncoderConfig(
             prefix_encoder_config=prefix.config.to_dict(),
             sentence_encoder_config=sentence.config.to_dict(),
             **config_kwargs,
         )
         model = cls(config)
-        for target, source, name in ((model.prefix_encoder, prefix, prefix_encoder), (model.sentence_encoder, sentence, sentence_encoder)):
+        for target, source, name in (
+            (model.prefix_encoder, prefix, prefix_encoder),
+            (model.sentence_encoder, sentence, sentence_encoder),
+        ):
             state = {k: v for k, v in source.state_dict().items() if not k.startswith("pooler.")}
             missing, unexpected = target.load_state_dict(state, strict=False)
             if missing or unexpected:
-                raise ValueError(f"The weights of {name!r} do not fit its configuration (missing {missing[:5]}, unexpected {unexpected[:5]}).")
+                raise ValueError(f"The weights of {name!r} do not fit its configuration (missing {missing[:5]}, "
+                                 f"unexpected {unexpected[:5]}).")
         return model
 
     # -- turn encoders ------------------------------------------------------------------------------------------
@@ -173,7 +189,9 @@ class DualEncoderForDepressionScoring(DualEncoderPreTrainedModel):
         sentence_encoding = nn.functional.normalize((tokens.float() * mask).sum(1) / count, p=2, dim=-1)
 
         prefix_encoding = self.prefix_projection(self.dropout(prefix_encoding.to(self.prefix_projection.weight.dtype)))
-        sentence_encoding = self.sentence_projection(self.dropout(sentence_encoding.to(self.sentence_projection.weight.dtype)))
+        sentence_encoding = self.sentence_projection(
+            self.dropout(sentence_encoding.to(self.sentence_projection.weight.dtype))
+        )
         return (prefix_encoding + sentence_encoding) / 2  # (M, proj)
 
     # -- forward ------------------------------------------------------------------------------------------------
@@ -232,8 +250,11 @@ class DualEncoderForDepressionScoring(DualEncoderPreTrainedModel):
         ids, mask = ids[:, :longest], mask[:, :longest]
         types = None if types is None else types[:, :longest]
         chunks = [
-            self._encode_turns(ids[i : i + self.config.encoder_batch_size], mask[i : i + self.config.encoder_batch_size],
-                               None if types is None else types[i : i + self.config.encoder_batch_size])
+            self._encode_turns(
+                ids[i : i + self.config.encoder_batch_size],
+                mask[i : i + self.config.encoder_batch_size],
+                None if types is None else types[i : i + self.config.encoder_batch_size],
+            )
             for i in range(0, ids.shape[0], self.config.encoder_batch_size)
         ]
         encoded = torch.cat(chunks)  # (M, proj)
@@ -266,5 +287,7 @@ class DualEncoderForDepressionScoring(DualEncoderPreTrainedModel):
             raise ValueError(f"Labels must lie in [0, {self.num_labels - 1}], got {labels.tolist()}.")
         return nn.functional.cross_entropy(logits.float(), labels)
 
+
+DualEncoderForDepressionScoring.register_for_auto_class("AutoModel")
 
 __all__ = ["DualEncoderForDepressionScoring", "DualEncoderPreTrainedModel", "DualEncoderOutput", "AdditiveAttention"]

@@ -4,8 +4,9 @@ Paper: "An interpretable deep learning framework for early detection of depressi
 architectures", IJECE 16(2), 2026, pp. 895-904. Section 2.2 gives the architecture (eqs. 3-9), section 2.3
 the explanations (eqs. 10-11).
 
-This file travels to the Hub with saved models: it imports only torch, transformers and its sibling
-`configuration_hybrid`.
+This file travels to the Hub with saved models: it imports only torch, transformers and its siblings
+`configuration_hybrid` and `pipeline_hybrid` (imported in `save_pretrained`, so that every saved model carries its
+pipeline).
 
 Reading of the garbled equations (the PDF text lost the symbols):
 
@@ -20,9 +21,9 @@ Reading of the garbled equations (the PDF text lost the symbols):
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator, Sequence
 
 import torch
 from torch import nn
@@ -171,6 +172,15 @@ class HybridForSequenceClassification(HybridPreTrainedModel):
             )
         return model
 
+    def save_pretrained(self, save_directory, *args, **kwargs):
+        """As `PreTrainedModel.save_pretrained`, and the folder also works with `pipeline(model=folder,
+        trust_remote_code=True)`: `custom_pipelines` goes into config.json and the pipeline file beside the model
+        files (transformers copies the modules this file imports with a single dot)."""
+        from .pipeline_hybrid import custom_pipelines
+
+        self.config.custom_pipelines = custom_pipelines()
+        return super().save_pretrained(save_directory, *args, **kwargs)
+
     # -- the two branches ---------------------------------------------------------------------------------------
 
     def _bilstm(self, states: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -304,5 +314,7 @@ class HybridForSequenceClassification(HybridPreTrainedModel):
             nas=nas(out.attentions, attention_mask, special_tokens_mask),
         )
 
+
+HybridForSequenceClassification.register_for_auto_class("AutoModelForSequenceClassification")
 
 __all__ = ["HybridForSequenceClassification", "HybridPreTrainedModel", "HybridExplanationOutput", "awvti", "nas"]

@@ -148,7 +148,8 @@ class HardInstanceMasker:
         else:
             missing = [i for i in index.tolist() if i not in self.cache]
             if missing:
-                raise RuntimeError(f"No cached donor attention for training rows {missing[:5]}; call cache_attention first.")
+                raise RuntimeError(f"No cached donor attention for training rows {missing[:5]}; call cache_attention "
+                                   "first.")
             attention = torch.zeros(batch["turn_mask"].shape)
             for row, i in enumerate(index.tolist()):
                 attention[row, : len(self.cache[i])] = self.cache[i]

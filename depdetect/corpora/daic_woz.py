@@ -1,0 +1,143 @@
+"""DAIC-WOZ (your licensed copy) -> the `interviews` schema, as a DatasetDict with train/validation/test.
+
+    depdetect data daic-woz DAIC_ROOT OUT_DIR
+
+DAIC_ROOT holds one folder per session, `{id}_P/{id}_TRANSCRIPT.csv` (tab-separated: start_time, stop_time,
+speaker ["Ellie" or "Participant"], value), and the split files `train_split_Depression_AVEC2017.csv`,
+`dev_split_Depression_AVEC2017.csv` (Participant_ID, PHQ8_Binary, PHQ8_Score, ...) and `full_test_split.csv`
+(Participant_ID, PHQ_Binary, PHQ_Score, ...). Consecutive participant lines are merged into one response and
+paired with Ellie's preceding prompt; annotations (`<laughter>`, `[sync]`, `scrubbed_entry`, ...) are removed.
+Sessions 373 and 444 contain interruptions: lines inside INTERRUPTIONS are dropped (edit the windows if your copy's
+documentation gives others). The time offsets of sessions 318, 321, 341 and 362 do not matter for text.
+DAIC-WOZ is licensed: never publish the converted data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import re
+from pathlib import Path
+
+from .common import add_push_arguments
+
+#: (start, stop) seconds of the interruptions in sessions 373 and 444, as the DAIC-WOZ documentation describes them.
+INTERRUPTIONS = {"373": [(5 * 60 + 52, 7 * 60)], "444": [(4 * 60 + 46, 6 * 60 + 27)]}
+SPLIT_FILES = {
+    "train": "train_split_Depression_AVEC2017.csv",
+    "validation": "dev_split_Depression_AVEC2017.csv",
+    "test": "full_test_split.csv",
+}
+_ANNOTATION = re.compile(r"<[^>]*>|\[[^\]]*\]|\bscrubbed_entry\b|\bxxx+\b", re.IGNORECASE)
+
+
+def clean(text: str) -> str:
+    """Remove transcription annotations and squeeze whitespace."""
+    return " ".join(_ANNOTATION.sub(" ", text or "").split())
+
+
+def read_transcript(path: str | Path, session: str | None = None) -> list[tuple[float, str, str]]:
+    """(start_time, speaker, cleaned text) rows of one transcript, interruptions dropped."""
+    windows = INTERRUPTIONS.get(str(session), [])
+    rows = []
+    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+        for row in csv.DictReader(handle, delimiter="\t"):
+            try:
+                start = float(row["start_time"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            if any(lo <= start <= hi for lo, hi in windows):
+                continue
+            text = clean(row.get("value", ""))
+            if text:
+                rows.append((start, (row.get("speaker") or "").strip(), text))
+    return rows
+
+
+def transcript_turns(rows: list[tuple[float, str, str]]) -> list[dict]:
+    """Pair each run of participant lines (merged) with Ellie's last line before it."""
+    turns, prompt, response = [], "", []
+    for _, speaker, text in rows:
+        if speaker.lower() == "participant":
+            response.append(text)
+            continue
+        if response:
+            turns.append({"prompt": prompt, "response": " ".join(response), "importance": -1})
+            response = []
+        prompt = text
+    if response:
+        turns.append({"prompt": prompt, "response": " ".join(response), "importance": -1})
+    return turns
+
+
+def _split_rows(path: Path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    out = []
+    for row in rows:
+        row = {k.strip(): (v or "").strip() for k, v in row.items() if k}
+        score = row.get("PHQ8_Score", row.get("PHQ_Score", ""))
+        label = row.get("PHQ8_Binary", row.get("PHQ_Binary", ""))
+        out.append({"id": row["Participant_ID"], "score": float(score) if score else None,
+                    "label": int(float(label)) if label else -1})
+    return out
+
+
+def load_daic_woz(root: str | Path):
+    """The train/validation/test sessions of a DAIC-WOZ copy as an `interviews` DatasetDict."""
+    from datasets import DatasetDict
+
+    from ..dual_encoder.data import interviews_from_records
+
+    root = Path(root)
+    splits = {}
+    for split, filename in SPLIT_FILES.items():
+        path = root / filename
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} is missing: point DAIC_ROOT at your DAIC-WOZ copy (it holds the split "
+                                    "files).")
+        records = []
+        for entry in _split_rows(path):
+            session = entry["id"]
+            transcript = root / f"{session}_P" / f"{session}_TRANSCRIPT.csv"
+            if not transcript.is_file():
+                raise FileNotFoundError(f"{transcript} is missing (session {session} of {filename}).")
+            records.append({"interview_id": session, "turns": transcript_turns(read_transcript(transcript, session)),
+                            "score": entry["score"], "label": entry["label"]})
+        splits[split] = interviews_from_records(records, filename)
+    return DatasetDict(splits)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="depdetect data daic-woz", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("daic_root")
+    parser.add_argument("output_dir")
+    add_push_arguments(parser, licensed=True)
+    args = parser.parse_args(argv)
+    from ..hub import publish_corpus
+
+    data = load_daic_woz(args.daic_root)
+    data.save_to_disk(args.output_dir)
+    print({name: len(split) for name, split in data.items()}, "->", args.output_dir)
+    if args.push_to_hub:
+        publish_corpus(
+            data,
+            args.push_to_hub,
+            "daic_woz",
+            "daic-woz",
+            "other",
+            title="DAIC-WOZ interviews (depdetect conversion)",
+            description="DAIC-WOZ clinical interviews converted to the `interviews` schema with PHQ-8 scores and "
+                        "binary labels.",
+            schema="interviews",
+            source="DAIC-WOZ (Gratch et al. 2014), distributed by USC ICT under an end-user licence agreement.",
+            limits="Licensed data: publish only what your licence allows, privately. Interviews were conducted by a "
+                   "virtual agent with US participants.",
+            private=args.private,
+            i_have_permission=getattr(args, "i_have_permission", False),
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,158 @@
+"""Fit, evaluate, save and predict with DORIS: `fit_doris(DorisArguments(...))`.
+
+Steps: `load_users` (data.py: users JSONL / a dataset / the simulated RMHD cohort), `build_pipeline`, fit, evaluate
+on validation and test, the Hub-ready folder (config, trees, metrics.json, card). Under `accelerate launch` the
+embedding, annotation and summaries are split across the processes; the main process writes the output. The
+command line (`depdetect train doris`) and the benchmarks call `fit_doris`; `depdetect predict/evaluate` call
+`load_predictor`, `check_record` and `predict`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from accelerate import PartialState
+
+from ..cards import doris_card
+from ..data import POST_LABELS, normalize_labels
+from ..metrics import prediction_metrics
+from ..training import TrainResult, say_saved
+from ..utils import json_safe
+from .annotators import make_annotator
+from .arguments import DorisArguments
+from .data import check_user, load_users
+from .embedder import SentenceTransformerEmbedder, load_embedder
+from .pipeline import DorisPipeline
+
+SIMULATED_DESCRIPTION = (
+    "A SIMULATED cohort of {users} users (seed {seed}) built from the real RMHD sample posts (Low et al. 2020, "
+    "shipped by construct-tracker 1.0.16): depressed users (1:19) draw a minority of their posts from r/depression "
+    "and r/suicidewatch, the rest from non-clinical subreddits; control users post in non-clinical subreddits with "
+    "an occasional post from other mental-health subreddits. Real posts, simulated users: results do not transfer "
+    "to real user timelines."
+)
+
+
+def build_pipeline(args: DorisArguments) -> DorisPipeline:
+    config = args.config
+    config.xgboost = asdict(args.xgboost)
+    run = args.run
+    embedder = SentenceTransformerEmbedder(run.encoder, batch_size=run.embed_batch_size,
+                                           device="cpu" if run.cpu else None)
+    kwargs = {}
+    if config.annotator.startswith("openai:"):
+        kwargs = {"api_key_env": args.llm.api_key_env, "concurrency": args.llm.llm_concurrency,
+                  "timeout": args.llm.llm_timeout}
+    annotator = make_annotator(config.annotator, symptoms=config.symptoms, **kwargs)
+    cache_dir = run.cache_dir or f"{run.output_dir.rstrip('/')}-cache"
+    return DorisPipeline(config, embedder=embedder, annotator=annotator, cache_dir=cache_dir,
+                         state=PartialState(cpu=run.cpu))
+
+
+def card_section(args: DorisArguments, pipeline: DorisPipeline, num_users: int) -> dict:
+    """What the model card says about data and training (push rebuilds the card from it)."""
+    data, xgb = args.data, pipeline.config.xgboost
+    return {
+        "data_description": (
+            f"User-supplied data ({data.describe()})."
+            if data.user_supplied
+            else SIMULATED_DESCRIPTION.format(users=num_users, seed=args.config.seed)
+        ),
+        "training_description": (
+            f"k={pipeline.config.k}%, m={pipeline.config.m}%, annotator {pipeline.config.annotator}, XGBoost "
+            f"{xgb.get('n_estimators')} trees (depth {xgb.get('max_depth')}, lr {xgb.get('learning_rate')}), "
+            f"seed {args.config.seed}"
+        ),
+        "dataset_name": data.describe()
+        if data.user_supplied
+        else "Simulated RMHD user cohort (construct-tracker 1.0.16)",
+        "dataset_type": "custom" if data.user_supplied else "rmhd-simulated-users",
+    }
+
+
+def fit_doris(args: DorisArguments | None = None, *, dataset=None) -> TrainResult:
+    """Fit DORIS on the training users, evaluate on validation and test, save a Hub-ready folder.
+
+    `dataset` (a users DatasetDict) replaces loading `args.data`. Returns the metrics (as written to metrics.json),
+    the folder and the fitted pipeline.
+    """
+    args = args or DorisArguments()
+    state = PartialState(cpu=args.run.cpu)
+    data = dataset if dataset is not None else load_users(args.data, seed=args.config.seed,
+                                                          cohort_users=args.data.cohort_users)
+    pipeline = build_pipeline(args)
+    pipeline.fit(data["train"])
+    fit_stats = dict(pipeline.stats)
+    validation = pipeline.evaluate(data["validation"])
+    test = pipeline.evaluate(data["test"])
+    stats = dict(pipeline.stats)
+    llm_calls = pipeline.annotator.calls
+    if state.num_processes > 1:  # each process asked for its own share
+        from accelerate.utils import gather_object
+
+        llm_calls = sum(gather_object([llm_calls]))
+    metrics = {
+        "test": test,
+        "validation": validation,
+        "annotation": {
+            "annotator": pipeline.config.annotator,
+            "train_posts": fit_stats.get("posts", 0),
+            "train_posts_annotated": fit_stats.get("posts_annotated", 0),
+            "posts": stats.get("posts", 0),
+            "posts_annotated": stats.get("posts_annotated", 0),
+            "llm_calls": llm_calls,
+            "unparseable_answers": stats.get("unparseable_answers", 0),
+        },
+        "num_users": {split: len(ds) for split, ds in data.items()},
+        "depressed_users": {split: int(sum(ds["label"])) for split, ds in data.items()},
+        "k": pipeline.config.k,
+        "m": pipeline.config.m,
+        "ablate": pipeline.config.ablate,
+    }
+    output_dir = Path(args.run.output_dir)
+    if state.is_main_process:
+        metrics["card"] = card_section(args, pipeline, sum(metrics["num_users"].values()))
+        pipeline.save_pretrained(output_dir, metrics=metrics)
+        doris_card(pipeline.config, metrics, repo_or_path=str(output_dir)).save(output_dir / "README.md")
+        print("Test metrics (" + ", ".join(f"{k}={v:.4f}" for k, v in test.items()) + ")")
+        print("Annotation: " + json.dumps(json_safe(metrics["annotation"])))
+    say_saved([output_dir], state.is_main_process)
+    state.wait_for_everyone()
+    return TrainResult(metrics=metrics, output_dir=output_dir, models={"doris": pipeline})
+
+
+# -- depdetect predict / evaluate ----------------------------------------------------------------------------
+
+
+def load_predictor(folder: str | Path, device: Any = None) -> DorisPipeline:
+    """A saved DORIS pipeline; embeddings are computed afresh (no cache is written beside the model)."""
+    pipeline = DorisPipeline.from_pretrained(folder)
+    if device is not None:
+        pipeline.embedder = load_embedder(pipeline.config.embedder, device=str(device))
+    return pipeline
+
+
+def check_record(record: Any, where: str, labelled: bool, **_) -> dict:
+    """One user of the `users` schema (a `label` to evaluate)."""
+    user = check_user(record, where)
+    if labelled:
+        user["label"] = normalize_labels([user["label"]], POST_LABELS, rows=[where])[0]
+    return user
+
+
+def predict(predictor: DorisPipeline, records: list[dict], explain: bool = True) -> list[dict]:
+    """Label and P(depression) per user and, with `explain`, the symptoms with their posts, the mood course and
+    the written explanation."""
+    if explain:
+        return predictor.explain_batch(records)
+    threshold, names = predictor.config.threshold, predictor.config.label_names
+    return [{"label": names[int(p >= threshold)], "probability": float(p)} for p in predictor.predict_proba(records)]
+
+
+def score_predictions(outputs: list[dict], records: list[dict], predictor: DorisPipeline) -> dict:
+    """`depdetect evaluate`: classification metrics of P(depression) against the labels, decided at the
+    pipeline's threshold (as `DorisPipeline.evaluate` does)."""
+    return prediction_metrics(outputs, records, threshold=predictor.config.threshold)

@@ -1,0 +1,106 @@
+"""Configuration of the MHIM dual encoder (interview-level depression severity).
+
+Paper: "Explainable Depression Detection using Masked Hard Instance Mining" (arXiv 2505.24609); the dual encoder
+follows Lau et al. 2023 (Frontiers in Psychiatry), whose public configuration gives the defaults below.
+
+Each field's `help` says what it means and where its default comes from; `depdetect train dual-encoder --help`
+shows the same text, read from this file. This file travels to the Hub with saved models: it imports only
+transformers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import field
+from typing import Any
+
+from transformers import AutoConfig, PretrainedConfig
+from transformers.configuration_utils import SubConfigSpec
+
+
+class DualEncoderConfig(PretrainedConfig):
+    r"""Configuration of [`DualEncoderForDepressionScoring`]: every hyper-parameter of the model, what it was fitted
+    to (the score scale) and, for an MHIM receiver, how it was trained (`mhim`).
+
+    `num_labels` 1 regresses the severity score (MSE); 2 classifies (e.g. PHQ-8 >= 10, cross-entropy). Both
+    encoders read the same token ids, so they must share a vocabulary (the default uses the same MiniLM for both).
+    """
+
+    model_type = "depdetect_dual_encoder"
+    sub_configs_defaults = {
+        "prefix_encoder_config": SubConfigSpec(config_class=AutoConfig, model_type="bert"),
+        "sentence_encoder_config": SubConfigSpec(config_class=AutoConfig, model_type="bert"),
+    }
+
+    prefix_encoder_config: Any = field(default=None, metadata={"help": (
+        "The transformer of the prefix encoder (frozen; only its P-tuning v2 prefixes train). BERT-family.")})
+    sentence_encoder_config: Any = field(default=None, metadata={"help": (
+        "The transformer of the sentence encoder (a sentence-transformer body: mean pooling, L2-normalised).")})
+    prefix_length: int = field(default=10, metadata={"help": (
+        "Trainable prefix vectors per layer (P-tuning v2; Lau et al.: pre_seq_len 10).")})
+    train_sentence_encoder: bool = field(default=False, metadata={"help": (
+        "Fine-tune the sentence encoder too (Lau et al. keep it frozen).")})
+    projection_size: int = field(default=128, metadata={"help": (
+        "Common size both turn encodings are projected to before they are averaged (Lau et al.: 128).")})
+    lstm_hidden_size: int = field(default=64, metadata={"help": (
+        "Hidden units per direction of the BiLSTM over turns (Lau et al.: 64).")})
+    lstm_num_layers: int = field(default=1, metadata={"help": "Stacked BiLSTM layers (Lau et al.: 1)."})
+    dropout: float = field(default=0.5, metadata={"help": (
+        "Dropout on turn encodings, prefixes and the pooled vector (Lau et al.: 0.5).")})
+    max_turn_length: int = field(default=128, metadata={
+        "help": "Tokens per turn (prompt + response); longer turns are truncated, the longer part first.",
+        "aliases": ["--max_length"]})
+    score_threshold: float = field(default=10.0, metadata={"help": (
+        "Score at or above which an interview counts as positive when labels come from scores (PHQ-8 >= 10).")})
+    score_mean: float = field(default=0.0, metadata={"help": (
+        "Mean of the training scores: the regression head predicts (score - mean) / std (set by training).")})
+    score_std: float = field(default=1.0, metadata={"help": "Standard deviation of the training scores."})
+    encoder_batch_size: int = field(default=64, metadata={"help": (
+        "Turns encoded per transformer call (bounds peak memory on long interviews).")})
+    initializer_range: float = field(default=0.02, metadata={"help": (
+        "Standard deviation of the normal initialiser of the new layers.")})
+    mhim: dict | None = field(default=None, metadata={"help": (
+        "How an MHIM receiver was trained (mask_top, mask_bottom, teacher, ema_decay, receiver_init, epochs); "
+        "none for a plain model (a donor).")})
+
+    def __post_init__(self, **kwargs: Any) -> None:
+        if kwargs.get("num_labels") is None and self.id2label is None:
+            kwargs["num_labels"] = 1
+        super().__post_init__(**kwargs)
+        if self.num_labels == 1:
+            self.problem_type = "regression"
+            self.id2label, self.label2id = {0: "score"}, {"score": 0}
+        elif self.num_labels == 2:
+            self.problem_type = "single_label_classification"
+            if self.id2label == {0: "LABEL_0", 1: "LABEL_1"}:
+                self.id2label, self.label2id = {0: "control", 1: "depression"}, {"control": 0, "depression": 1}
+        else:
+            raise ValueError("`num_labels` must be 1 (severity regression) or 2 (classification), got "
+                             f"{self.num_labels}.")
+        for name in ("prefix_length", "projection_size", "lstm_hidden_size", "lstm_num_layers", "max_turn_length",
+                     "encoder_batch_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
+        if not float(self.score_std) > 0:
+            raise ValueError(f"`score_std` must be > 0, got {self.score_std!r}.")
+        if not 0.0 <= float(self.dropout) < 1.0:
+            raise ValueError(f"`dropout` must be in [0, 1), got {self.dropout!r}.")
+        prefix_vocab = self.prefix_encoder_config.vocab_size
+        sentence_vocab = self.sentence_encoder_config.vocab_size
+        if prefix_vocab != sentence_vocab:
+            raise ValueError(
+                f"The prefix encoder (vocab {prefix_vocab}) and the sentence encoder (vocab {sentence_vocab}) must "
+                "share a tokenizer: pick two encoders with the same vocabulary."
+            )
+        limit = self.prefix_encoder_config.max_position_embeddings - self.prefix_length
+        if self.max_turn_length > limit:
+            raise ValueError(
+                f"`max_turn_length` ({self.max_turn_length}) + `prefix_length` ({self.prefix_length}) exceeds the "
+                "prefix "
+                f"encoder's {self.prefix_encoder_config.max_position_embeddings} positions; use at most {limit}."
+            )
+
+
+DualEncoderConfig.register_for_auto_class()
+
+__all__ = ["DualEncoderConfig"]

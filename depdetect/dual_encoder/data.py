@@ -1,0 +1,146 @@
+"""The `interviews` schema of the dual encoder: validation, loaders, tokenisation and the batch collator."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
+
+from ..data import POST_LABELS, complete_splits, record_splits
+from .pipeline_dual_encoder import check_interview
+
+TURN_FEATURES = {"prompt": Value("string"), "response": Value("string"), "importance": Value("int8")}
+INTERVIEWS_FEATURES = Features(
+    {
+        "interview_id": Value("string"),
+        "turns": [TURN_FEATURES],
+        "score": Value("float32"),
+        "label": ClassLabel(names=POST_LABELS),
+    }
+)
+
+
+def check_turns(turns: object, where: str) -> list[dict]:
+    """Validate one interview's turns: a non-empty list of {prompt, response[, importance]} (see check_interview)."""
+    if not isinstance(turns, (list, tuple)):
+        raise ValueError(f"{where}: `turns` must be a list of {{'prompt', 'response'}} dicts, got "
+                         f"{type(turns).__name__}.")
+    return check_interview(turns, where)
+
+
+def check_score_and_label(record: dict, name: str, require_score: bool = True) -> tuple[float, int]:
+    """An interview's score (a number; NaN when absent and not required) and label (0, 1 or -1 for none)."""
+    score = record.get("score")
+    if score is None or (isinstance(score, float) and math.isnan(score)):
+        if require_score:
+            raise ValueError(f"{name} has no score (missing or NaN); drop it or give it a score.")
+        score = math.nan
+    elif isinstance(score, bool) or not isinstance(score, (int, float)):
+        raise ValueError(f"{name}: `score` must be a number, got {score!r}.")
+    label = record.get("label", -1)
+    label = -1 if label is None else label
+    if label not in (-1, 0, 1):
+        raise ValueError(f"{name}: `label` must be 0, 1 or -1 (none), got {label!r}.")
+    return float(score), int(label)
+
+
+def interviews_from_records(records: list[dict], where: str, require_score: bool = True) -> Dataset:
+    """Build a validated `interviews` Dataset from dicts with interview_id, turns, score[, label]."""
+    rows = {"interview_id": [], "turns": [], "score": [], "label": []}
+    for i, record in enumerate(records):
+        if not isinstance(record, dict):
+            raise ValueError(f"{where}: interview {i} must be a dict with `turns` and `score`, got "
+                             f"{type(record).__name__}.")
+        name = f"{where}: interview {record.get('interview_id', i)!r}"
+        rows["turns"].append(check_turns(record.get("turns"), name))
+        score, label = check_score_and_label(record, name, require_score)
+        rows["interview_id"].append(str(record.get("interview_id", i)))
+        rows["score"].append(score)
+        rows["label"].append(label)
+    if not rows["turns"]:
+        raise ValueError(f"{where} holds no interviews.")
+    return Dataset.from_dict(rows, features=INTERVIEWS_FEATURES)
+
+
+def load_interviews(data_args, seed: int = 42) -> DatasetDict:
+    """An `interviews` DatasetDict from JSON Lines/Parquet files (one interview a record) or a dataset.
+
+    Missing validation/test splits are carved from the training data (15% each, stratified by label when every
+    interview has one).
+    """
+    if data_args is None or not data_args.user_supplied:
+        raise ValueError(
+            "The dual encoder has no bundled corpus: pass --train_file (interviews JSONL) or --dataset_name "
+            "(e.g. from `depdetect data esconv` or `depdetect data daic-woz`)."
+        )
+    splits = record_splits(interviews_from_records, data_args, "interviews")
+    return complete_splits(splits, seed, stratify="label" if min(splits["train"]["label"]) >= 0 else None)
+
+
+def tokenize_interviews(dataset: Dataset | DatasetDict, tokenizer, max_turn_length: int):
+    """Add per-turn token ids (prompt/response pairs, truncated longest part first) for the interview collator."""
+
+    def encode(batch):
+        out = {"turn_input_ids": [], "turn_token_type_ids": [], "turn_importance": []}
+        for turns in batch["turns"]:
+            out["turn_importance"].append([t["importance"] for t in turns])
+            enc = tokenizer(
+                [t["prompt"] for t in turns], [t["response"] for t in turns],
+                truncation="longest_first", max_length=max_turn_length,
+            )
+            out["turn_input_ids"].append(enc["input_ids"])
+            out["turn_token_type_ids"].append(enc.get("token_type_ids", [[0] * len(x) for x in enc["input_ids"]]))
+        return out
+
+    return dataset.map(encode, batched=True)
+
+
+class InterviewCollator:
+    """Pad tokenised interviews to (B, N turns, T tokens) tensors; `labels` from `score` or `label`."""
+
+    def __init__(self, pad_token_id: int, num_labels: int = 1, score_threshold: float | None = None):
+        self.pad_token_id, self.num_labels, self.score_threshold = pad_token_id, num_labels, score_threshold
+
+    def labels(self, rows: list[dict]) -> torch.Tensor:
+        if self.num_labels == 1:
+            return torch.tensor([float(r["score"]) for r in rows], dtype=torch.float32)
+        labels = []
+        for r in rows:
+            label = r.get("label", -1)
+            if label == -1 and self.score_threshold is not None and not math.isnan(r["score"]):
+                label = int(r["score"] >= self.score_threshold)
+            if label not in (0, 1):
+                raise ValueError(f"Interview {r.get('interview_id')!r} has neither a label nor a score to derive one "
+                                 "from.")
+            labels.append(label)
+        return torch.tensor(labels, dtype=torch.long)
+
+    def __call__(self, rows: list[dict]) -> dict[str, torch.Tensor]:
+        n = max(len(r["turn_input_ids"]) for r in rows)
+        t = max(len(ids) for r in rows for ids in r["turn_input_ids"])
+        input_ids = torch.full((len(rows), n, t), self.pad_token_id, dtype=torch.long)
+        token_type_ids = torch.zeros((len(rows), n, t), dtype=torch.long)
+        attention_mask = torch.zeros((len(rows), n, t), dtype=torch.long)
+        turn_mask = torch.zeros((len(rows), n), dtype=torch.long)
+        importance = torch.full((len(rows), n), -1, dtype=torch.long)
+        for b, r in enumerate(rows):
+            for i, (ids, types) in enumerate(zip(r["turn_input_ids"], r["turn_token_type_ids"])):
+                input_ids[b, i, : len(ids)] = torch.tensor(ids)
+                token_type_ids[b, i, : len(types)] = torch.tensor(types)
+                attention_mask[b, i, : len(ids)] = 1
+            turn_mask[b, : len(r["turn_input_ids"])] = 1
+            if "turn_importance" in r:
+                importance[b, : len(r["turn_importance"])] = torch.tensor(r["turn_importance"])
+        batch = {
+            "input_ids": input_ids,
+            "attention_mask": attention_mask,
+            "token_type_ids": token_type_ids,
+            "turn_mask": turn_mask,
+            "labels": self.labels(rows),
+        }
+        # meta keys (depdetect.dual_encoder.mhim.META_KEYS): read by evaluation and MHIM, not model inputs
+        batch["importance"] = importance
+        if "index" in rows[0]:
+            batch["index"] = torch.tensor([r["index"] for r in rows], dtype=torch.long)
+        return batch

@@ -1,0 +1,145 @@
+"""The `depression-scoring` pipeline of the MHIM dual encoder, saved with every dual-encoder model so that
+`pipeline(model=folder_or_repo, trust_remote_code=True)` works where depdetect is not installed.
+
+One interview in; `{"severity", "turns": [{"index", "prompt", "response", "attention"}, ...]}` out (regression), or
+`{"label", "probability", "turns": [...]}` (classification).
+
+This file travels to the Hub with saved models: it imports only torch and transformers.
+"""
+
+from __future__ import annotations
+
+import types
+from typing import Any
+
+import torch
+from transformers import Pipeline
+
+TASK = "depression-scoring"
+
+
+def custom_pipelines() -> dict:
+    """The `custom_pipelines` entry of a saved dual encoder's config.json (written by its `save_pretrained`)."""
+    module = __name__.rsplit(".", 1)[-1]
+    return {TASK: {"impl": f"{module}.DepressionScoringPipeline", "pt": ["AutoModel"], "type": "text"}}
+
+
+def check_interview(interview: Any, where: str = "the interview") -> list[dict]:
+    """Turns of one interview (a list of {prompt, response[, importance]} dicts, or a dict with `turns`), validated.
+
+    An empty prompt is allowed (an interview can open with the participant); an empty response is not. Missing
+    importance becomes -1 (unknown); otherwise it must be 1 or 0.
+    """
+    turns = interview.get("turns") if isinstance(interview, dict) else interview
+    if not isinstance(turns, (list, tuple)):
+        raise ValueError(f"{where} must be a list of {{'prompt', 'response'}} turns or a dict with 'turns', got "
+                         f"{type(turns).__name__}.")
+    if not turns:
+        raise ValueError(f"{where} has no turns; pass at least one {{'prompt', 'response'}} turn.")
+    out = []
+    for i, turn in enumerate(turns):
+        if not isinstance(turn, dict):
+            raise ValueError(f"{where}, turn {i}: expected a dict with 'prompt' and 'response', got "
+                             f"{type(turn).__name__}.")
+        prompt = "" if turn.get("prompt") is None else turn.get("prompt")
+        if not isinstance(prompt, str):
+            raise ValueError(f"{where}, turn {i}: `prompt` must be a string, got {type(prompt).__name__}.")
+        response = turn.get("response")
+        if not isinstance(response, str) or not response.strip():
+            got = (
+                "empty"
+                if isinstance(response, str)
+                else "None"
+                if response is None
+                else f"a {type(response).__name__}"
+            )
+            raise ValueError(f"{where}, turn {i} `response` is {got}; every turn needs a non-empty response string.")
+        importance = -1 if turn.get("importance") is None else turn.get("importance")
+        if importance not in (-1, 0, 1):
+            raise ValueError(f"{where}, turn {i}: `importance` must be 1, 0 or -1 (unknown), got {importance!r}.")
+        out.append({"prompt": prompt, "response": response, "importance": int(importance)})
+    return out
+
+
+def _row(interview: Any, where: str) -> dict:
+    return {"turns": check_interview(interview, where)}
+
+
+class _CheckedInterviews(torch.utils.data.Dataset):
+    """A dataset of interviews (rows, or turn lists such as KeyDataset(ds, "turns")) checked as they are read."""
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, i: int) -> dict:
+        return _row(self.dataset[i], f"interviews[{i}]")
+
+
+class DepressionScoringPipeline(Pipeline):
+    """Score an interview's depression severity and show how much attention each turn got.
+
+    Input: one interview, as a list of `{"prompt", "response"}` turns or an `interviews`-schema row (a dict with
+    `turns`); a list of such rows; or a generator or dataset of interviews (e.g. `KeyDataset(ds, "turns")`, which
+    streams results back). Output per interview, turns in interview order with attention summing to 1: regression
+    models give `{"severity", "turns"}` (the score on the training scale, e.g. PHQ-8 0-24); classification models
+    give `{"label", "probability", "turns"}` (`label` control/depression, `probability` P(depression)). Turns longer
+    than the model's `max_turn_length` tokens are truncated (longest of prompt and response first). An empty prompt
+    is fine (an opening turn); an empty response is an error.
+    """
+
+    def __call__(self, inputs, **kwargs):
+        if isinstance(inputs, (list, tuple)) and inputs and isinstance(inputs[0], dict) and "turns" in inputs[0]:
+            checked = [_row(x, f"interviews[{i}]") for i, x in enumerate(inputs)]
+        elif isinstance(inputs, torch.utils.data.Dataset):
+            checked = _CheckedInterviews(inputs)
+        elif isinstance(inputs, types.GeneratorType):
+            checked = (_row(x, f"interviews[{i}]") for i, x in enumerate(inputs))
+        else:
+            checked = _row(inputs, "the interview")
+        return super().__call__(checked, **kwargs)
+
+    def _sanitize_parameters(self, **kwargs):
+        if kwargs:
+            raise TypeError(f"Unknown argument(s) {sorted(kwargs)}; the depression-scoring pipeline takes only "
+                            "transformers' `batch_size`/`num_workers`.")
+        return {}, {}, {}
+
+    def preprocess(self, interview: dict[str, Any]) -> dict[str, Any]:
+        turns = interview["turns"]
+        enc = self.tokenizer(
+            [t["prompt"] for t in turns],
+            [t["response"] for t in turns],
+            truncation="longest_first",
+            max_length=self.model.config.max_turn_length,
+            padding="max_length",
+            return_tensors="pt",
+        )
+        inputs = {key: value.unsqueeze(0) for key, value in enc.items()}  # (1, N, T)
+        inputs["turn_mask"] = torch.ones(1, len(turns), dtype=torch.long)
+        return {"turns": turns, **inputs}
+
+    def _forward(self, model_inputs: dict[str, Any]) -> dict[str, Any]:
+        turns = model_inputs.pop("turns")
+        out = self.model(**model_inputs)
+        return {"scores": out.scores, "attentions": out.attentions, "logits": out.logits, "turns": turns}
+
+    def postprocess(self, model_outputs: dict[str, Any]) -> dict[str, Any]:
+        turns = model_outputs["turns"]
+        attention = model_outputs["attentions"][0].float().tolist()
+        score = float(model_outputs["scores"][0])
+        if self.model.config.num_labels == 2:
+            index = int(model_outputs["logits"][0].argmax())
+            result: dict[str, Any] = {"label": self.model.config.id2label[index], "probability": score}
+        else:
+            result = {"severity": score}
+        result["turns"] = [
+            {"index": i, "prompt": t["prompt"], "response": t["response"], "attention": attention[i]}
+            for i, t in enumerate(turns)
+        ]
+        return result
+
+
+__all__ = ["DepressionScoringPipeline", "TASK", "check_interview", "custom_pipelines"]

@@ -1,0 +1,354 @@
+"""Train, evaluate, save and predict with the MHIM dual encoder: `train_dual_encoder(DualEncoderArguments(...))`.
+
+Phase 1 trains the donor plainly; with `mhim`, Phase 2 trains the receiver on turns masked from the donor's
+attention (mhim.py). Both are saved as Hub-ready folders (OUTPUT_DIR/donor, OUTPUT_DIR/receiver) and reported with
+RMSE, MAE, attention entropy and Recall@k. `folds` K runs stratified K-fold cross-validation instead
+(`cross_validate`) and reports mean +- std (no model folders are kept then). The command line
+(`depdetect train dual-encoder`) and the benchmarks call these functions.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import shutil
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from accelerate import Accelerator, PartialState
+from accelerate.utils import set_seed
+from datasets import DatasetDict, concatenate_datasets
+from torch.utils.data import DataLoader
+from transformers import AutoTokenizer
+
+from ..cards import dual_encoder_card
+from ..metrics import interview_metrics
+from ..training import (
+    TrainResult,
+    latest_checkpoint,
+    make_accelerator,
+    progress,
+    remove_checkpoints,
+    save_model_folder,
+    say_saved,
+    train,
+)
+from ..utils import MINILM_HUB_ID, default_encoder_path, saved_versions, write_json
+from .arguments import DualEncoderArguments
+from .data import InterviewCollator, check_score_and_label, load_interviews, tokenize_interviews
+from .mhim import HardInstanceMasker, strip_meta
+from .modeling_dual_encoder import DualEncoderForDepressionScoring
+from .pipeline_dual_encoder import DepressionScoringPipeline, check_interview
+
+
+def interview_loaders(data: DatasetDict, tokenizer, args: DualEncoderArguments, max_turn_length: int,
+                      score_threshold: float) -> dict[str, DataLoader]:
+    t = args.training
+    tokenized = tokenize_interviews(data, tokenizer, max_turn_length)
+    collator = InterviewCollator(tokenizer.pad_token_id, args.model.num_labels, score_threshold)
+    loaders = {}
+    for split, ds in tokenized.items():
+        ds = ds.add_column("index", list(range(len(ds))))
+        loaders[split] = DataLoader(
+            ds.with_format(
+                None, columns=["turn_input_ids", "turn_token_type_ids", "turn_importance", "score", "label", "index"]
+            ),
+            batch_size=t.batch_size if split == "train" else t.eval_batch_size,
+            shuffle=split == "train",
+            collate_fn=collator,
+            generator=torch.Generator().manual_seed(t.seed),
+        )
+    loaders["train_in_order"] = DataLoader(loaders["train"].dataset, batch_size=t.eval_batch_size, collate_fn=collator)
+    return loaders
+
+
+@torch.no_grad()
+def predict_interviews(model, loader: DataLoader, accelerator: Accelerator):
+    """Scores, targets, per-interview attention and importance arrays over a (prepared) loader."""
+    model.eval()
+    scores, targets, attentions, importance = [], [], [], []
+    for batch in progress(loader, accelerator, desc="evaluating", unit="batch"):
+        out = model(**strip_meta(batch, 0))
+        att = accelerator.pad_across_processes(out.attentions, dim=1)
+        mask = accelerator.pad_across_processes(batch["turn_mask"], dim=1)
+        imp = accelerator.pad_across_processes(batch["importance"], dim=1, pad_index=-1)
+        s, y, att, mask, imp = accelerator.gather_for_metrics((out.scores, batch["labels"], att, mask, imp))
+        scores.append(s.float().cpu().numpy())
+        targets.append(y.float().cpu().numpy())
+        for a, m, i in zip(att.float().cpu().numpy(), mask.cpu().numpy().astype(bool), imp.cpu().numpy()):
+            attentions.append(a[m])
+            importance.append(i[m])
+    return np.concatenate(scores), np.concatenate(targets), attentions, importance
+
+
+def make_evaluate(num_labels: int):
+    def evaluate(model, loader, accelerator) -> dict[str, float]:
+        scores, targets, attentions, importance = predict_interviews(model, loader, accelerator)
+        return interview_metrics(scores, targets, attentions, importance, num_labels=num_labels)
+
+    return evaluate
+
+
+def build_dual_encoder(args: DualEncoderArguments, train_scores: list[float]) -> DualEncoderForDepressionScoring:
+    mean, std = 0.0, 1.0
+    if args.model.num_labels == 1:  # standardise regression targets with the training scores
+        scores = np.asarray(train_scores, dtype=np.float64)
+        mean, std = float(np.nanmean(scores)), float(np.nanstd(scores)) or 1.0
+    encoder = args.model.encoder or default_encoder_path()
+    return DualEncoderForDepressionScoring.from_encoders(
+        encoder, args.model.sentence_encoder, num_labels=args.model.num_labels, score_mean=mean, score_std=std,
+        **args.config,
+    )
+
+
+def train_phase(name: str, model, loaders, args: DualEncoderArguments, workdir: Path, prepare_batch, num_epochs: int,
+                on_step=None):
+    t = args.training
+    accelerator = make_accelerator(t)  # one per phase: each phase checkpoints only its own model
+    metric = t.metric_for_best_model or ("f1" if args.model.num_labels == 2 else "rmse")
+    resume = t.resume_from_checkpoint
+    if resume == "latest" and name == "receiver" and latest_checkpoint(workdir / name) is None:
+        resume = None  # the run died before Phase 2 saved anything: Phase 2 starts afresh
+    accelerator.print(f"\n== {name}: {num_epochs} epoch(s)")
+    start = time.perf_counter()
+    model, state = train(
+        model, loaders["train"], loaders["validation"], t, accelerator, make_evaluate(args.model.num_labels),
+        checkpoint_dir=workdir / name, resume_from_checkpoint=resume, on_step=on_step, prepare_batch=prepare_batch,
+        num_epochs=num_epochs, metric_for_best_model=metric,
+    )
+    state.seconds = time.perf_counter() - start  # training wall time, per-epoch validation included
+    test = make_evaluate(args.model.num_labels)(model, accelerator.prepare(loaders["test"]), accelerator)
+    return model, state, test, accelerator
+
+
+def run_phases(data: DatasetDict, tokenizer, args: DualEncoderArguments, output_dir: Path, save: bool,
+               on_step=None) -> dict:
+    """Phase 1 (and Phase 2 with `mhim`) on one train/validation/test split; saves the folders when `save`."""
+    t = args.training
+    set_seed(t.seed)
+    workdir = output_dir / "checkpoints"
+    results: dict[str, Any] = {}
+    donor = build_dual_encoder(args, data["train"]["score"])
+    loaders = interview_loaders(data, tokenizer, args, donor.config.max_turn_length, donor.config.score_threshold)
+    donor, state, test, accelerator = train_phase(
+        "donor", donor, loaders, args, workdir, strip_meta, t.num_epochs, on_step
+    )
+    results["donor"] = {"test": test, "validation_history": state.history, "best_epoch": state.best_epoch,
+                        "train_seconds": state.seconds}
+    folders = results["folders"] = []
+    if save and accelerator.is_main_process:
+        folders.append(
+            save_scoring_model(donor, tokenizer, output_dir / "donor", results["donor"], args, "donor (Phase 1)")
+        )
+    results["models"] = {"donor": donor}
+    if t.mhim:
+        m = args.mhim
+        set_seed(t.seed + 1)
+        if m.receiver_init == "donor":
+            receiver = DualEncoderForDepressionScoring(copy.deepcopy(donor.config))  # own config: it gets `mhim`
+            receiver.load_state_dict(donor.state_dict())
+        else:
+            receiver = build_dual_encoder(args, data["train"]["score"])
+        receiver.config.mhim = {**asdict(m), "receiver_epochs": m.receiver_epochs or t.num_epochs}
+        masker = HardInstanceMasker(donor.to(accelerator.device), m.mask_top, m.mask_bottom, seed=t.seed,
+                                    teacher=m.teacher, receiver=receiver, ema_decay=m.ema_decay)
+        start = time.perf_counter()
+        if m.teacher == "frozen":
+            masker.cache_attention(
+                progress(loaders["train_in_order"], accelerator, desc="donor attention", unit="batch")
+            )
+        caching = time.perf_counter() - start
+        receiver, state, test, accelerator = train_phase(
+            "receiver", receiver, loaders, args, workdir, masker, m.receiver_epochs or t.num_epochs, on_step
+        )
+        results["receiver"] = {"test": test, "validation_history": state.history, "best_epoch": state.best_epoch,
+                               "train_seconds": state.seconds + caching, "donor_attention_seconds": caching}
+        results["receiver_entropy_higher"] = test["attention_entropy"] > results["donor"]["test"]["attention_entropy"]
+        results["models"]["receiver"] = receiver
+        if save and accelerator.is_main_process:
+            folders.append(save_scoring_model(receiver, tokenizer, output_dir / "receiver", results["receiver"], args,
+                                              "receiver (Phase 2, MHIM)"))
+    if save:
+        remove_checkpoints(accelerator, t)
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return results
+
+
+def save_scoring_model(model, tokenizer, folder: Path, metrics: dict, args: DualEncoderArguments, role: str) -> Path:
+    prefix = MINILM_HUB_ID if args.model.encoder is None else str(args.model.encoder)
+    sentence = (
+        prefix if args.model.sentence_encoder in (None, args.model.encoder) else str(args.model.sentence_encoder)
+    )
+    payload = {**metrics, "role": role, "mhim": model.config.mhim}
+    payload["card"] = {  # what the model card says (push rebuilds the card from it)
+        "data_description": f"User-supplied interviews ({args.data.describe()}).",
+        "training_description": f"{len(metrics['validation_history'])} epoch(s), batch {args.training.batch_size}, "
+                                f"lr {args.training.learning_rate}",
+        "encoders": [prefix, sentence],
+        "base_model": MINILM_HUB_ID if args.model.encoder is None else None,
+        "dataset_name": args.data.describe(),
+        "dataset_type": "custom",
+        "versions": saved_versions(),
+    }
+    save_model_folder(model, tokenizer, folder, payload, dual_encoder_card)
+    return folder
+
+
+def fold_splits(data: DatasetDict, folds: int, seed: int):
+    """Stratified K folds over all given interviews (by label, or by score quartile when labels are missing).
+
+    Yields (k, DatasetDict): the fold is the test split; 15% of the rest (stratified) is the validation split
+    that picks the best epoch.
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    pooled = concatenate_datasets([data[s] for s in data])
+    labels = np.asarray(pooled["label"])
+    strata = (
+        labels if labels.min() >= 0 else np.digitize(pooled["score"], np.quantile(pooled["score"], [0.25, 0.5, 0.75]))
+    )
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for k, (rest, test) in enumerate(splitter.split(np.zeros(len(pooled)), strata)):
+        parts = pooled.select(rest).train_test_split(
+            test_size=0.15, seed=seed, stratify_by_column="label" if labels.min() >= 0 else None
+        )
+        yield k, DatasetDict(train=parts["train"], validation=parts["test"], test=pooled.select(test))
+
+
+def summarize(per_fold: list[dict]) -> dict:
+    """Mean and standard deviation over folds of each role's test metrics."""
+    summary = {}
+    for role in ("donor", "receiver"):
+        if role not in per_fold[0]:
+            continue
+        summary[role] = {}
+        for key in per_fold[0][role]["test"]:
+            values = np.array([f[role]["test"][key] for f in per_fold], dtype=np.float64)
+            values = values[~np.isnan(values)]  # e.g. Recall@k where no fold has importance labels
+            summary[role][key] = {"mean": float(values.mean()) if values.size else math.nan,
+                                  "std": float(values.std()) if values.size else math.nan}
+    return summary
+
+
+def _load(args: DualEncoderArguments, dataset: DatasetDict | None):
+    data = dataset if dataset is not None else load_interviews(args.data, seed=args.training.seed)
+    tokenizer = AutoTokenizer.from_pretrained(args.model.encoder or default_encoder_path())
+    tokenizer.padding_side = "right"
+    return data, tokenizer
+
+
+def cross_validate(args: DualEncoderArguments, *, dataset: DatasetDict | None = None) -> TrainResult:
+    """Stratified K-fold cross-validation (`args.training.folds`): each fold is the test set once."""
+    data, tokenizer = _load(args, dataset)
+    folds, output_dir = args.training.folds, Path(args.training.output_dir)
+    per_fold = []
+    for k, fold in fold_splits(data, folds, args.training.seed):
+        say(f"\n#### fold {k + 1}/{folds}: {len(fold['train'])} train / {len(fold['validation'])} validation / "
+            f"{len(fold['test'])} test")
+        result = run_phases(fold, tokenizer, args, output_dir / f"fold_{k}", save=False)
+        result.pop("models"), result.pop("folders")
+        per_fold.append(result)
+        shutil.rmtree(output_dir / f"fold_{k}", ignore_errors=True)
+    results = {"folds": folds, "per_fold": per_fold, "summary": summarize(per_fold)}
+    if PartialState().is_main_process:
+        write_json(output_dir / "cv_metrics.json", results)
+    print_summary(results["summary"])
+    say(f"Saved the cross-validation results to {output_dir / 'cv_metrics.json'}.")
+    return TrainResult(metrics=results, output_dir=output_dir)
+
+
+def train_dual_encoder(args: DualEncoderArguments | None = None, *, dataset: DatasetDict | None = None,
+                       on_step=None, save: bool = True) -> TrainResult:
+    """Phase 1 (donor) and, with `args.training.mhim`, Phase 2 (receiver) on one split; with `folds`, K-fold
+    cross-validation instead. `dataset` (an interviews DatasetDict) replaces loading `args.data`; `save=False`
+    keeps no folders (the benchmarks' folds)."""
+    args = args or DualEncoderArguments()
+    if args.training.folds:
+        return cross_validate(args, dataset=dataset)
+    data, tokenizer = _load(args, dataset)
+    output_dir = Path(args.training.output_dir)
+    results = run_phases(data, tokenizer, args, output_dir, save=save, on_step=on_step)
+    models, folders = results.pop("models"), results.pop("folders")
+    print_summary({role: {k: {"mean": v} for k, v in results[role]["test"].items()}
+                   for role in ("donor", "receiver") if role in results})
+    if "receiver_entropy_higher" in results:
+        say("Receiver attention entropy higher than the donor's (the paper's claim): "
+            f"{results['receiver_entropy_higher']}")
+    say_saved(folders, PartialState().is_main_process)
+    return TrainResult(metrics=results, output_dir=output_dir, models=models)
+
+
+def say(text: str) -> None:
+    """Print once, from the main process (several run under accelerate launch / torchrun)."""
+    if PartialState().is_main_process:
+        print(text)
+
+
+def print_summary(summary: dict) -> None:
+    for role, metrics in summary.items():
+        parts = []
+        for key, value in metrics.items():
+            if key.startswith("recall_interviews"):
+                continue
+            text = f"{value['mean']:.4f}" if math.isfinite(value["mean"]) else "n/a"
+            if "std" in value:
+                text += f" +- {value['std']:.4f}"
+            parts.append(f"{key}={text}")
+        say(f"{role} test: " + ", ".join(parts))
+
+
+# -- depdetect predict / evaluate ----------------------------------------------------------------------------
+
+
+def load_predictor(folder: str | Path, device: Any = None) -> DepressionScoringPipeline:
+    """The depression-scoring pipeline of a saved dual encoder (depdetect's own classes: no remote code runs)."""
+    model = DualEncoderForDepressionScoring.from_pretrained(folder).eval()
+    tokenizer = AutoTokenizer.from_pretrained(folder, config=model.config)  # config given: no trust question
+    return DepressionScoringPipeline(model=model, tokenizer=tokenizer, device=device)
+
+
+def check_record(record: Any, where: str, labelled: bool, **_) -> dict:
+    """One interview: an `interviews` row (a dict with `turns`; `score`/`label` to evaluate) or a bare turn list."""
+    if isinstance(record, list):
+        record = {"turns": record}
+    if not isinstance(record, dict):
+        raise ValueError(f"{where}: expected an interview (a dict with `turns`), got {type(record).__name__}.")
+    out = {"turns": check_interview(record, where), "interview_id": record.get("interview_id")}
+    if labelled:
+        out["score"], out["label"] = check_score_and_label(record, where, require_score=False)
+        if math.isnan(out["score"]) and out["label"] == -1:
+            raise ValueError(f"{where} has neither a `score` nor a `label` to evaluate against.")
+    return out
+
+
+def predict(predictor: DepressionScoringPipeline, records: list[dict], explain: bool = True) -> list[dict]:
+    """Severity (or label and P(depression)) per interview and, with `explain`, the attention per turn."""
+    outputs = predictor([{"turns": r["turns"]} for r in records], batch_size=len(records))
+    for out in outputs:
+        turns = out.pop("turns")
+        if explain:
+            out["turns"] = [{"index": t["index"], "attention": t["attention"]} for t in turns]
+    return outputs
+
+
+def score_predictions(outputs: list[dict], records: list[dict], predictor: DepressionScoringPipeline) -> dict:
+    """`depdetect evaluate`: RMSE/MAE (regression) or classification metrics, attention entropy, Recall@k."""
+    model_config = predictor.model.config
+    num_labels = model_config.num_labels
+    if num_labels == 1:
+        scores = np.array([o["severity"] for o in outputs])
+        targets = np.array([r["score"] for r in records])
+        if np.isnan(targets).any():
+            raise ValueError("A regression model needs a `score` for every interview to evaluate against.")
+    else:
+        scores = np.array([o["probability"] for o in outputs])
+        targets = np.array([r["label"] if r["label"] >= 0 else int(r["score"] >= model_config.score_threshold)
+                            for r in records])
+    attentions = [np.array([t["attention"] for t in o["turns"]]) for o in outputs]
+    importance = [np.array([t["importance"] for t in r["turns"]]) for r in records]
+    return interview_metrics(scores, targets, attentions, importance, num_labels=num_labels)

@@ -1,0 +1,83 @@
+"""Configuration of the Hybrid (PTLM + BiLSTM + CNN) depression classifier.
+
+Paper: "An interpretable deep learning framework for early detection of depression using hybrid
+architectures", IJECE 16(2), 2026, pp. 895-904 (sections 2.2, 3.1 and 3.2 give the defaults below).
+
+Each field's `help` says what it means and where its default comes from; `depdetect train hybrid --help` shows the
+same text, read from this file. This file travels to the Hub with saved models: it imports only transformers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import field
+from typing import Any
+
+from transformers import AutoConfig, PretrainedConfig
+from transformers.configuration_utils import SubConfigSpec
+
+
+class HybridConfig(PretrainedConfig):
+    r"""Configuration of [`HybridForSequenceClassification`]: every hyper-parameter of the model, with the paper's
+    defaults. `use_bilstm=False, use_cnn=False` is the paper's ES1 (PTLM only), `use_cnn=False` ES2 (PTLM + BiLSTM),
+    `use_bilstm=False` ES3 (PTLM + CNN). The encoder's weights are loaded by
+    `HybridForSequenceClassification.from_encoder` or `from_pretrained`, never by the constructor.
+    """
+
+    model_type = "depdetect_hybrid"
+    sub_configs_defaults = {"encoder_config": SubConfigSpec(config_class=AutoConfig, model_type="bert")}
+
+    encoder_config: Any = field(default=None, metadata={"help": (
+        "Configuration of the pretrained transformer: any BERT-family encoder that AutoModel.from_config builds.")})
+    use_bilstm: bool = field(default=True, metadata={"help": (
+        "Drop the BiLSTM branch (section 2.2); with --no_cnn too this is ES1, alone ES3.")})
+    use_cnn: bool = field(default=True, metadata={"help": (
+        "Drop the CNN branch (section 2.2); with --no_bilstm too this is ES1, alone ES2.")})
+    lstm_hidden_size: int = field(default=128, metadata={"help": (
+        "Hidden units per direction of the BiLSTM (section 3.2: '128 hidden units').")})
+    lstm_num_layers: int = field(default=1, metadata={"help": "Stacked BiLSTM layers (the paper uses one)."})
+    lstm_dropout: float = field(default=0.3, metadata={"help": (
+        "Dropout right after the BiLSTM (sections 3.1 and 3.2: 0.3).")})
+    cnn_kernel_sizes: list[int] | tuple[int, ...] = field(default=(3, 4, 5), metadata={"help": (
+        "Widths of the parallel 1-D convolutions (section 3.2 and Table 1's system; section 3.1 says 2 3 4).")})
+    cnn_num_filters: int = field(default=100, metadata={"help": "Filters per kernel width (section 3.1: 100)."})
+    fc_hidden_size: int = field(default=256, metadata={"help": (
+        "Units of the fully connected ReLU layer after fusion (section 3.2: 256).")})
+    classifier_dropout: float = field(default=0.3, metadata={"help": (
+        "Dropout between the fully connected layer and the classifier (section 3.1: 0.3).")})
+    class_weights: list[float] | None = field(default=None, metadata={"help": (
+        "Per-class weights of the cross-entropy (one per label), e.g. for the 1:10 RMHD task; none: unweighted.")})
+    initializer_range: float = field(default=0.02, metadata={"help": (
+        "Standard deviation of the normal initialiser of the new (non-encoder) layers.")})
+    max_length: int = field(default=128, metadata={"help": (
+        "Tokens per text at training time (section 3.1: 128); the pipeline truncates to it.")})
+
+    def __post_init__(self, **kwargs: Any) -> None:
+        if kwargs.get("id2label") is None and self.id2label is None and kwargs.get("num_labels") in (None, 2):
+            self.id2label = {0: "control", 1: "depression"}
+            self.label2id = {"control": 0, "depression": 1}
+        super().__post_init__(**kwargs)
+        self.cnn_kernel_sizes = [int(k) for k in self.cnn_kernel_sizes]
+        for name in ("lstm_hidden_size", "lstm_num_layers", "cnn_num_filters", "fc_hidden_size", "max_length"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
+        if not self.cnn_kernel_sizes or any(k <= 0 for k in self.cnn_kernel_sizes):
+            raise ValueError("`cnn_kernel_sizes` must be a non-empty list of positive integers, got "
+                             f"{self.cnn_kernel_sizes!r}.")
+        for name in ("lstm_dropout", "classifier_dropout"):
+            value = getattr(self, name)
+            if not 0.0 <= float(value) < 1.0:
+                raise ValueError(f"`{name}` must be in [0, 1), got {value!r}.")
+        if self.class_weights is not None:
+            weights = [float(w) for w in self.class_weights]
+            if len(weights) != self.num_labels or any(w <= 0 for w in weights):
+                raise ValueError(
+                    f"`class_weights` must hold {self.num_labels} positive numbers (one per label), got "
+                    f"{self.class_weights!r}."
+                )
+            self.class_weights = weights
+
+
+HybridConfig.register_for_auto_class()
+
+__all__ = ["HybridConfig"]

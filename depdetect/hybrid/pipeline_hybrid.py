@@ -1,0 +1,171 @@
+"""The `depression-detection` pipeline of the Hybrid, saved with every Hybrid model so that
+`pipeline(model=folder_or_repo, trust_remote_code=True)` works where depdetect is not installed.
+
+One text in, `{"label", "probability", "score", "truncated", "tokens": [{"token", "awvti", "nas"}, ...]}` out.
+
+This file travels to the Hub with saved models: it imports only torch and transformers.
+"""
+
+from __future__ import annotations
+
+import types
+from typing import Any
+
+import torch
+from transformers import Pipeline
+
+TASK = "depression-detection"
+
+
+def custom_pipelines() -> dict:
+    """The `custom_pipelines` entry of a saved Hybrid's config.json (written by its `save_pretrained`)."""
+    module = __name__.rsplit(".", 1)[-1]
+    return {TASK: {"impl": f"{module}.DepressionDetectionPipeline", "pt": ["AutoModelForSequenceClassification"],
+                   "type": "text"}}
+
+
+def check_text(text: object, where: str = "text") -> str:
+    """Return `text` if it is a non-empty string, else raise a `ValueError` that says what to fix."""
+    if text is None:
+        raise ValueError(f"{where} is None; expected a non-empty string. Drop or fill missing texts first.")
+    if not isinstance(text, str):
+        raise ValueError(f"{where} is a {type(text).__name__} ({text!r:.40}); expected a non-empty string.")
+    if not text.strip():
+        raise ValueError(f"{where} is empty or only whitespace; expected a non-empty string.")
+    return text
+
+
+def check_texts(texts: Any, what: str = "inputs") -> list[str]:
+    """Validate every text of a list at once, so a mixed list fails before any work is done."""
+    texts = list(texts)
+    if not texts:
+        raise ValueError(f"{what} is an empty list; pass at least one non-empty string.")
+    return [check_text(t, f"{what}[{i}]") for i, t in enumerate(texts)]
+
+
+class _CheckedDataset(torch.utils.data.Dataset):
+    """A dataset of texts (e.g. transformers' KeyDataset) whose items are checked as they are read."""
+
+    def __init__(self, dataset, check):
+        self.dataset, self.check = dataset, check
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, i: int):
+        return self.check(self.dataset[i], f"inputs[{i}]")
+
+
+def checked_inputs(inputs: Any, check, check_all):
+    """Lists and tuples are checked whole before any work; datasets and generators item by item as they stream."""
+    if isinstance(inputs, (list, tuple)):
+        return check_all(inputs)
+    if isinstance(inputs, torch.utils.data.Dataset):
+        return _CheckedDataset(inputs, check)
+    if isinstance(inputs, types.GeneratorType):
+        return (check(x, f"inputs[{i}]") for i, x in enumerate(inputs))
+    return None
+
+
+class DepressionDetectionPipeline(Pipeline):
+    """Classify texts as depression / control and explain each prediction word by word.
+
+    Call it with a string, a list of strings, a generator of strings or a dataset of them (e.g. `KeyDataset(ds,
+    "text")`; those stream results back). Each result is `{"label", "probability", "score", "truncated", "tokens"}`:
+    `label` is `control` or `depression`, `probability` is P(depression), `score` the probability of the given
+    label (transformers' convention). `tokens` are the words of the text in order (word pieces merged, special
+    tokens and padding left out), `awvti` the attention each word receives from [CLS] summed over layers and heads
+    (eq. 10 of the paper, summed over the word's pieces), `nas` the same averaged and normalised so the words of a
+    text sum to 1 (eq. 11). Texts longer than the model's `max_length` tokens are truncated (`truncated` is then
+    `True`, and only the kept words are explained).
+
+    Keyword arguments: `explain=False` skips the explanations (fast attention, no `tokens`), `max_length`
+    overrides the truncation length.
+    """
+
+    def __call__(self, inputs, **kwargs):
+        checked = checked_inputs(inputs, check_text, check_texts)
+        if checked is None:
+            checked = check_text(inputs, "the input")
+        return super().__call__(checked, **kwargs)
+
+    def _sanitize_parameters(self, explain: bool | None = None, max_length: int | None = None, **kwargs):
+        if kwargs:
+            raise TypeError(f"Unknown argument(s) {sorted(kwargs)}; the depression-detection pipeline takes "
+                            "`explain`, `max_length` and transformers' `batch_size`/`num_workers`.")
+        preprocess, forward = {}, {}
+        if max_length is not None:
+            if int(max_length) <= 0:
+                raise ValueError(f"`max_length` must be > 0, got {max_length}.")
+            preprocess["max_length"] = int(max_length)
+        if explain is not None:
+            forward["explain"] = bool(explain)
+        return preprocess, forward, {}
+
+    def preprocess(self, text: str, max_length: int | None = None) -> dict[str, Any]:
+        max_length = max_length or getattr(self.model.config, "max_length", None) or self.tokenizer.model_max_length
+        enc = self.tokenizer(
+            text,
+            truncation=True,
+            max_length=max_length,
+            return_special_tokens_mask=True,
+            return_offsets_mapping=True,
+            return_overflowing_tokens=False,
+            return_tensors="pt",
+        )
+        word_ids = [-1 if w is None else w for w in enc.word_ids(0)]
+        encoding = enc.encodings[0] if enc.encodings else None
+        truncated = bool(encoding is not None and encoding.overflowing)
+        enc["word_ids"] = torch.tensor([word_ids])
+        return {"text": text, "truncated": truncated, **enc}
+
+    def _forward(self, model_inputs: dict[str, Any], explain: bool = True) -> dict[str, Any]:
+        meta = {k: model_inputs.pop(k) for k in ("text", "truncated", "offset_mapping", "word_ids")}
+        special = model_inputs.pop("special_tokens_mask")
+        if explain:
+            out = self.model.explain(special_tokens_mask=special, **model_inputs)
+            result = {"logits": out.logits, "awvti": out.awvti, "nas": out.nas}
+        else:
+            result = {"logits": self.model(**model_inputs).logits}
+        return {**result, **meta, "attention_mask": model_inputs["attention_mask"]}
+
+    def postprocess(self, model_outputs: dict[str, Any]) -> dict[str, Any]:
+        probabilities = model_outputs["logits"][0].float().softmax(-1)
+        index = int(probabilities.argmax())
+        result = {
+            "label": self.model.config.id2label[index],
+            "probability": float(probabilities[-1]),  # P(depression): the positive class is the last label
+            "score": float(probabilities[index]),
+            "truncated": bool(model_outputs["truncated"]),
+        }
+        if "nas" in model_outputs:
+            result["tokens"] = self._words(model_outputs)
+        return result
+
+    @staticmethod
+    def _words(outputs: dict[str, Any]) -> list[dict[str, Any]]:
+        """Merge word pieces into words: their text span, and the sum of their scores."""
+        text = outputs["text"]
+        real = outputs["attention_mask"][0].bool()
+        word_ids = outputs["word_ids"][0][real].tolist()
+        offsets = outputs["offset_mapping"][0][real].tolist()
+        awvti, nas = outputs["awvti"][0][real].tolist(), outputs["nas"][0][real].tolist()
+        words: list[dict[str, Any]] = []
+        current = None
+        for word_id, (start, end), a, n in zip(word_ids, offsets, awvti, nas):
+            if word_id < 0:  # special token
+                current = None
+                continue
+            if current is not None and current["id"] == word_id:
+                current["end"] = end
+                current["awvti"] += a
+                current["nas"] += n
+            else:
+                current = {"id": word_id, "start": start, "end": end, "awvti": a, "nas": n}
+                words.append(current)
+        return [
+            {"token": text[w["start"] : w["end"]], "awvti": float(w["awvti"]), "nas": float(w["nas"])} for w in words
+        ]
+
+
+__all__ = ["DepressionDetectionPipeline", "TASK", "check_text", "check_texts", "custom_pipelines"]

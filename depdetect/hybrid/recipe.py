@@ -1,0 +1,226 @@
+"""Train, evaluate, save and predict with the Hybrid: `train_hybrid(HybridArguments(...))`.
+
+Steps, each a named function: `load_posts` (data.py), `build_model`, `build_dataloaders`, `train`
+(depdetect.training), `evaluate`, the Hub-ready folder (`save_model_folder`), `show_examples`. The command line
+(`depdetect train hybrid`) and the benchmarks call `train_hybrid`; `depdetect predict/evaluate` call
+`load_predictor`, `check_record` and `predict`.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import torch
+from accelerate.utils import set_seed
+from datasets import DatasetDict
+from torch.utils.data import DataLoader
+from transformers import AutoTokenizer, DataCollatorWithPadding
+
+from ..cards import hybrid_card
+from ..data import POST_LABELS, normalize_labels
+from ..metrics import classification_metrics, prediction_metrics
+from ..training import TrainResult, make_accelerator, remove_checkpoints, save_model_folder, say_saved, train
+from ..training import predict as predict_probabilities
+from ..utils import MINILM_HUB_ID, default_encoder_path, saved_versions
+from .arguments import HybridArguments, HybridModelArguments
+from .data import RMHD_DESCRIPTION, load_posts
+from .modeling_hybrid import HybridForSequenceClassification
+from .pipeline_hybrid import DepressionDetectionPipeline, check_text
+
+
+def class_weights_from(spec: str, labels: list[int], num_labels: int) -> list[float] | None:
+    """'balanced' -> n / (k * count_c); 'none' -> None; 'a,b' -> [a, b]."""
+    if spec == "none":
+        return None
+    if spec == "balanced":
+        counts = Counter(labels)
+        missing = [c for c in range(num_labels) if counts[c] == 0]
+        if missing:
+            raise ValueError(f"The training split has no example of class(es) {missing}; cannot balance weights.")
+        return [len(labels) / (num_labels * counts[c]) for c in range(num_labels)]
+    try:
+        return [float(w) for w in spec.split(",")]
+    except ValueError as err:
+        raise ValueError(f"--class_weights must be 'balanced', 'none' or numbers like '1,10', got {spec!r}.") from err
+
+
+def build_model(encoder: str, model_args: HybridModelArguments, config: dict, label_names: list[str],
+                train_labels: list[int]) -> HybridForSequenceClassification:
+    """The Hybrid around `encoder`, with the HybridConfig fields in `config`, and LoRA when `lora_r` > 0."""
+    model = HybridForSequenceClassification.from_encoder(
+        encoder,
+        id2label=dict(enumerate(label_names)),
+        label2id={name: i for i, name in enumerate(label_names)},
+        class_weights=class_weights_from(model_args.class_weights, train_labels, len(label_names)),
+        **config,
+    )
+    if model_args.lora_r:
+        from peft import LoraConfig, get_peft_model
+
+        lora_config = LoraConfig(
+            r=model_args.lora_r,
+            lora_alpha=model_args.lora_alpha,
+            lora_dropout=model_args.lora_dropout,
+            target_modules=[m.strip() for m in model_args.lora_target_modules.split(",") if m.strip()],
+            bias="none",
+        )
+        model.encoder = get_peft_model(model.encoder, lora_config)
+    return model
+
+
+def merge_lora(model: HybridForSequenceClassification) -> HybridForSequenceClassification:
+    """Fold LoRA weights into the encoder so the saved folder is a plain model (loads with remote code only)."""
+    if hasattr(model.encoder, "merge_and_unload"):
+        model.encoder = model.encoder.merge_and_unload()
+    return model
+
+
+def build_dataloaders(data: DatasetDict, tokenizer, max_length: int, batch_size: int, eval_batch_size: int,
+                      seed: int) -> dict[str, DataLoader]:
+    def tokenize(batch):
+        return tokenizer(batch["text"], truncation=True, max_length=max_length)
+
+    tokenized = data.map(tokenize, batched=True, remove_columns=["text"]).rename_column("label", "labels")
+    collator = DataCollatorWithPadding(tokenizer)
+    loaders = {}
+    for split, ds in tokenized.items():
+        # Own generators keep the global RNG (dropout) untouched by data loading, so resumed runs match.
+        loaders[split] = DataLoader(
+            ds,
+            batch_size=batch_size if split == "train" else eval_batch_size,
+            shuffle=split == "train",
+            collate_fn=collator,
+            generator=torch.Generator().manual_seed(seed),
+        )
+    return loaders
+
+
+def evaluate(model, loader: DataLoader, accelerator) -> dict[str, float]:
+    """Classification metrics of the Hybrid over a (prepared) loader."""
+    return classification_metrics(*predict_probabilities(model, loader, accelerator))
+
+
+def card_section(args: HybridArguments, model, metrics: dict) -> dict:
+    """What the model card says about data and training (push rebuilds the card from it)."""
+    n, t = metrics["num_examples"], args.training
+    lora = args.model
+    return {
+        "data_description": (f"User-supplied data ({args.data.describe()})." if args.data.user_supplied
+                             else RMHD_DESCRIPTION),
+        "split_description": f"{n['train']} train / {n['validation']} validation / {n['test']} test, stratified, "
+                             f"seed {t.seed}",
+        "training_description": (
+            f"{metrics['epochs_run']} epoch(s), batch {t.batch_size}, max length {model.config.max_length}, AdamW "
+            f"(head lr {t.learning_rate}, encoder lr {t.encoder_learning_rate}), linear warm-up {t.warmup_ratio}, "
+            f"class weights {model.config.class_weights}"
+            + (f", LoRA r={lora.lora_r} on {lora.lora_target_modules} (merged)" if lora.lora_r else "")
+        ),
+        "base_model": MINILM_HUB_ID if args.model.encoder is None else None,
+        "dataset_name": args.data.describe() if args.data.user_supplied else "RMHD sample (construct-tracker 1.0.16)",
+        "dataset_type": "custom" if args.data.user_supplied else "rmhd-sample",
+        "versions": saved_versions(),
+    }
+
+
+def show_examples(model, tokenizer, data: DatasetDict, count: int) -> None:
+    """Print explained test predictions: the first test post of each class, then more in order."""
+    if count <= 0:
+        return
+    test = data["test"]
+    names = test.features["label"].names
+    order = []
+    for label in range(len(names)):
+        order += [i for i, y in enumerate(test["label"]) if y == label][:1]
+    order += [i for i in range(len(test)) if i not in order]
+    detector = DepressionDetectionPipeline(model=model, tokenizer=tokenizer, device="cpu")
+    for i in order[:count]:
+        text, label = test[i]["text"], names[test[i]["label"]]
+        result = detector(text)
+        top = sorted(result["tokens"], key=lambda t: -t["nas"])[:8]
+        excerpt = textwrap.shorten(" ".join(text.split()), width=300, placeholder=" ...")
+        print(f"\n--- test post {i}: true {label}, predicted {result['label']} "
+              f"(P(depression)={result['probability']:.3f})")
+        print(textwrap.fill(excerpt, width=100, initial_indent="    ", subsequent_indent="    "))
+        print("    words by NAS: " + ", ".join(f"{t['token']} {t['nas']:.3f}" for t in top))
+
+
+def train_hybrid(args: HybridArguments | None = None, *, dataset: DatasetDict | None = None,
+                 on_step=None) -> TrainResult:
+    """Train the Hybrid, pick the best epoch on validation, score it on test and save a Hub-ready folder.
+
+    `dataset` (a posts DatasetDict) replaces loading `args.data`; `on_step(step)` is called after each optimiser
+    step. Returns the metrics (as written to metrics.json), the folder and the model.
+    """
+    args = args or HybridArguments()
+    t = args.training
+    accelerator = make_accelerator(t)
+    set_seed(t.seed)
+    data = dataset if dataset is not None else load_posts(args.data, seed=t.seed)
+    label_names = data["train"].features["label"].names
+    encoder = args.model.encoder or default_encoder_path()
+    tokenizer = AutoTokenizer.from_pretrained(encoder)
+    tokenizer.padding_side = "right"
+    model = build_model(encoder, args.model, args.config, label_names, data["train"]["label"])
+    loaders = build_dataloaders(data, tokenizer, model.config.max_length, t.batch_size, t.eval_batch_size, t.seed)
+    output_dir = Path(t.output_dir)
+    model, state = train(model, loaders["train"], loaders["validation"], t, accelerator, evaluate,
+                         checkpoint_dir=output_dir / "checkpoints", resume_from_checkpoint=t.resume_from_checkpoint,
+                         on_step=on_step)
+    test_metrics = evaluate(model, accelerator.prepare(loaders["test"]), accelerator)
+    metrics = {
+        "test": test_metrics,
+        "validation_history": state.history,
+        "best_epoch": state.best_epoch,
+        "metric_for_best_model": t.metric_for_best_model,
+        "epochs_run": len(state.history),
+        "num_examples": {split: len(ds) for split, ds in data.items()},
+        "class_counts": {split: dict(Counter(label_names[y] for y in ds["label"])) for split, ds in data.items()},
+    }
+    if accelerator.is_main_process:
+        model = merge_lora(model)
+        metrics["card"] = card_section(args, model, metrics)
+        save_model_folder(model, tokenizer, output_dir, metrics, hybrid_card)
+        print("\nTest metrics (" + ", ".join(f"{k}={v:.4f}" for k, v in test_metrics.items()) + ")")
+        show_examples(model, tokenizer, data, t.show_examples)
+    remove_checkpoints(accelerator, t)
+    say_saved([output_dir], accelerator.is_main_process)
+    accelerator.wait_for_everyone()
+    accelerator.end_training()
+    return TrainResult(metrics=metrics, output_dir=output_dir, models={"model": model})
+
+
+# -- depdetect predict / evaluate ----------------------------------------------------------------------------
+
+
+def load_predictor(folder: str | Path, device: Any = None) -> DepressionDetectionPipeline:
+    """The depression-detection pipeline of a saved Hybrid (depdetect's own classes: no remote code runs)."""
+    model = HybridForSequenceClassification.from_pretrained(folder).eval()
+    tokenizer = AutoTokenizer.from_pretrained(folder, config=model.config)  # config given: no trust question
+    return DepressionDetectionPipeline(model=model, tokenizer=tokenizer, device=device)
+
+
+def check_record(record: Any, where: str, labelled: bool, text_column: str = "text", **_) -> dict:
+    """One input row: a dict with the text (and `label` to evaluate), or a bare string (JSON Lines)."""
+    if isinstance(record, str):
+        record = {text_column: record}
+    if not isinstance(record, dict):
+        raise ValueError(f"{where}: expected a record with `{text_column}`, got {type(record).__name__}.")
+    if text_column not in record:
+        raise ValueError(f"{where} has no `{text_column}` field (fields: {sorted(record)}); pass --text_column.")
+    out = {"text": check_text(record[text_column], f"{where} `{text_column}`"), "id": record.get("id")}
+    if labelled:
+        out["label"] = normalize_labels([record.get("label")], POST_LABELS, rows=[where])[0]
+    return out
+
+
+def predict(predictor: DepressionDetectionPipeline, records: list[dict], explain: bool = True) -> list[dict]:
+    """Predictions for checked records: label, P(depression), the label's score and, with `explain`, the words."""
+    return predictor([r["text"] for r in records], batch_size=len(records), explain=explain)
+
+
+def score_predictions(outputs: list[dict], records: list[dict], predictor) -> dict:
+    """`depdetect evaluate`: classification metrics of P(depression) against the labels (argmax decision)."""
+    return prediction_metrics(outputs, records)

