@@ -10,8 +10,8 @@ importing torch or transformers. Two kinds of source feed the flags:
   config's field stays the one definition of a hyper-parameter and `--help` stays fast. The tests check that the
   source reading and the imported class agree.
 
-A field's `metadata` carries `help` (with the paper section its default comes from), and optionally `choices`,
-`aliases` (other spellings of the flag, kept for older command lines) and `flag` (the flag's own name).
+A field's `metadata` carries `help` (with the paper section its default comes from), and optionally `choices` and
+`aliases` (other spellings of the flag, kept for older command lines).
 Boolean fields that default to True become `--no_X` flags (`use_cnn` -> `--no_cnn`); those that default to False
 become `--X` switches.
 """
@@ -40,7 +40,6 @@ class FieldSpec:
     help: str = ""
     choices: tuple | None = None
     aliases: tuple[str, ...] = ()
-    flag: str | None = None
 
 
 def _base_type(annotation: str) -> tuple[str, bool]:
@@ -61,7 +60,6 @@ def _spec(name: str, annotation: str, default: Any, metadata: dict) -> FieldSpec
         help=metadata.get("help", ""),
         choices=tuple(metadata["choices"]) if metadata.get("choices") else None,
         aliases=tuple(metadata.get("aliases", ())),
-        flag=metadata.get("flag"),
     )
 
 
@@ -118,9 +116,7 @@ def _show(value: Any) -> str:
 
 
 def _flag_names(spec: FieldSpec) -> list[str]:
-    if spec.flag:
-        main = spec.flag
-    elif spec.annotation.split("|")[0].strip() == "bool" and spec.default is True:
+    if spec.annotation.split("|")[0].strip() == "bool" and spec.default is True:
         main = "--no_" + spec.name.removeprefix("use_")
     else:
         main = "--" + spec.name
@@ -167,9 +163,8 @@ class FlagSet:
         self.groups: list[FlagGroup] = []
         self._seen: dict[str, str] = {}
 
-    def add(self, key: str, title: str, specs: list[FieldSpec], cls: type | None = None,
-            description: str | None = None) -> None:
-        group = self.parser.add_argument_group(title, description)
+    def add(self, key: str, title: str, specs: list[FieldSpec], cls: type | None = None) -> None:
+        group = self.parser.add_argument_group(title)
         for spec in specs:
             if spec.name in self._seen:
                 raise ValueError(f"Flag --{spec.name} is defined by both {self._seen[spec.name]} and {key}.")
@@ -177,9 +172,8 @@ class FlagSet:
             add_spec(group, spec)
         self.groups.append(FlagGroup(key, specs, cls))
 
-    def add_dataclass(self, key: str, title: str, cls: type, names: tuple[str, ...] | None = None,
-                      description: str | None = None) -> None:
-        self.add(key, title, dataclass_specs(cls, names), cls, description)
+    def add_dataclass(self, key: str, title: str, cls: type, names: tuple[str, ...] | None = None) -> None:
+        self.add(key, title, dataclass_specs(cls, names), cls)
 
     def add_bundle(self, bundle_cls: type) -> None:
         """One group per field of a system's argument bundle (e.g. HybridArguments): a dataclass field adds that

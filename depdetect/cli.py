@@ -224,6 +224,12 @@ def main(argv: list[str] | None = None, on_step=None) -> Any:
         raise
 
 
+def console() -> None:
+    """The `depdetect` console script. It returns nothing: setuptools' wrapper passes the return value to
+    sys.exit, which would print a result object and exit with status 1."""
+    main()
+
+
 def train_main(argv: list[str] | None = None, on_step=None) -> Any:
     """`python train.py SYSTEM ...` = `depdetect train SYSTEM ...`."""
     return main(["train", *(sys.argv[1:] if argv is None else argv)], on_step=on_step)

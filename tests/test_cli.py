@@ -448,3 +448,17 @@ def test_the_data_command_runs_the_corpus_converters(tmp_path, capsys):
     done = subprocess.run([sys.executable, str(ROOT / "datasets_scripts" / "users_jsonl.py"), "check", path],
                           capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "1 users (1 depressed), 2 posts (min 2, max 2 per user)"
+
+
+def test_the_installed_console_script_exits_0_after_a_command_that_returns_a_result(models, tmp_path):
+    script = Path(sys.executable).parent / "depdetect"
+    if not script.is_file():
+        pytest.skip(f"the console script is not installed beside {sys.executable} (pip install -e .)")
+    source = write_jsonl(tmp_path / "t.jsonl", [{"text": "I feel lost"}])
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run([str(script), "predict", str(models["hybrid"]), source, "-o", str(tmp_path / "o.jsonl")],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0 and "Wrote 1 predictions" in done.stderr, done.stderr[-2000:]
+    done = subprocess.run([str(script), "predict", str(tmp_path), source], capture_output=True, text=True,
+                          timeout=120, env=env)
+    assert done.returncode == 2 and done.stderr.startswith("error: ") and done.stdout == ""
