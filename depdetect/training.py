@@ -65,9 +65,18 @@ def make_accelerator(args: TrainingArguments) -> Accelerator:
 
 
 def progress(iterable, accelerator: Accelerator | None = None, **kwargs):
-    """A tqdm bar on the main process only (stderr), silent on the others."""
+    """Yield from `iterable` with a tqdm bar on the main process only (stderr).
+
+    The bar is given a total, not the iterable: tqdm.auto's console bar calls iter() on what it wraps, and a
+    DataLoader without its own generator draws its base seed from the global torch RNG on each iter(), which would
+    shift the dropout of everything trained after it.
+    """
     main = accelerator.is_local_main_process if accelerator is not None else True
-    return tqdm(iterable, disable=not main, leave=False, **kwargs)
+    bar = tqdm(total=len(iterable), disable=not main, leave=False, **kwargs)
+    for item in iterable:
+        yield item
+        bar.update(1)
+    bar.close()
 
 
 def parameter_groups(

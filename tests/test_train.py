@@ -157,3 +157,19 @@ def test_two_processes_share_the_data_and_gather_every_example(tiny_encoder_dir,
     assert [h["step"] for h in saved["validation_history"]] == [3, 6]
     assert done.stdout.count("Saved the Hub-ready model folder") == 1  # only the main process writes
     recorded_metrics_match_a_reload(out, posts_files["test"])
+
+
+def test_progress_bars_draw_nothing_from_the_global_rng():
+    """A DataLoader without its own generator draws a seed from the global torch RNG on each iter(); a progress bar
+    that iterated on its own (tqdm.auto's console bar does) shifted every dropout mask trained after it."""
+    from torch.utils.data import DataLoader
+
+    from depdetect.training import progress
+
+    loader = DataLoader(list(range(10)), batch_size=2)
+    torch.manual_seed(0)
+    assert [b.tolist() for b in progress(loader, desc="x")] == [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]]
+    after_progress = torch.random.get_rng_state()
+    torch.manual_seed(0)
+    list(loader)
+    assert torch.equal(after_progress, torch.random.get_rng_state())
