@@ -63,8 +63,8 @@ def publishable_files(folder: str | Path, kind: str | None = None) -> list[str]:
                              "Save the folder with depdetect (`depdetect train`, or the model's save_pretrained).")
         missing += [name for name in remote_code_files(config) if not (folder / name).is_file()]
     if missing:
-        raise ValueError(f"{folder} is not a complete {kind} output: missing {', '.join(missing)}. Re-run train.py "
-                         "or save the model with save_pretrained.")
+        raise ValueError(f"{folder} is not a complete {kind} output: missing {', '.join(missing)}. Re-run "
+                         "`depdetect train` or save the model (and its tokenizer) with save_pretrained.")
     files, pickles = [], []
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder)
@@ -181,9 +181,8 @@ def push_dataset(data, repo_id: str, corpus: str, card_text: str, license: str, 
         )
     try:
         data.push_to_hub(repo_id, private=private, token=token)
-        card = DatasetCard.load(
-            repo_id, repo_type="dataset", token=token
-        )  # keeps the configs/dataset_info that datasets wrote
+        # the card datasets wrote keeps its configs/dataset_info; only the text and a few fields change
+        card = DatasetCard.load(repo_id, repo_type="dataset", token=token)
         card.data.license = license
         card.data.pretty_name = pretty_name or corpus
         card.data.tags = sorted(

@@ -274,6 +274,23 @@ def test_push_to_hub_publishes_a_doris_pipeline_object_with_its_card(hub, folder
     }
 
 
+def test_push_to_hub_publishes_a_pipeline_object_that_loads_without_depdetect(hub, folders, tmp_path):
+    script = textwrap.dedent(f"""
+        import depdetect
+        from transformers import AutoTokenizer
+        model = depdetect.HybridForSequenceClassification.from_pretrained({str(folders['hybrid'])!r})
+        tokenizer = AutoTokenizer.from_pretrained({str(folders['hybrid'])!r})
+        detector = depdetect.DepressionDetectionPipeline(model=model, tokenizer=tokenizer)
+        print(depdetect.push_to_hub(detector, "tester/pipeline-object", metrics={{"test": {{"f1": 0.5}}}})["commit"])
+    """)
+    run(hub, tmp_path / "home", [sys.executable, "-c", script])
+    assert {"pipeline_hybrid.py", "model.safetensors", "tokenizer.json"} <= set(hub.files("tester/pipeline-object"))
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    outputs = load_both(hub, tmp_path / "home-load", clean, HYBRID_LOAD, folders["hybrid"], "tester/pipeline-object")
+    assert outputs["hub"] == outputs["local"]
+
+
 # -- datasets ---------------------------------------------------------------------------------------------------
 
 

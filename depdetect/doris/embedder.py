@@ -14,6 +14,7 @@ from ..utils import MINILM_HUB_ID, default_encoder_path
 
 logger = logging.getLogger(__name__)
 
+
 class SentenceTransformerEmbedder:
     """A sentence-transformers model; `name_or_path` None means the offline MiniLM.
 
