@@ -72,7 +72,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, FlagSet]]:
     systems = train.add_subparsers(dest="system", required=True, metavar="SYSTEM")
     flagsets = {}
     for kind, (bundle, _) in TRAINERS.items():
-        name = SYSTEMS[kind][0]
+        name = SYSTEMS[kind]
         sub = systems.add_parser(name, help=DESCRIPTIONS[kind].split(";")[0].split(":")[0] + ".",
                                  description=textwrap.fill(DESCRIPTIONS[kind], 100), formatter_class=_Formatter)
         flagsets[kind] = FlagSet(sub)
@@ -166,7 +166,7 @@ def _legacy_train_argv(argv: list[str]) -> list[str]:
 def run(args: argparse.Namespace, flagsets: dict[str, FlagSet], on_step=None) -> Any:
     """Carry out a parsed command (heavy imports happen here, after parsing)."""
     if args.command == "train":
-        kind = next(k for k, (name, _) in SYSTEMS.items() if name == args.system)
+        kind = next(k for k, name in SYSTEMS.items() if name == args.system)
         bundle_cls, function = TRAINERS[kind]
         bundle = parse_bundle(bundle_cls, flagsets[kind].values(args))
         train = getattr(importlib.import_module(f"depdetect.{kind}.recipe"), function)

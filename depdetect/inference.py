@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import logging
 import math
 import sys
 from pathlib import Path
@@ -22,8 +21,6 @@ from tqdm.auto import tqdm
 from .data import TABLE_SUFFIXES, load_dataset_dict, read_records
 from .systems import folder_kind, recipe, resolve_model
 from .utils import json_safe, write_json, write_text
-
-logger = logging.getLogger(__name__)
 
 #: the fields of a record that identify it in the output (its text is not repeated there)
 ID_FIELDS = ("id", "interview_id", "user_id")

@@ -10,12 +10,8 @@ import json
 from pathlib import Path
 from types import ModuleType
 
-#: system name -> (command-line name, what it reads)
-SYSTEMS = {
-    "hybrid": ("hybrid", "texts (the posts schema)"),
-    "dual_encoder": ("dual-encoder", "interviews (the interviews schema)"),
-    "doris": ("doris", "users (the users schema)"),
-}
+#: system name -> its name on the command line
+SYSTEMS = {"hybrid": "hybrid", "dual_encoder": "dual-encoder", "doris": "doris"}
 MODEL_TYPES = {"depdetect_hybrid": "hybrid", "depdetect_dual_encoder": "dual_encoder"}
 DORIS_CONFIG = "doris_config.json"
 
