@@ -1,9 +1,10 @@
 """`python datasets_scripts/daic_woz.py ...` = `depdetect data daic-woz ...`.
 
-The converter lives in depdetect.corpora.daic_woz (installed with the package).
+The converter lives in depdetect.corpora.daic_woz (installed with the package); malformed input ends in one
+`error:` line naming the file, the record and the field (exit 2; --debug shows the traceback).
 """
 
-from depdetect.corpora.daic_woz import main
+from depdetect.cli import data_main
 
 if __name__ == "__main__":
-    main()
+    data_main("daic-woz")

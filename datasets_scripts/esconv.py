@@ -1,9 +1,10 @@
 """`python datasets_scripts/esconv.py ...` = `depdetect data esconv ...`.
 
-The converter lives in depdetect.corpora.esconv (installed with the package).
+The converter lives in depdetect.corpora.esconv (installed with the package); malformed input ends in one
+`error:` line naming the file, the record and the field (exit 2; --debug shows the traceback).
 """
 
-from depdetect.corpora.esconv import main
+from depdetect.cli import data_main
 
 if __name__ == "__main__":
-    main()
+    data_main("esconv")

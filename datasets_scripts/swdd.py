@@ -1,9 +1,10 @@
 """`python datasets_scripts/swdd.py ...` = `depdetect data swdd ...`.
 
-The converter lives in depdetect.corpora.swdd (installed with the package).
+The converter lives in depdetect.corpora.swdd (installed with the package); malformed input ends in one
+`error:` line naming the file, the record and the field (exit 2; --debug shows the traceback).
 """
 
-from depdetect.corpora.swdd import main
+from depdetect.cli import data_main
 
 if __name__ == "__main__":
-    main()
+    data_main("swdd")

@@ -259,6 +259,9 @@ class RunArguments:
     """Where a run writes, and on which device."""
 
     output_dir: str = field(metadata=_help("The Hub-ready folder written at the end."))
+    overwrite_output_dir: bool = field(default=False, metadata=_help(
+        "Clear OUTPUT_DIR first when it holds another run's output (without it such a folder is refused, so no "
+        "folder mixes two runs' files)."))
     cpu: bool = field(default=False, metadata=_help(
         "Force the CPU (also for several CPU processes under torchrun/accelerate launch)."))
 

@@ -114,6 +114,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, FlagSet]]:
     push.add_argument("--commit-message", dest="commit_message", default=None)
     push.add_argument("--card-template", dest="card_template", default=None,
                       help="Your own card template (Jinja; see depdetect/model_cards/).")
+    push.add_argument("--follow_symlinks", action="store_true",
+                      help="Publish symbolic links that point to files inside the folder (refused otherwise); links "
+                           "leading outside the folder are always refused.")
 
     data = commands.add_parser("data", help="Convert a corpus to a depdetect schema (and publish it).",
                                description="Corpus converters. `depdetect data CORPUS --help` lists a corpus' "
@@ -185,7 +188,8 @@ def run(args: argparse.Namespace, flagsets: dict[str, FlagSet], on_step=None) ->
         from .hub import push_folder
 
         result = push_folder(args.output_dir, args.repo_id, private=args.private, revision=args.revision,
-                             commit_message=args.commit_message, template=args.card_template)
+                             commit_message=args.commit_message, template=args.card_template,
+                             follow_symlinks=args.follow_symlinks)
         print(f"Published {result['kind']} to {result['url']} ({len(result['files'])} files); usage pinned to "
               f"revision {result['pinned_revision']}, latest commit {result['commit']}.")
         return result
@@ -233,6 +237,11 @@ def console() -> None:
 def train_main(argv: list[str] | None = None, on_step=None) -> Any:
     """`python train.py SYSTEM ...` = `depdetect train SYSTEM ...`."""
     return main(["train", *(sys.argv[1:] if argv is None else argv)], on_step=on_step)
+
+
+def data_main(corpus: str, argv: list[str] | None = None) -> Any:
+    """`python datasets_scripts/CORPUS.py ...` = `depdetect data CORPUS ...` (one `error:` line for bad input)."""
+    return main(["data", corpus, *(sys.argv[1:] if argv is None else argv)])
 
 
 def push_main(argv: list[str] | None = None) -> Any:

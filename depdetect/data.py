@@ -166,6 +166,7 @@ def record_splits(from_records: Callable[[list, str], Dataset], data_args, what:
                   for name, split in loaded.items()}
     else:
         splits = {}
+        warn_shared_files({name: getattr(data_args, f"{name}_file") for name in ("train", "validation", "test")})
         for name in ("train", "validation", "test"):
             path = getattr(data_args, f"{name}_file")
             if path:
@@ -173,6 +174,40 @@ def record_splits(from_records: Callable[[list, str], Dataset], data_args, what:
     if "train" not in splits:
         raise ValueError(f"No `train` split of {what} found (splits: {list(splits)}).")
     return splits
+
+
+def warn_shared_files(files: dict[str, str | None]) -> list[tuple[str, str]]:
+    """Warn when two splits are the same file (by path or by content): test results would leak from training."""
+    import hashlib
+
+    seen: dict[str, str] = {}
+    shared = []
+    for split, path in files.items():
+        if not path or not Path(path).is_file():
+            continue
+        key = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        if key in seen:
+            shared.append((seen[key], split))
+            logger.warning("The %s and %s splits are the same file (%s): examples leak between them, so the %s "
+                           "metrics are not held-out results. Pass different files.", seen[key], split,
+                           Path(path).name, split)
+        else:
+            seen[key] = split
+    return shared
+
+
+def require_classes(labels: Sequence[int], names: Sequence[str], where: str, minimum: int = 1) -> None:
+    """Refuse training data that lacks a class (or holds fewer than `minimum` examples of one)."""
+    from collections import Counter
+
+    counts = Counter(int(y) for y in labels)
+    short = {names[c]: counts.get(c, 0) for c in range(len(names)) if counts.get(c, 0) < minimum}
+    if short:
+        raise ValueError(
+            f"{where} holds {dict((names[c], counts.get(c, 0)) for c in range(len(names)))} examples per class; "
+            f"training needs at least {minimum} of every class ({', '.join(short)} short). Add examples of the "
+            "missing class or check the label column."
+        )
 
 
 def stratified_splits(

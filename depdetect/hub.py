@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import tempfile
 from pathlib import Path
 
 from .cards import card_for_folder
+from .runs import RUN_FILE, check_metrics_match
 from .systems import folder_kind
 from .utils import write_json
 
 logger = logging.getLogger(__name__)
 
-PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib", ".npy", ".npz")
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib", ".npy", ".npz", ".dill", ".sav")
 REQUIRED_FILES = {
     "hybrid": ("config.json", "tokenizer_config.json"),
     "dual_encoder": ("config.json", "tokenizer_config.json"),
@@ -47,8 +49,11 @@ def check_repo_id(repo_id: str) -> str:
     return repo_id
 
 
-def publishable_files(folder: str | Path, kind: str | None = None) -> list[str]:
-    """The files of a trained folder that go to the Hub (README.md is written fresh), after checking them."""
+def publishable_files(folder: str | Path, kind: str | None = None, follow_symlinks: bool = False) -> list[str]:
+    """The files of a trained folder that go to the Hub (README.md is written fresh), after checking them: only
+    regular files inside the folder (symbolic links refused, or with `follow_symlinks` only those that point
+    inside it), no pickle by suffix (any case) or by content, safetensors that parse, and metrics.json measured
+    on these very weights."""
     folder = Path(folder)
     kind = kind or folder_kind(folder)
     missing = [name for name in REQUIRED_FILES[kind] if not (folder / name).is_file()]
@@ -65,23 +70,117 @@ def publishable_files(folder: str | Path, kind: str | None = None) -> list[str]:
     if missing:
         raise ValueError(f"{folder} is not a complete {kind} output: missing {', '.join(missing)}. Re-run "
                          "`depdetect train` or save the model (and its tokenizer) with save_pretrained.")
-    files, pickles = [], []
-    for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder)
-        if not path.is_file() or rel.parts[0] in SKIPPED_DIRS or any(p.startswith(".") for p in rel.parts):
+    files, refused = [], []
+    root = folder.resolve()
+    for rel, path in _walk(folder):
+        if rel.parts[0] in SKIPPED_DIRS or any(p.startswith(".") for p in rel.parts) or rel.as_posix() in (
+                "README.md", RUN_FILE):
             continue
-        if rel.as_posix() == "README.md":
+        if path.is_symlink():
+            target = path.resolve()
+            if not follow_symlinks or not target.is_relative_to(root) or not target.is_file():
+                where = "a file inside the folder" if target.is_relative_to(root) else "somewhere outside the folder"
+                refused.append(f"{rel.as_posix()} (a symbolic link to {where})")
+                continue
+        elif not path.is_file():
+            refused.append(f"{rel.as_posix()} (not a regular file)")
             continue
-        if path.suffix in PICKLE_SUFFIXES:
-            pickles.append(rel.as_posix())
+        problem = file_problem(path)
+        if problem:
+            refused.append(f"{rel.as_posix()} ({problem})")
             continue
         files.append(rel.as_posix())
-    if pickles:
-        raise ValueError(f"{folder} holds pickle-format files ({', '.join(pickles)}); depdetect publishes no pickles. "
-                         "Remove them (weights belong in safetensors, trees in XGBoost JSON).")
+    if refused:
+        raise ValueError(
+            f"{folder} holds files depdetect will not publish: {'; '.join(refused)}. Nothing was uploaded. depdetect "
+            "publishes only regular files inside the folder (symbolic links only with --follow_symlinks, and only "
+            "when they point inside it), and no pickles: weights belong in safetensors, trees in XGBoost JSON."
+        )
+    check_metrics_match(folder, kind)
     if (folder / "checkpoints").exists():
         logger.warning("Skipping %s/checkpoints: training checkpoints hold pickled optimiser states.", folder)
     return files
+
+
+def _walk(folder: Path):
+    """(relative path, path) of every entry under `folder`, not descending into symbolic links."""
+    for top, dirs, names in os.walk(folder, followlinks=False):
+        top_path = Path(top)
+        for name in sorted(names) + sorted(d for d in dirs if (top_path / d).is_symlink()):
+            path = top_path / name
+            yield path.relative_to(folder), path
+        dirs[:] = sorted(d for d in dirs if not (top_path / d).is_symlink())
+
+
+def file_problem(path: Path) -> str | None:
+    """Why `path` must not be published: a pickle (by suffix, any case, or by content), or a .safetensors file
+    that does not parse as safetensors. None when it is fine."""
+    name = path.name.lower()
+    if name.endswith(PICKLE_SUFFIXES):
+        return "a pickle-format suffix"
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+        if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
+            return "pickle data"
+        if head[:4] == b"PK\x03\x04" and _zip_holds_pickle(path):
+            return "a zip archive holding pickle data (torch.save format)"
+        if name.endswith(".safetensors"):
+            return _safetensors_problem(handle, head, path.stat().st_size)
+    if _old_protocol_pickle(path):
+        return "pickle data (protocol 0/1)"
+    return None
+
+
+def _zip_holds_pickle(path: Path) -> bool:
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any(n.lower().endswith((".pkl", ".pickle")) for n in archive.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
+def _old_protocol_pickle(path: Path, limit: int = 1 << 20) -> bool:
+    """A text-protocol pickle: the opcode stream parses (without running anything) to a STOP at the end."""
+    import io
+    import pickletools
+
+    size = path.stat().st_size
+    if size == 0 or size > limit:
+        return False
+    data = path.read_bytes()
+    if not data.rstrip(b"\n").endswith(b"."):
+        return False
+    try:
+        pickletools.dis(data, out=io.StringIO())
+    except Exception:  # noqa: BLE001 (any parse failure means: not a pickle)
+        return False
+    return True
+
+
+def _safetensors_problem(handle, head: bytes, size: int) -> str | None:
+    """Check the safetensors layout: an 8-byte header length, a JSON header, tensors that fit in the file."""
+    if len(head) < 8:
+        return "not a safetensors file (too short)"
+    length = int.from_bytes(head, "little")
+    if length > min(size - 8, 100 << 20):
+        return "not a safetensors file (bad header length)"
+    try:
+        header = json.loads(handle.read(length).decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return "not a safetensors file (unreadable header)"
+    if not isinstance(header, dict):
+        return "not a safetensors file (header is not a table)"
+    data_size = size - 8 - length
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        offsets = entry.get("data_offsets") if isinstance(entry, dict) else None
+        if (not isinstance(offsets, list) or len(offsets) != 2 or not all(isinstance(o, int) for o in offsets)
+                or not 0 <= offsets[0] <= offsets[1] <= data_size):
+            return f"not a safetensors file (tensor {name!r} lies outside the file)"
+    return None
 
 
 def remote_code_files(config: dict) -> list[str]:
@@ -114,7 +213,7 @@ def push_to_hub(source, repo_id: str, *, metrics: dict | None = None, **kwargs) 
 
 def push_folder(folder: str | Path, repo_id: str, private: bool = False, revision: str | None = None,
                 commit_message: str | None = None, template: str | Path | None = None,
-                token: str | None = None) -> dict:
+                token: str | None = None, follow_symlinks: bool = False) -> dict:
     """Publish a trained output folder (Hybrid, dual encoder or DORIS) to a Hub model repo.
 
     Returns the repo id, the system, the files, the commit of the files (`pinned_revision`, named in the card's
@@ -125,7 +224,7 @@ def push_folder(folder: str | Path, repo_id: str, private: bool = False, revisio
     folder = Path(folder)
     check_repo_id(repo_id)
     kind = folder_kind(folder)
-    files = publishable_files(folder, kind)
+    files = publishable_files(folder, kind, follow_symlinks=follow_symlinks)
     card = card_for_folder(folder, repo_id=repo_id, template=template)  # renders now: template errors stop here
     api = HfApi(token=token)
     message = commit_message or f"Upload depdetect {kind} model"

@@ -31,7 +31,8 @@ from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 
 from .arguments import TrainingArguments
-from .utils import write_json
+from .runs import artifact_hashes, saving_folder
+from .utils import write_json, write_text
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ class TrainState:
     best_metric: float | None = None
     best_epoch: int | None = None
     history: list[dict] = field(default_factory=list)
+    run_id: str | None = None  # the run this checkpoint belongs to (depdetect.runs.run_fingerprint)
 
 
 def make_accelerator(args: TrainingArguments) -> Accelerator:
@@ -138,6 +140,7 @@ def train(
     prepare_batch: Callable[[dict, int], dict] | None = None,
     num_epochs: int | None = None,
     metric_for_best_model: str | None = None,
+    run_id: str | None = None,
 ) -> tuple[torch.nn.Module, TrainState]:
     """Train, evaluate each epoch, and return the unwrapped model with the best epoch's weights loaded.
 
@@ -149,6 +152,8 @@ def train(
         on_step: called with the global step after each optimiser step (tests use it to kill a run).
         prepare_batch: called as `prepare_batch(batch, global_step)` on each training batch before the forward.
         num_epochs / metric_for_best_model: override `config`'s (a second training phase, a derived metric).
+        run_id: this run's id (`depdetect.runs.run_fingerprint`): written into each checkpoint; resuming a
+            checkpoint of another run is refused.
     """
     num_epochs = num_epochs or config.num_epochs
     metric = metric_for_best_model or config.metric_for_best_model
@@ -169,7 +174,7 @@ def train(
     )
     scheduler = accelerator.prepare(scheduler)
 
-    state = TrainState()
+    state = TrainState(run_id=run_id)
     if resume_from_checkpoint:
         path = latest_checkpoint(output_dir) if resume_from_checkpoint == "latest" else Path(resume_from_checkpoint)
         if path is None or not (path / STATE_FILE).is_file():
@@ -177,8 +182,23 @@ def train(
                 f"No checkpoint to resume from at {resume_from_checkpoint!r} (looked for {STATE_FILE}); "
                 f"checkpoints live in {output_dir}."
             )
+        try:
+            saved = json.loads((path / STATE_FILE).read_text(encoding="utf-8"))
+            state = TrainState(**saved)
+        except (ValueError, TypeError) as err:
+            raise ValueError(f"{path / STATE_FILE} is not a depdetect checkpoint state ({err}).") from err
+        if run_id is not None and state.run_id is None:
+            raise ValueError(
+                f"Checkpoint {path} records no run id (written by depdetect < 0.3), so it cannot be checked to belong "
+                "to this run. Start afresh with --overwrite_output_dir."
+            )
+        if run_id is not None and state.run_id != run_id:
+            raise ValueError(
+                f"Checkpoint {path} belongs to run {state.run_id}, not to this run ({run_id}): its "
+                "data or model arguments differ. Resume with that run's arguments, or start afresh with "
+                "--overwrite_output_dir."
+            )
         accelerator.load_state(str(path))
-        state = TrainState(**json.loads((path / STATE_FILE).read_text()))
         accelerator.print(f"Resumed from {path} (epoch {state.epoch + 1}, step {state.global_step}).")
 
     best_path = output_dir / "best.safetensors"
@@ -262,7 +282,7 @@ def _save_checkpoint(accelerator: Accelerator, output_dir: Path, state: TrainSta
     path = output_dir / f"step_{state.global_step}"
     accelerator.save_state(str(path))
     if accelerator.is_main_process:
-        (path / STATE_FILE).write_text(json.dumps(asdict(state), indent=2))
+        write_json(path / STATE_FILE, asdict(state))
         for old in _checkpoints(output_dir)[:-keep] if keep > 0 else []:
             shutil.rmtree(old, ignore_errors=True)
     accelerator.wait_for_everyone()
@@ -280,15 +300,18 @@ class TrainResult:
     models: dict = field(default_factory=dict)
 
 
-def save_model_folder(model, tokenizer, folder: str | Path, metrics: dict, card) -> None:
+def save_model_folder(model, tokenizer, folder: str | Path, metrics: dict, card, kind: str) -> None:
     """The Hub-ready folder: safetensors weights, config with auto_map and custom_pipelines, remote code, the
-    tokenizer, metrics.json and the model card (`card(config, metrics, repo_or_path=...)`)."""
+    tokenizer, metrics.json (with the hashes of the weights it describes) and the model card
+    (`card(config, metrics, repo_or_path=...)`). Written beside `folder` and moved into place when complete."""
     folder = Path(folder)
     model = model.to("cpu").eval()
-    model.save_pretrained(str(folder))  # also writes custom_pipelines and the pipeline file
-    tokenizer.save_pretrained(str(folder))
-    write_json(folder / "metrics.json", metrics)
-    card(model.config, metrics, repo_or_path=str(folder)).save(str(folder / "README.md"))
+    with saving_folder(folder) as tmp:
+        model.save_pretrained(str(tmp))  # also writes custom_pipelines and the pipeline file
+        tokenizer.save_pretrained(str(tmp))
+        metrics["artifacts"] = artifact_hashes(tmp, kind)
+        write_json(tmp / "metrics.json", metrics)
+        write_text(tmp / "README.md", str(card(model.config, metrics, repo_or_path=str(folder))))
 
 
 def remove_checkpoints(accelerator: Accelerator, args: TrainingArguments) -> None:

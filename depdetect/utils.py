@@ -50,11 +50,50 @@ def write_text(path: str | Path, text: str) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text)
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, _FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+#: the mode of every file depdetect writes: what the user's umask gives a new file (0644 under the usual 022)
+_FILE_MODE = 0o666 & ~_umask()
+
+
+def file_modes(folder: str | Path) -> None:
+    """Give every file under `folder` the same mode (libraries write some, e.g. safetensors, as 0600)."""
+    for path in Path(folder).rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            os.chmod(path, _FILE_MODE)
+
+
+def public_name(name_or_path: str | os.PathLike | None) -> str | None:
+    """What a saved config, metrics file or card may say about a model or data source: a Hub id as it is, a local
+    path reduced to its last part (no home folder or virtual environment goes to the Hub)."""
+    if name_or_path is None:
+        return None
+    text = str(name_or_path)
+    if text == default_encoder_path_or_none():
+        return MINILM_HUB_ID
+    path = Path(text).expanduser()
+    looks_local = path.is_absolute() or text.startswith((".", "~")) or text.count("/") > 1 or "\\" in text
+    if looks_local or path.exists():
+        return path.name or text
+    return text
+
+
+def default_encoder_path_or_none() -> str | None:
+    try:
+        return default_encoder_path()
+    except ValueError:
+        return None
 
 
 def saved_versions(*extra: str) -> dict[str, str]:

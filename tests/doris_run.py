@@ -25,7 +25,7 @@ parser.add_argument("--cpu", action="store_true")
 args = parser.parse_args()
 
 state = PartialState(cpu=args.cpu)
-cohort = rmhd_user_cohort(num_users=args.users, seed=3)
+cohort = rmhd_user_cohort(num_users=args.users, seed=3, prevalence=0.15)  # DORIS fits on >= 5 users per class
 annotator = OpenAIAnnotator(args.url, "test-model", concurrency=4, backoff=0.01) if args.url else None
 config = DorisConfig(xgboost={"n_estimators": 20, "max_depth": 3, "learning_rate": 0.3})
 doris = DorisPipeline(config, embedder=SentenceTransformerEmbedder(args.st_path, device="cpu"), annotator=annotator,

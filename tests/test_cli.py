@@ -226,7 +226,8 @@ def models(tmp_path_factory, tokenizer, tiny_embedder, cohort) -> dict[str, Path
     for name, model in (("hybrid", hybrid), ("dual_encoder", dual)):
         model.save_pretrained(root / name)
         tokenizer.save_pretrained(root / name)
-    DorisPipeline(doris_config(), embedder=tiny_embedder).fit(cohort["train"]).save_pretrained(root / "doris")
+    DorisPipeline(doris_config(), embedder=tiny_embedder).fit(cohort["train"]).save_pretrained(
+        root / "doris", include_embedder=True)
     return {name: root / name for name in ("hybrid", "dual_encoder", "doris")}
 
 
@@ -320,7 +321,7 @@ def test_predict_and_evaluate_users_with_doris(models, cohort, tmp_path):
     probabilities = sorted(o["probability"] for o in out)
     doris.config.threshold = (probabilities[5] + probabilities[6]) / 2
     assert sum(p >= 0.5 for p in probabilities) != 6
-    doris.save_pretrained(tmp_path / "median")
+    doris.save_pretrained(tmp_path / "median", include_embedder=True)
     median = main(["evaluate", str(tmp_path / "median"), source, "-o", str(tmp_path / "eval.json")])
     assert median["metrics"] == pytest.approx(doris.evaluate(users), nan_ok=True)
     assert median["metrics"]["accuracy"] != pytest.approx(result["metrics"]["accuracy"])
@@ -371,7 +372,8 @@ def run_failing(argv: list[str], capsys) -> str:
     (lambda tmp: Path(write_jsonl(tmp / "empty.jsonl", [])), "empty.jsonl holds no records"),
     (lambda tmp: Path(write_jsonl(tmp / "iv.jsonl", [{"turns": TURNS}])), "iv.jsonl:1 has no `text` field"),
     (lambda tmp: Path(write_jsonl(tmp / "bad.jsonl", [{"text": "fine"}, {"text": "  "}, {"text": 3}])),
-     r"bad.jsonl:2 `text` is empty or only whitespace; expected a non-empty string (and 1 more)"),
+     r"bad.jsonl:2 `text` is empty or holds only whitespace, control or zero-width characters; expected a "
+     "non-empty string (and 1 more)"),
 ])
 def test_bad_input_is_one_line_exit_2_and_no_output(models, tmp_path, capsys, make, message):
     out = tmp_path / "out.jsonl"

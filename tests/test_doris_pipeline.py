@@ -22,7 +22,11 @@ def fitted(tiny_embedder, cohort):
 
 
 def users_of(split, n=None):
-    return split.to_list()[:n]
+    """The first `n` users, with the split's first 5 depressed users among them (DORIS fits on >= 5 per class)."""
+    users = split.to_list()
+    depressed = [u for u in users if u["label"] == 1][:5]
+    rest = [u for u in users if u not in depressed]
+    return (depressed + rest)[:n] if n else users
 
 
 def test_fit_stores_cutoffs_and_annotates_k_percent_of_training_posts(tiny_embedder, cohort):
@@ -68,20 +72,21 @@ def test_explain_reports_symptom_posts_mood_course_and_explanation(fitted, cohor
 
 
 def test_save_and_load_give_the_same_probabilities_without_pickles(fitted, cohort, tmp_path):
-    fitted.save_pretrained(tmp_path / "doris", metrics={"test": {"f1": float("nan")}})
+    fitted.save_pretrained(tmp_path / "doris", metrics={"test": {"f1": float("nan")}}, include_embedder=True)
     files = sorted(p.name for p in (tmp_path / "doris").iterdir())
-    assert files == ["doris_config.json", "metrics.json", "xgboost_model.json"]
+    assert files == ["doris_config.json", "metrics.json", fitted.config.embedder, "xgboost_model.json"]
     for path in (tmp_path / "doris").iterdir():
-        json.loads(path.read_text())  # strict JSON throughout (NaN written as null)
+        if path.is_file():
+            json.loads(path.read_text())  # strict JSON throughout (NaN written as null)
     saved = json.loads((tmp_path / "doris" / "doris_config.json").read_text())
     assert saved["k"] == 20 and saved["m"] == 30 and saved["risk_cutoff"] == fitted.config.risk_cutoff
     assert len(saved["symptoms"]) == 9 and saved["annotator"] == "embedding" and saved["prompt_versions"]
-    loaded = DorisPipeline.from_pretrained(tmp_path / "doris")  # embedder restored from the config's identifier
+    loaded = DorisPipeline.from_pretrained(tmp_path / "doris")  # embedder: the copy inside the folder
     np.testing.assert_allclose(loaded.predict_proba(cohort["test"]), fitted.predict_proba(cohort["test"]), rtol=1e-6)
 
 
 def test_a_saved_pipeline_loads_in_a_fresh_process(fitted, cohort, tmp_path):
-    fitted.save_pretrained(tmp_path / "doris")
+    fitted.save_pretrained(tmp_path / "doris", include_embedder=True)
     users = users_of(cohort["test"], 3)
     (tmp_path / "users.json").write_text(json.dumps(users))
     script = textwrap.dedent(f"""
@@ -129,7 +134,7 @@ def test_posts_are_time_ordered_only_when_every_post_is_dated(fitted):
     "user, match",
     [
         ({"user_id": "u1", "posts": []}, "has no posts"),
-        ({"user_id": "u2", "posts": [{"text": "   ", "timestamp": None}]}, "empty text"),
+        ({"user_id": "u2", "posts": [{"text": "   ", "timestamp": None}]}, "is empty or holds only whitespace"),
         ({"user_id": "u3", "posts": [{"text": 5}]}, "must be a string"),
         ({"user_id": "u4", "posts": [{"text": "hi", "timestamp": "last Tuesday"}]}, "not ISO 8601"),
         ({"user_id": "u5", "posts": "hello"}, "must be a list"),

@@ -40,7 +40,7 @@ def folders(tmp_path_factory, tiny_encoder_dir, tiny_sentence_transformer, posts
         hybrid_args(tiny_encoder_dir, posts_files, root / "hybrid", "--num_epochs", "1", "--checkpointing_steps", "0")
     )
     main(dual_args(tiny_encoder_dir, esconv_jsonl, root / "dual", "--num_epochs", "1"))
-    main(["train", "doris", "--encoder", tiny_sentence_transformer, "--cohort_users", "120", "--n_estimators", "10",
+    main(["train", "doris", "--encoder", tiny_sentence_transformer, "--cohort_users", "200", "--n_estimators", "10",
           "--output_dir", str(root / "doris")])
     return {"hybrid": root / "hybrid", "dual_encoder": root / "dual" / "donor", "doris": root / "doris"}
 
@@ -344,12 +344,8 @@ def test_licensed_corpora_refuse_to_push_without_permission(hub, tmp_path):
     assert hub.repos[("dataset", "tester/swdd")].private
 
 
-def test_esconv_pushes_through_its_script(hub, tmp_path):
-    from .conftest import SHARED_DATA
-
-    source = SHARED_DATA / "FailedESConv.json"
-    if not source.is_file():
-        pytest.skip(f"{source} is not available")
+def test_esconv_pushes_through_its_script(hub, tmp_path, esconv_file):
+    source = esconv_file
     run(hub, tmp_path / "home", [sys.executable, str(ROOT / "datasets_scripts" / "esconv.py"), str(source),
                                  str(tmp_path / "esconv"), "--push_to_hub", "tester/esconv"])
     files = hub.files("tester/esconv", repo_type="dataset")

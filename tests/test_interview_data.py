@@ -17,8 +17,6 @@ from depdetect.dual_encoder.data import (
     tokenize_interviews,
 )
 
-from .conftest import SHARED_DATA
-
 
 def test_check_turns_fills_unknown_importance_and_allows_an_empty_prompt():
     turns = check_turns([{"prompt": None, "response": "hi"}, {"prompt": "Q", "response": "A", "importance": 1}], "x")
@@ -86,14 +84,12 @@ def test_esconv_turns_pair_the_supporter_with_the_next_seeker_block():
     ]
 
 
-def test_esconv_real_file_gives_196_scored_dialogues():
-    path = SHARED_DATA / "FailedESConv.json"
-    if not path.is_file():
-        pytest.skip(f"{path} is not available")
-    data = esconv.load_esconv(path)
-    assert len(data) == 196 and sum(data["label"]) == 56  # 56 dialogues have emotion_type "depression"
+def test_an_esconv_format_file_gives_one_scored_interview_per_dialogue(esconv_file):
+    data = esconv.load_esconv(esconv_file)
+    assert len(data) == 40 and sum(data["label"]) == 16  # 16 dialogues have emotion_type "depression"
     assert set(data["score"]) <= {1.0, 2.0, 3.0, 4.0, 5.0}
     assert all(t["response"] for turns in data["turns"] for t in turns)
+    assert all(turns[0]["prompt"] == "" and turns[1]["prompt"] for turns in data["turns"])  # the seeker opens
 
 
 def write_daic(root: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -21,8 +22,10 @@ def test_train_doris_on_the_simulated_cohort_writes_a_complete_folder(tiny_sente
     assert abs(annotation["train_posts_annotated"] / annotation["train_posts"] - 0.30) < 0.01
     assert sorted(p.name for p in out.iterdir()) == [
         "README.md",
+        "depdetect_run.json",
         "doris_config.json",
         "metrics.json",
+        Path(tiny_sentence_transformer).name,  # a local embedder is copied in: the folder loads on its own
         "xgboost_model.json",
     ]
     card = (out / "README.md").read_text()

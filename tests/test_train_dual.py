@@ -9,23 +9,16 @@ import pytest
 from depdetect.cli import main
 from depdetect.utils import json_safe
 
-from .conftest import SHARED_DATA
-
 
 @pytest.fixture(scope="session")
-def esconv_jsonl(tmp_path_factory) -> str:
-    """40 real ESConv dialogues in the generic interviews JSONL form."""
+def esconv_jsonl(tmp_path_factory, esconv_file) -> str:
+    """40 ESConv-format dialogues (16 depression; see conftest.esconv_dialogues) in the generic interviews JSONL."""
     from depdetect.corpora import esconv
 
-    path = SHARED_DATA / "FailedESConv.json"
-    if not path.is_file():
-        pytest.skip(f"{path} is not available")
-    data = esconv.load_esconv(path)
-    depressed = [i for i, y in enumerate(data["label"]) if y == 1][:16]
-    other = [i for i, y in enumerate(data["label"]) if y == 0][:24]
+    data = esconv.load_esconv(esconv_file)
     out = tmp_path_factory.mktemp("esconv") / "esconv40.jsonl"
     with open(out, "w") as handle:
-        for row in data.select(depressed + other):
+        for row in data:
             handle.write(json.dumps(row) + "\n")
     return str(out)
 

@@ -19,9 +19,51 @@ def add_push_arguments(parser: argparse.ArgumentParser, licensed: bool = False) 
 
 
 def write_jsonl(dataset, path: str | Path) -> None:
-    with open(path, "w", encoding="utf-8") as handle:
-        for row in dataset:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    from ..utils import write_text
+
+    write_text(path, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in dataset))
+
+
+def read_json_file(path: str | Path):
+    """A JSON file's content; a ValueError naming the file (and line) when it is missing, not UTF-8 or not JSON."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No such file: {path}.")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path} is not UTF-8 text (byte {err.start}: {err.reason}).") from None
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}:{err.lineno} is not valid JSON ({err.msg}, column {err.colno}).") from None
+
+
+def expect(value, kind, where: str, what: str):
+    """`value` when it is a `kind`; a ValueError naming the place and the field otherwise."""
+    if not isinstance(value, kind):
+        names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
+        raise ValueError(f"{where}: `{what}` must be a {names}, got {type(value).__name__} ({value!r:.40}).")
+    return value
+
+
+def save_dataset(dataset, output_dir: str | Path) -> None:
+    """save_to_disk into a temporary folder beside `output_dir`, then rename: a failure leaves no half folder."""
+    import shutil
+    import tempfile
+
+    output_dir = Path(output_dir)
+    if output_dir.exists() and (not output_dir.is_dir() or (any(output_dir.iterdir()) and not any(
+            (output_dir / n).is_file() for n in ("dataset_dict.json", "state.json")))):
+        raise ValueError(f"{output_dir} exists and is not a saved dataset; choose a new or empty output folder "
+                         "(a saved dataset there is replaced).")
+    output_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=output_dir.parent, prefix=f".{output_dir.name}.saving-"))
+    try:
+        dataset.save_to_disk(str(tmp / "data"))
+        if output_dir.exists():
+            shutil.rmtree(output_dir)
+        (tmp / "data").replace(output_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def jsonl_main(argv: list[str] | None, doc: str, schema: str, script: str, load_jsonl: Callable[[str], object],

@@ -19,7 +19,7 @@ import csv
 import re
 from pathlib import Path
 
-from .common import add_push_arguments
+from .common import add_push_arguments, save_dataset
 
 #: (start, stop) seconds of the interruptions in sessions 373 and 444, as the DAIC-WOZ documentation describes them.
 INTERRUPTIONS = {"373": [(5 * 60 + 52, 7 * 60)], "444": [(4 * 60 + 46, 6 * 60 + 27)]}
@@ -71,15 +71,30 @@ def transcript_turns(rows: list[tuple[float, str, str]]) -> list[dict]:
 
 
 def _split_rows(path: Path) -> list[dict]:
-    with open(path, newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path} is not UTF-8 text (byte {err.start}: {err.reason}).") from None
     out = []
-    for row in rows:
-        row = {k.strip(): (v or "").strip() for k, v in row.items() if k}
+    for number, row in enumerate(rows, start=2):  # line 1 is the header
+        where = f"{path}:{number}"
+        row = {k.strip(): (v or "").strip() for k, v in row.items() if isinstance(k, str) and isinstance(v, str)}
+        if not row.get("Participant_ID"):
+            raise ValueError(f"{where}: no `Participant_ID` (columns: {sorted(row)}); is this a DAIC-WOZ split file?")
         score = row.get("PHQ8_Score", row.get("PHQ_Score", ""))
         label = row.get("PHQ8_Binary", row.get("PHQ_Binary", ""))
-        out.append({"id": row["Participant_ID"], "score": float(score) if score else None,
-                    "label": int(float(label)) if label else -1})
+        try:
+            score = float(score) if score else None
+        except ValueError:
+            raise ValueError(f"{where}: `PHQ8_Score` must be a number, got {score!r}.") from None
+        try:
+            label = int(float(label)) if label else -1
+        except ValueError:
+            raise ValueError(f"{where}: `PHQ8_Binary` must be 0 or 1, got {label!r}.") from None
+        if label not in (-1, 0, 1):
+            raise ValueError(f"{where}: `PHQ8_Binary` must be 0 or 1, got {label!r}.")
+        out.append({"id": row["Participant_ID"], "score": score, "label": label})
     return out
 
 
@@ -118,7 +133,7 @@ def main(argv: list[str] | None = None) -> None:
     from ..hub import publish_corpus
 
     data = load_daic_woz(args.daic_root)
-    data.save_to_disk(args.output_dir)
+    save_dataset(data, args.output_dir)
     print({name: len(split) for name, split in data.items()}, "->", args.output_dir)
     if args.push_to_hub:
         publish_corpus(

@@ -11,25 +11,27 @@ ESConv is CC BY-NC 4.0: non-commercial use only.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from .common import add_push_arguments
+from .common import add_push_arguments, expect, read_json_file, save_dataset
 
 SEEKER, SUPPORTER = "speaker", "listener"
 
 
-def dialogue_turns(dialog: list[dict]) -> list[dict]:
+def dialogue_turns(dialog: list[dict], where: str = "dialog") -> list[dict]:
     """Merge consecutive utterances of one speaker; pair each seeker block with the supporter block before it."""
     blocks: list[tuple[str, str]] = []
-    for utterance in dialog:
-        text = " ".join(str(utterance.get("content", "")).split())
+    for j, utterance in enumerate(expect(dialog, list, where, "dialog")):
+        place = f"{where}, utterance {j}"
+        expect(utterance, dict, place, "utterance")
+        speaker = expect(utterance.get("speaker"), str, place, "speaker")
+        text = " ".join(str(expect(utterance.get("content", ""), (str, type(None)), place, "content") or "").split())
         if not text:
             continue
-        if blocks and blocks[-1][0] == utterance["speaker"]:
-            blocks[-1] = (utterance["speaker"], blocks[-1][1] + " " + text)
+        if blocks and blocks[-1][0] == speaker:
+            blocks[-1] = (speaker, blocks[-1][1] + " " + text)
         else:
-            blocks.append((utterance["speaker"], text))
+            blocks.append((speaker, text))
     turns, prompt = [], ""
     for speaker, text in blocks:
         if speaker == SUPPORTER:
@@ -40,18 +42,29 @@ def dialogue_turns(dialog: list[dict]) -> list[dict]:
     return turns
 
 
-def esconv_records(dialogues: list[dict]) -> list[dict]:
+def esconv_records(dialogues: list[dict], source: str = "ESConv") -> list[dict]:
+    """One `interviews` record per dialogue; malformed input raises a ValueError naming the file, the dialogue and
+    the field."""
     records = []
-    for i, dialogue in enumerate(dialogues):
-        turns = dialogue_turns(dialogue.get("dialog", []))
+    for i, dialogue in enumerate(expect(dialogues, list, source, "the file's top level (a list of dialogues)")):
+        where = f"{source}: dialogue {i}"
+        expect(dialogue, dict, where, "dialogue")
+        turns = dialogue_turns(dialogue.get("dialog", []), where)
         if not turns:
             continue  # a dialogue in which the seeker never speaks has nothing to score
-        intensity = dialogue.get("survey_score", {}).get("seeker", {}).get("initial_emotion_intensity")
+        survey = expect(dialogue.get("survey_score") or {}, dict, where, "survey_score")
+        seeker = expect(survey.get("seeker") or {}, dict, where, "survey_score.seeker")
+        intensity = seeker.get("initial_emotion_intensity")
+        try:
+            score = float(intensity) if intensity not in (None, "") else None
+        except (TypeError, ValueError):
+            raise ValueError(f"{where}: `survey_score.seeker.initial_emotion_intensity` must be a number (1-5), got "
+                             f"{intensity!r}.") from None
         records.append(
             {
                 "interview_id": f"esconv-{i}",
                 "turns": turns,
-                "score": float(intensity) if intensity not in (None, "") else None,
+                "score": score,
                 "label": int(dialogue.get("emotion_type") == "depression"),
             }
         )
@@ -62,8 +75,8 @@ def load_esconv(path: str | Path):
     """All dialogues of an ESConv JSON file as one `interviews` Dataset (dialogues without a score are dropped)."""
     from ..dual_encoder.data import interviews_from_records
 
-    dialogues = json.loads(Path(path).read_text(encoding="utf-8"))
-    records = [r for r in esconv_records(dialogues) if r["score"] is not None]
+    dialogues = read_json_file(path)
+    records = [r for r in esconv_records(dialogues, str(path)) if r["score"] is not None]
     return interviews_from_records(records, str(path))
 
 
@@ -79,7 +92,7 @@ def main(argv: list[str] | None = None) -> None:
     from ..hub import publish_corpus
 
     dataset = load_esconv(args.esconv_json)
-    dataset.save_to_disk(args.output_dir)
+    save_dataset(dataset, args.output_dir)
     print(f"{len(dataset)} interviews -> {args.output_dir}")
     if args.push_to_hub:
         publish_corpus(

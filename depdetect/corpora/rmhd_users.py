@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_push_arguments
+from .common import add_push_arguments, save_dataset
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> None:
     from ..hub import publish_corpus
 
     data = rmhd_user_cohort(num_users=args.users, seed=args.seed)
-    data.save_to_disk(args.out_dir)
+    save_dataset(data, args.out_dir)
     print({name: f"{len(split)} users, {sum(split['label'])} depressed" for name, split in data.items()})
     if args.push_to_hub:
         publish_corpus(

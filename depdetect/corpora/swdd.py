@@ -20,7 +20,7 @@ from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
-from .common import add_push_arguments
+from .common import add_push_arguments, expect, save_dataset
 
 logger = logging.getLogger(__name__)
 FILES = {"depressed.jsonl": 1, "control.jsonl": 0}
@@ -58,30 +58,35 @@ def swdd_time(value: object, where: str) -> str | None:
 
 def read_users(path: Path, label: int, counts: dict) -> list[dict]:
     users = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
+    try:
+        lines = path.read_text(encoding="utf-8").split("\n")  # not splitlines: JSON strings may hold U+2028
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path} is not UTF-8 text (byte {err.start}: {err.reason}).") from None
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{path.name}:{number}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{where} is not valid JSON ({err.msg}).") from err
+        expect(record, dict, where, "record (a user)")
+        tweets = record.get("tweets")
+        if not isinstance(tweets, list):
+            raise ValueError(f"{where}: expected a `tweets` list, got {type(tweets).__name__}.")
+        posts = []
+        for j, tweet in enumerate(tweets):
+            expect(tweet, dict, f"{where}, tweet {j}", "tweet")
+            text = strip_html(str(tweet.get("text") or ""))
+            if not text:
+                counts["empty_tweets"] += 1
                 continue
-            where = f"{path.name}:{number}"
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{where} is not valid JSON ({err.msg}).") from err
-            tweets = record.get("tweets")
-            if not isinstance(tweets, list):
-                raise ValueError(f"{where}: expected a `tweets` list, got {type(tweets).__name__}.")
-            posts = []
-            for tweet in tweets:
-                text = strip_html(str(tweet.get("text") or ""))
-                if not text:
-                    counts["empty_tweets"] += 1
-                    continue
-                posts.append({"text": text, "timestamp": swdd_time(tweet.get("post_time"), where)})
-            if not posts:
-                counts["users_without_tweets"] += 1
-                continue
-            user_id = record.get("user_id", record.get("id", record.get("uid", f"{path.stem}-{number}")))
-            users.append({"user_id": str(user_id), "posts": posts, "label": label})
+            posts.append({"text": text, "timestamp": swdd_time(tweet.get("post_time"), where)})
+        if not posts:
+            counts["users_without_tweets"] += 1
+            continue
+        user_id = record.get("user_id", record.get("id", record.get("uid", f"{path.stem}-{number}")))
+        users.append({"user_id": str(user_id), "posts": posts, "label": label})
     return users
 
 
@@ -119,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     from ..hub import publish_corpus
 
     data = load_swdd(args.swdd_dir, args.seed)
-    data.save_to_disk(args.out_dir)
+    save_dataset(data, args.out_dir)
     print({name: len(split) for name, split in data.items()})
     if args.push_to_hub:
         publish_corpus(

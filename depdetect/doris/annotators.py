@@ -15,12 +15,16 @@ builds one from "embedding", "transformers:PATH" or "openai:BASE_URL#MODEL".
 
 from __future__ import annotations
 
+import email.utils
+import http.client
 import json
 import logging
 import os
 import random
+import socket
+import threading
 import time
-import urllib.error
+import urllib.parse
 import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..utils import public_name
 from .arguments import LLMClientArguments
 from .templates import (
     PROMPT_VERSIONS,
@@ -42,6 +47,10 @@ logger = logging.getLogger(__name__)
 
 NO_EMOTIONAL_POSTS = "No emotionally charged posts were found in this period."
 RETRY_REMINDER = "\nAnswer only with the letters in parentheses, for example (A, C), or with None."
+
+
+def _text_or_none(answer: str | None) -> str | None:
+    return answer.strip() if isinstance(answer, str) and answer.strip() else None
 
 
 def _excerpt(text: str, words: int = 25) -> str:
@@ -100,42 +109,56 @@ class EmbeddingAnnotator:
         present &= rank < self.max_symptoms
         return [[codes[j] for j in np.flatnonzero(row)] for row in present]
 
+    @property
+    def public_spec(self) -> str:
+        return "embedding"
+
     def summarize(self, posts: list[dict]) -> str:
-        if not posts:
-            return NO_EMOTIONAL_POSTS
-        dated = [p["timestamp"] for p in posts if p.get("timestamp")]
-        span = f" ({dated[0][:10]} to {dated[-1][:10]})" if dated else ""
-        lines = [f"{p['timestamp'][:10] if p.get('timestamp') else 'time unknown'} {p['emotion']}: "
-                 f"\"{_excerpt(p['text'])}\"" for p in posts]
-        counts = Counter(p["emotion"] for p in posts)
-        negative = [p["emotion"] != "happiness" for p in posts]
-        half = len(posts) // 2
-        trend = ""
-        if half:
-            first, second = sum(negative[:half]), sum(negative[half:])
-            trend = (f" Negative emotions in the first half: {first} of {half}; in the second half: "
-                     f"{second} of {len(posts) - half}.")
-        top, top_count = counts.most_common(1)[0]
-        return (
-            f"Mood course from {len(posts)} emotionally charged posts{span}, each with its dominant emotion: "
-            + "; ".join(lines)
-            + f". Most frequent: {top} ({top_count} of {len(posts)}).{trend}"
-        )
+        return offline_summary(posts)
 
     def explain(self, mood_course: str, symptom_posts: list[dict], depressed: bool, probability: float) -> str:
-        decision = "depressed" if depressed else "not depressed"
-        found = Counter(name for p in symptom_posts for name in p["symptoms"])
-        if found:
-            listing = ", ".join(f"{name} ({n} post{'s' if n > 1 else ''})" for name, n in found.most_common())
-            symptoms = (f"Symptom annotation (embedding similarity to the DSM-5 templates, not an LLM) found "
-                        f"{len(found)} of 9 DSM-5 symptoms in {len(symptom_posts)} posts: {listing}. "
-                        f"For example: \"{_excerpt(symptom_posts[0]['text'], 30)}\".")
-        else:
-            symptoms = "Symptom annotation found none of the 9 DSM-5 symptoms in the posts it examined."
-        return (
-            f"The classifier judged this user {decision} (probability {probability:.2f}). {symptoms} {mood_course} "
-            "This is a research screening signal, not a diagnosis."
-        )
+        return offline_explanation(mood_course, symptom_posts, depressed, probability)
+
+
+def offline_summary(posts: list[dict]) -> str:
+    """The mood course without an LLM: the emotional posts in time order with their dominant emotion."""
+    if not posts:
+        return NO_EMOTIONAL_POSTS
+    dated = [p["timestamp"] for p in posts if p.get("timestamp")]
+    span = f" ({dated[0][:10]} to {dated[-1][:10]})" if dated else ""
+    lines = [f"{p['timestamp'][:10] if p.get('timestamp') else 'time unknown'} {p['emotion']}: "
+             f"\"{_excerpt(p['text'])}\"" for p in posts]
+    counts = Counter(p["emotion"] for p in posts)
+    negative = [p["emotion"] != "happiness" for p in posts]
+    half = len(posts) // 2
+    trend = ""
+    if half:
+        first, second = sum(negative[:half]), sum(negative[half:])
+        trend = (f" Negative emotions in the first half: {first} of {half}; in the second half: "
+                 f"{second} of {len(posts) - half}.")
+    top, top_count = counts.most_common(1)[0]
+    return (
+        f"Mood course from {len(posts)} emotionally charged posts{span}, each with its dominant emotion: "
+        + "; ".join(lines)
+        + f". Most frequent: {top} ({top_count} of {len(posts)}).{trend}"
+    )
+
+
+def offline_explanation(mood_course: str, symptom_posts: list[dict], depressed: bool, probability: float) -> str:
+    """The written explanation without an LLM: the decision, the symptoms found with an example, the mood course."""
+    decision = "depressed" if depressed else "not depressed"
+    found = Counter(name for p in symptom_posts for name in p["symptoms"])
+    if found:
+        listing = ", ".join(f"{name} ({n} post{'s' if n > 1 else ''})" for name, n in found.most_common())
+        symptoms = (f"Symptom annotation (embedding similarity to the DSM-5 templates, not an LLM) found "
+                    f"{len(found)} of 9 DSM-5 symptoms in {len(symptom_posts)} posts: {listing}. "
+                    f"For example: \"{_excerpt(symptom_posts[0]['text'], 30)}\".")
+    else:
+        symptoms = "Symptom annotation found none of the 9 DSM-5 symptoms in the posts it examined."
+    return (
+        f"The classifier judged this user {decision} (probability {probability:.2f}). {symptoms} {mood_course} "
+        "This is a research screening signal, not a diagnosis."
+    )
 
 
 class LLMAnnotator:
@@ -179,13 +202,15 @@ class LLMAnnotator:
                     logger.warning("An annotator answer could not be read after one retry; counted as no symptom.")
         return answers
 
-    def summarize(self, posts: list[dict]) -> str:
+    def summarize(self, posts: list[dict]) -> str | None:
+        """The mood course; None when the answer was unreadable or empty (not cached; the offline one stands in)."""
         if not posts:
             return NO_EMOTIONAL_POSTS
-        return self.chat([mood_course_prompt(posts)], self.text_max_tokens)[0].strip()
+        return _text_or_none(self.chat([mood_course_prompt(posts)], self.text_max_tokens)[0])
 
-    def explain(self, mood_course: str, symptom_posts: list[dict], depressed: bool, probability: float) -> str:
-        return self.chat([explain_prompt(mood_course, symptom_posts, depressed)], self.text_max_tokens)[0].strip()
+    def explain(self, mood_course: str, symptom_posts: list[dict], depressed: bool, probability: float) -> str | None:
+        prompt = explain_prompt(mood_course, symptom_posts, depressed)
+        return _text_or_none(self.chat([prompt], self.text_max_tokens)[0])
 
 
 class TransformersAnnotator(LLMAnnotator):
@@ -208,6 +233,11 @@ class TransformersAnnotator(LLMAnnotator):
     @property
     def spec(self) -> str:
         return f"transformers:{self.model}"
+
+    @property
+    def public_spec(self) -> str:
+        """A Hub id as given; a local model by its name only (what a saved config records)."""
+        return f"transformers:{public_name(self.model)}"
 
     def _load(self) -> None:
         import torch
@@ -249,15 +279,31 @@ class TransformersAnnotator(LLMAnnotator):
         return answers
 
 
+class ReplyProblem(Exception):
+    """A reply that may be better on a retry: a transport fault, a truncated body, a page that is not JSON
+    (`unreadable`: the server answered, but not with a chat completion)."""
+
+    def __init__(self, what: str, unreadable: bool = False):
+        super().__init__(what)
+        self.unreadable = unreadable
+
+
 class OpenAIAnnotator(LLMAnnotator):
     """Any OpenAI-compatible chat-completions server (vLLM, llama.cpp server, Ollama, OpenAI).
 
     Args:
-        base_url: e.g. "http://localhost:8000/v1" (the `/chat/completions` path is appended).
+        base_url: e.g. "http://localhost:8000/v1" (the `/chat/completions` path is appended). Proxies from the
+            usual environment variables (HTTP(S)_PROXY, NO_PROXY) are honoured.
         model: the served model's name.
-        api_key_env: the environment variable holding the key (read at call time; never stored or logged).
-        timeout: seconds per request. max_retries / backoff: connection errors, timeouts, 429 and 5xx answers are
-            retried with exponential back-off (backoff * 2**attempt, jittered); other HTTP errors fail at once.
+        api_key_env: the environment variable holding the key (read when a request is sent, only by an annotator
+            its caller built; never stored or logged).
+        timeout: seconds one request may take in all (connecting, sending, every byte of the answer): a server
+            that drips bytes is cut at this deadline, not after each read.
+        max_retries / backoff: transport faults, timeouts, truncated bodies, replies that are not a chat
+            completion, 408/409/429 and 5xx answers are retried with exponential back-off (backoff * 2**attempt,
+            jittered), or after the server's `Retry-After` (at most `max_retry_after` seconds); other HTTP errors
+            fail at once. A reply still unreadable after the retries is returned as None: the pipeline counts it and
+            does not cache it.
         concurrency: requests in flight at once.
     """
 
@@ -265,59 +311,157 @@ class OpenAIAnnotator(LLMAnnotator):
 
     def __init__(self, base_url: str, model: str, api_key_env: str = LLMClientArguments.api_key_env,
                  timeout: float = LLMClientArguments.llm_timeout, max_retries: int = 4, backoff: float = 1.0,
-                 concurrency: int = LLMClientArguments.llm_concurrency, temperature: float = 0.0, **kwargs):
-        if not base_url.startswith(("http://", "https://")):
-            raise ValueError(f"`base_url` must start with http:// or https://, got {base_url!r}.")
+                 concurrency: int = LLMClientArguments.llm_concurrency, temperature: float = 0.0,
+                 max_retry_after: float = 60.0, **kwargs):
+        parts = urllib.parse.urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"`base_url` must start with http:// or https:// and name a host, got {base_url!r}.")
+        if not timeout > 0 or max_retries < 0 or backoff < 0 or max_retry_after < 0:
+            raise ValueError("`timeout` must be > 0 and `max_retries`, `backoff`, `max_retry_after` >= 0.")
         super().__init__(model=model, **kwargs)
         self.base_url = base_url.rstrip("/")
         self.api_key_env, self.timeout, self.max_retries = api_key_env, timeout, max_retries
         self.backoff, self.concurrency, self.temperature = backoff, concurrency, temperature
+        self.max_retry_after = max_retry_after
 
     @property
     def spec(self) -> str:
         return f"openai:{self.base_url}#{self.model}"
 
-    def _request(self, prompt: str, max_tokens: int) -> str:
+    @property
+    def public_spec(self) -> str:
+        """The spec without credentials or query strings in the URL (what a saved config records)."""
+        parts = urllib.parse.urlsplit(self.base_url)
+        host = parts.hostname or ""
+        netloc = f"[{host}]" if ":" in host else host
+        if parts.port:
+            netloc += f":{parts.port}"
+        return f"openai:{urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, '', ''))}#{self.model}"
+
+    def _connection(self, url: urllib.parse.SplitResult, timeout: float):
+        """An HTTP(S) connection to the server, through the environment's proxy when one applies."""
+        https = url.scheme == "https"
+        port = url.port or (443 if https else 80)
+        proxy = urllib.request.getproxies().get(url.scheme)
+        if proxy and not urllib.request.proxy_bypass(url.hostname):
+            p = urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+            conn = http.client.HTTPConnection(p.hostname, p.port or 80, timeout=timeout)
+            if https:
+                conn = http.client.HTTPSConnection(p.hostname, p.port or 443, timeout=timeout)
+                conn.set_tunnel(url.hostname, port)
+                return conn, url.path
+            return conn, urllib.parse.urlunsplit(url)  # a plain-HTTP proxy takes the absolute URL
+        cls = http.client.HTTPSConnection if https else http.client.HTTPConnection
+        return cls(url.hostname, port, timeout=timeout), url.path
+
+    def _exchange(self, url: str, body: bytes, headers: dict) -> tuple[int, dict, bytes]:
+        """One POST within the total deadline: (status, headers, body). A watchdog closes the socket when the
+        deadline passes, so a server that drips its answer one byte at a time cannot hold a worker longer."""
+        deadline = time.monotonic() + self.timeout
+        conn, target = self._connection(urllib.parse.urlsplit(url), self.timeout)
+        expired = threading.Event()
+
+        def cut():
+            expired.set()
+            sock = conn.sock
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+        watchdog = threading.Timer(self.timeout, cut)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            conn.request("POST", target, body=body, headers=headers)
+            response = conn.getresponse()
+            chunks = []
+            while True:
+                if time.monotonic() > deadline:
+                    raise TimeoutError
+                chunk = response.read1(65536) if hasattr(response, "read1") else response.read(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            data = b"".join(chunks)
+            if response.length not in (None, 0) or (
+                    response.getheader("Content-Length", "").isdigit()
+                    and len(data) < int(response.getheader("Content-Length"))):
+                raise http.client.IncompleteRead(data)
+            return response.status, {k.lower(): v for k, v in response.getheaders()}, data
+        except (OSError, http.client.HTTPException, TimeoutError) as err:
+            if expired.is_set() or time.monotonic() > deadline:
+                raise ReplyProblem(f"no complete answer within the {self.timeout:g} s deadline") from err
+            raise ReplyProblem(type(err).__name__) from err
+        finally:
+            watchdog.cancel()
+            conn.close()
+
+    def _retry_delay(self, attempt: int, headers: dict | None) -> float:
+        """Seconds before the next attempt: the server's Retry-After (capped), else jittered exponential back-off."""
+        value = (headers or {}).get("retry-after")
+        if value:
+            try:
+                seconds = float(value)
+            except ValueError:
+                try:
+                    seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+                except (TypeError, ValueError):
+                    seconds = None
+            if seconds is not None and seconds == seconds:
+                return min(max(0.0, seconds), self.max_retry_after)
+        return self.backoff * 2**attempt * (0.5 + random.random())
+
+    def _request(self, prompt: str, max_tokens: int) -> str | None:
+        """The completion's text; None when every attempt gave a reply that is not a chat completion."""
         body = json.dumps({
             "model": self.model,
             "messages": [{"role": "user", "content": prompt}],
             "temperature": self.temperature,
             "max_tokens": max_tokens,
         }).encode()
-        headers = {"Content-Type": "application/json"}
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
         key = os.environ.get(self.api_key_env)
         if key:
             headers["Authorization"] = f"Bearer {key}"
         url = f"{self.base_url}/chat/completions"
+        unreadable = False
         for attempt in range(self.max_retries + 1):
+            reply_headers = None
             try:
-                request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    payload = json.loads(response.read().decode("utf-8"))
-                content = payload["choices"][0]["message"]["content"]
-                return content if isinstance(content, str) else ""
-            except urllib.error.HTTPError as err:
-                if err.code not in (408, 409, 429) and err.code < 500:
+                status, reply_headers, data = self._exchange(url, body, headers)
+                if status == 200:
+                    try:
+                        content = json.loads(data.decode("utf-8"))["choices"][0]["message"]["content"]
+                    except (ValueError, KeyError, IndexError, TypeError) as err:
+                        raise ReplyProblem("a reply that is not a chat completion", unreadable=True) from err
+                    if isinstance(content, str):
+                        return content
+                    raise ReplyProblem("a chat completion without text content", unreadable=True)
+                if status not in (408, 409, 429) and status < 500:
                     raise RuntimeError(
-                        f"The chat server at {url} refused the request with HTTP {err.code} ({err.reason}); check "
-                        f"the model name ({self.model!r}) and the key in ${self.api_key_env}."
-                    ) from err
-                problem = f"HTTP {err.code}"
-            except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as err:
-                problem = type(err).__name__
-            except (ValueError, KeyError, IndexError, TypeError):
-                return ""  # a reply that is not a chat completion: an unreadable answer, retried by the caller
+                        f"The chat server at {url} refused the request with HTTP {status}; check the model name "
+                        f"({self.model!r}) and the key in ${self.api_key_env}."
+                    )
+                problem, unreadable = f"HTTP {status}", False
+            except ReplyProblem as err:
+                problem, unreadable = str(err), err.unreadable
             if attempt < self.max_retries:
-                delay = self.backoff * 2**attempt * (0.5 + random.random())
+                delay = self._retry_delay(attempt, reply_headers)
                 logger.warning("Chat request failed (%s); retry %d of %d in %.1fs.", problem, attempt + 1,
                                self.max_retries, delay)
                 time.sleep(delay)
+        if unreadable:
+            logger.warning("The chat server's reply was still unreadable after %d attempts (%s); counted, not cached.",
+                           self.max_retries + 1, problem)
+            return None
         raise RuntimeError(
             f"The chat server at {url} did not answer after {self.max_retries + 1} attempts ({problem}). Finished "
             "annotations are cached; rerun the same command to resume."
         )
 
-    def _chat(self, prompts: list[str], max_tokens: int) -> list[str]:
+    def _chat(self, prompts: list[str], max_tokens: int) -> list[str | None]:
         if len(prompts) == 1:
             return [self._request(prompts[0], max_tokens)]
         with ThreadPoolExecutor(max_workers=max(1, self.concurrency)) as pool:

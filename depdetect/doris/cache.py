@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..utils import write_text
+
 
 def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -77,7 +79,7 @@ class EmbeddingCache:
     def __init__(self, folder: str | Path, namespace: str, dim: int):
         self.folder = Path(folder) / f"embeddings-{cache_key(namespace)[:16]}"
         self.folder.mkdir(parents=True, exist_ok=True)
-        (self.folder / "namespace.txt").write_text(namespace + "\n", encoding="utf-8")
+        write_text(self.folder / "namespace.txt", namespace + "\n")
         self.dim = dim
         self._rows: dict[str, np.ndarray] = {}
         for keys_path in sorted(self.folder.glob("embeddings.rank*.keys")):

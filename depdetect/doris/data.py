@@ -13,6 +13,9 @@ from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 
 from ..data import POST_LABELS, RMHD_CONTROL_SUBREDDITS, complete_splits, record_splits, rmhd_csv_path
 
+# the one rule for texts (it lives in the Hybrid's pipeline file because remote code must carry it itself)
+from ..hybrid.pipeline_hybrid import check_text
+
 POST_FEATURES = {"text": Value("string"), "timestamp": Value("string")}
 USERS_FEATURES = Features(
     {"user_id": Value("string"), "posts": [POST_FEATURES], "label": ClassLabel(names=POST_LABELS)}
@@ -58,11 +61,7 @@ def check_user(user: object, where: str) -> dict:
         post = {"text": post} if isinstance(post, str) else post
         if not isinstance(post, dict):
             raise ValueError(f"{name}, post {i}: expected a dict with `text`, got {type(post).__name__}.")
-        text = post.get("text")
-        if not isinstance(text, str):
-            raise ValueError(f"{name}, post {i}: `text` must be a string, got {type(text).__name__}.")
-        if not text.strip():
-            raise ValueError(f"{name}, post {i} has empty text; drop the post (or the user if it has no others).")
+        text = check_text(post.get("text"), f"{name}, post {i} `text`")
         timestamp = post.get("timestamp")
         parse_timestamp(timestamp, f"{name}, post {i}")
         clean.append({"text": text, "timestamp": timestamp.strip() if isinstance(timestamp, str) else None})

@@ -7,10 +7,11 @@ L2-normalised float32 row per text) can stand in; `SentenceTransformerEmbedder` 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import numpy as np
 
-from ..utils import MINILM_HUB_ID, default_encoder_path
+from ..utils import MINILM_HUB_ID, default_encoder_path, public_name
 
 logger = logging.getLogger(__name__)
 
@@ -20,8 +21,9 @@ class SentenceTransformerEmbedder:
 
     Args:
         name_or_path: a local folder or Hub id of a sentence-transformers model.
-        identifier: what the saved DORIS config records (defaults to the Hub id for the bundled MiniLM, else
-            `name_or_path`); `from_pretrained` loads the embedder back from it.
+        identifier: what the saved DORIS config records (defaults to the Hub id for the bundled MiniLM, a Hub id
+            as given, a local folder by its name only); `DorisPipeline.from_pretrained` loads the embedder back
+            from it (a Hub id from the Hub cache, or a folder of that name inside the saved pipeline's folder).
         batch_size: texts per forward pass; `encode` also feeds the model in chunks of `chunk_size` texts.
         device: "cpu", "cuda", ... (sentence-transformers picks one when None).
     """
@@ -38,8 +40,8 @@ class SentenceTransformerEmbedder:
 
         if name_or_path is None or name_or_path == MINILM_HUB_ID:
             path, identifier = default_encoder_path(), identifier or MINILM_HUB_ID
-        else:
-            path, identifier = str(name_or_path), identifier or str(name_or_path)
+        else:  # a local path is recorded by its last part only: no local path goes into a saved config
+            path, identifier = str(name_or_path), identifier or public_name(name_or_path)
         self.model = SentenceTransformer(path, device=device)
         self.identifier = identifier
         self.batch_size = batch_size
@@ -59,3 +61,28 @@ class SentenceTransformerEmbedder:
 
 def load_embedder(identifier: str | None, **kwargs) -> SentenceTransformerEmbedder:
     return SentenceTransformerEmbedder(identifier, **kwargs)
+
+
+def resolve_saved_embedder(identifier: str, folder: str | Path, **kwargs) -> SentenceTransformerEmbedder:
+    """The embedder a saved pipeline names, found without reading outside its folder or the Hub cache: the bundled
+    MiniLM, a folder of that name inside `folder`, or a Hub id (from the cache when offline)."""
+    folder = Path(folder).resolve()
+    if identifier in (None, MINILM_HUB_ID):
+        return SentenceTransformerEmbedder(None, **kwargs)
+    inside = (folder / str(identifier)).resolve()
+    if inside.is_dir() and inside.is_relative_to(folder):
+        return SentenceTransformerEmbedder(str(inside), identifier=identifier, **kwargs)
+    text = str(identifier)
+    hint = (f"copy the model into {folder} as a folder named {Path(text).name!r}, or pass "
+            "embedder=SentenceTransformerEmbedder(PATH) to DorisPipeline.from_pretrained")
+    if text.startswith(("/", ".", "~")) or text.count("/") > 1 or "\\" in text or ".." in text:
+        raise ValueError(f"The saved config names the embedder {text!r}, a path outside the pipeline folder; "
+                         f"depdetect loads nothing from outside a saved folder on its own: {hint}.")
+    from huggingface_hub import snapshot_download
+
+    try:
+        path = snapshot_download(text)
+    except Exception as err:  # not a Hub id, not cached offline, no access
+        raise ValueError(f"The saved config names the embedder {text!r}, which is neither in the pipeline folder nor "
+                         f"a Hub model that could be loaded ({type(err).__name__}); {hint}.") from err
+    return SentenceTransformerEmbedder(path, identifier=text, **kwargs)

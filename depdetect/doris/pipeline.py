@@ -15,15 +15,15 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import Counter
+from collections import Counter, OrderedDict
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from ..metrics import classification_metrics
-from ..utils import saved_versions, write_json
-from .annotators import make_annotator
+from ..utils import saved_versions, write_json, write_text
+from .annotators import EmbeddingAnnotator, make_annotator, offline_explanation, offline_summary
 from .cache import AnswerCache, EmbeddingCache, cache_key
 from .config import CONFIG_NAME, DorisConfig
 from .data import check_user, parse_timestamp
@@ -34,6 +34,29 @@ logger = logging.getLogger(__name__)
 BOOSTER_NAME = "xgboost_model.json"
 #: texts embedded per step (bounds memory and cache appends; one progress-bar update each)
 EMBED_CHUNK = 1024
+#: fewest training users of each class DORIS fits on (fewer give trees and cut-offs that mean nothing)
+MIN_USERS_PER_CLASS = 5
+
+
+class LRUStore(OrderedDict):
+    """A dict that keeps at most `size` entries, dropping the least recently used (the in-memory cache of a
+    pipeline without `cache_dir`: a long-running process does not keep every text it ever saw)."""
+
+    def __init__(self, size: int):
+        super().__init__()
+        self.size = size
+
+    def get(self, key, default=None):
+        if key in self:
+            self.move_to_end(key)
+            return self[key]
+        return default
+
+    def __setitem__(self, key, value) -> None:
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        while len(self) > self.size:
+            self.popitem(last=False)
 
 
 def _as_users(users) -> list[dict]:
@@ -61,29 +84,34 @@ class DorisPipeline:
             `SentenceTransformerEmbedder`); loaded from `config.embedder` on first use when None.
         annotator: an annotator (see depdetect.doris.annotators); built from `config.annotator` when None.
         cache_dir: folder for the on-disk caches of embeddings, annotations and summaries. Without one, they are
-            kept in memory for the pipeline's lifetime.
+            kept in memory, at most `memory_size` entries of each kind (least recently used dropped first).
         state: an Accelerate `PartialState` to split work across processes (default: the process-wide one).
         batch_size: posts per annotation batch (each batch is cached as soon as it is answered).
     """
 
     def __init__(self, config: DorisConfig | None = None, embedder=None, annotator=None,
-                 cache_dir: str | Path | None = None, state=None, batch_size: int = 32):
+                 cache_dir: str | Path | None = None, state=None, batch_size: int = 32, memory_size: int = 100_000):
         self.config = config or DorisConfig()
         self.embedder = embedder
         if embedder is not None:
             self.config.embedder = embedder.identifier
-        if annotator is None:
+        if annotator is None or isinstance(annotator, str):
             annotator = make_annotator(
-                self.config.annotator, self.config.annotator_state, symptoms=self.config.symptoms
+                annotator or self.config.annotator, self.config.annotator_state, symptoms=self.config.symptoms
             )
         self.annotator = annotator
-        self.config.annotator = annotator.spec
+        if not self.config.fitted:  # a fitted config keeps the annotator it was fitted with (for the card)
+            self.config.annotator = _public_spec(annotator)
         self.cache_dir = Path(cache_dir) if cache_dir else None
         self._state = state
         self.batch_size = batch_size
+        if memory_size < 1:
+            raise ValueError(f"`memory_size` must be >= 1, got {memory_size}.")
+        self.memory_size = memory_size
         self.booster = None
         self.stats: Counter = Counter()
-        self._memory: dict[str, np.ndarray] = {}
+        self._folder: Path | None = None  # the folder from_pretrained read (saved paths resolve only inside it)
+        self._memory: LRUStore = LRUStore(memory_size)
         self._embedding_cache = None
         self._answer_caches: dict[str, AnswerCache] = {}
         self._templates = None
@@ -101,9 +129,12 @@ class DorisPipeline:
 
     def _get_embedder(self):
         if self.embedder is None:
-            from .embedder import load_embedder
+            from .embedder import load_embedder, resolve_saved_embedder
 
-            self.embedder = load_embedder(self.config.embedder)
+            if self._folder is not None:  # a loaded pipeline: its saved name is resolved safely
+                self.embedder = resolve_saved_embedder(self.config.embedder, self._folder)
+            else:
+                self.embedder = load_embedder(self.config.embedder)
         return self.embedder
 
     def _split(self, items: list, work) -> list:
@@ -126,7 +157,7 @@ class DorisPipeline:
     def _answers(self, kind: str) -> AnswerCache | dict:
         """The answer store of one kind: a disk cache with `cache_dir`, else a dict for this object's lifetime."""
         self._open_caches()
-        return self._answer_caches.setdefault(kind, {})
+        return self._answer_caches.setdefault(kind, LRUStore(self.memory_size))
 
     def _embed(self, texts: list[str]) -> np.ndarray:
         """L2-normalised embeddings of `texts`, each distinct text embedded once (and cached)."""
@@ -134,8 +165,13 @@ class DorisPipeline:
         self._open_caches()
         store = self._embedding_cache
         keys = [cache_key(embedder.identifier, t) for t in texts]
-        known = lambda k: k in self._memory or (store is not None and k in store)  # noqa: E731
-        missing = list(dict.fromkeys((k, t) for k, t in zip(keys, texts) if not known(k)))
+        found: dict[str, np.ndarray] = {}  # this call's rows (the LRU store may drop some before they are read)
+        for key in keys:
+            if key not in found:
+                row = store.get(key) if store is not None and key in store else self._memory.get(key)
+                if row is not None:
+                    found[key] = row
+        missing = list(dict.fromkeys((k, t) for k, t in zip(keys, texts) if k not in found))
 
         def work(part):
             rows = np.asarray(embedder.encode([t for _, t in part]), dtype=np.float32)
@@ -154,14 +190,16 @@ class DorisPipeline:
 
         for start in self._progress(range(0, len(missing), EMBED_CHUNK), len(missing), "embedding", EMBED_CHUNK):
             done = self._gathered(missing[start : start + EMBED_CHUNK], work)
+            found.update(done)
             if store is not None:
                 store.remember(done)  # rows other processes computed: known here too, written by them
             else:
-                self._memory.update(done)
+                for key, row in done:
+                    self._memory[key] = row
         self.stats["posts_embedded"] += len(missing)
         out = np.empty((len(texts), embedder.dimension), dtype=np.float32)
         for i, key in enumerate(keys):
-            out[i] = store.get(key) if store is not None else self._memory[key]
+            out[i] = found[key]
         return out
 
     def _open_caches(self) -> None:
@@ -208,26 +246,42 @@ class DorisPipeline:
         if not a.uses_llm:
             return [a.summarize(posts) for posts in post_lists]
         keys = [self._llm_key("mood_course", json.dumps(posts, sort_keys=True)) for posts in post_lists]
-        return self._cached("summaries", keys, post_lists, lambda batch: [a.summarize(p) for p in batch], 1)
+        answers = self._cached("summaries", keys, post_lists, lambda batch: [a.summarize(p) for p in batch], 1)
+        out = []
+        for posts, answer in zip(post_lists, answers):
+            if answer is None:  # unreadable after retries: the offline summary stands in (and nothing is cached)
+                self.stats["unparseable_summaries"] += 1
+                answer = offline_summary(posts)
+            out.append(answer)
+        return out
 
     def _cached(self, kind: str, keys: list[str], items: list, answer, batch_size: int) -> list:
         """Answers for `items` from the `kind` cache; the missing ones (each distinct key once) are computed by
-        `answer(batch) -> list` across the processes, `batch_size` at a time, each batch cached as it arrives."""
+        `answer(batch) -> list` across the processes, `batch_size` at a time, each batch cached as it arrives.
+        Only answers that parsed are cached: None (unreadable) is returned for this call and asked again next
+        time, so a transient fault (a proxy's error pages) never poisons the cache."""
         cache = self._answers(kind)
-        todo = list({k: item for k, item in zip(keys, items) if k not in cache}.items())
+        results = {}
+        for key in keys:
+            if key in cache:
+                results[key] = cache.get(key)
+        todo = list({k: item for k, item in zip(keys, items) if k not in results}.items())
 
         def work(part):
             done = []
             for start in self._progress(range(0, len(part), batch_size), len(part), kind, batch_size):
                 batch = part[start : start + batch_size]
                 for (key, _), value in zip(batch, answer([item for _, item in batch])):
-                    _store(cache, key, value)
+                    if value is not None:
+                        _store(cache, key, value)
                     done.append((key, value))
             return done
 
         for key, value in self._gathered(todo, work):
-            _remember(cache, key, value)
-        return [cache.get(k) for k in keys]
+            results[key] = value
+            if value is not None:
+                _remember(cache, key, value)
+        return [results[k] for k in keys]
 
     # -- the method -------------------------------------------------------------------------------------------
 
@@ -248,7 +302,12 @@ class DorisPipeline:
             cfg.risk_cutoff = top_percent_cutoff(risk, cfg.k)
             cfg.emotion_cutoffs = [top_percent_cutoff(Em[:, j], cfg.m) for j in range(Em.shape[1])]
             self.annotator.fit(S)
+            cfg.annotator = _public_spec(self.annotator)
             cfg.annotator_state = self.annotator.state()
+            if self.annotator.uses_llm:  # what a loaded copy uses unless its user asks for the LLM again
+                offline = EmbeddingAnnotator(symptoms=cfg.symptoms)
+                offline.fit(S)
+                cfg.annotator_state["offline"] = offline.state()
             cfg.embedding_dim = int(H.shape[1])
             cfg.feature_names = feature_names(H.shape[1], [s["code"] for s in cfg.symptoms], cfg.ablate)
         elif not cfg.fitted:
@@ -308,6 +367,15 @@ class DorisPipeline:
     def _labels(self, users: list[dict], labels) -> np.ndarray:
         if labels is None:
             labels = [u.get("label") for u in users]
+        else:
+            if isinstance(labels, (str, bytes, dict)) or not hasattr(labels, "__len__"):
+                raise ValueError(f"`labels` must be a list with one label per user, got {type(labels).__name__}.")
+            if np.ndim(labels) != 1 or len(labels) != len(users):
+                raise ValueError(
+                    f"`labels` holds {len(labels)} entries (shape {np.shape(labels)}) for {len(users)} users; pass "
+                    "exactly one 0/1 label per user, in the users' order."
+                )
+            labels = list(labels)
         out = []
         for i, label in enumerate(labels):
             if isinstance(label, str) and label in self.config.label_names:
@@ -330,6 +398,13 @@ class DorisPipeline:
             raise ValueError(
                 f"The training users hold a single class ({sorted(set(y.tolist()))}); DORIS needs depressed and "
                 "control users to fit."
+            )
+        counts = [int((y == c).sum()) for c in (0, 1)]
+        if min(counts) < MIN_USERS_PER_CLASS:
+            names = self.config.label_names
+            raise ValueError(
+                f"DORIS fits on at least {MIN_USERS_PER_CLASS} users of each class; the training users hold "
+                f"{counts[0]} {names[0]} and {counts[1]} {names[1]}. Add users (the paper's cohorts hold hundreds)."
             )
         X, _ = self._featurize(users, fit=True)
         params = dict(self.config.xgboost)
@@ -397,9 +472,14 @@ class DorisPipeline:
             return a.explain(mood_course, symptom_posts, depressed, probability)
         cache = self._answers("explanations")
         key = self._llm_key("explain", json.dumps([mood_course, symptom_posts, depressed], sort_keys=True))
-        if key not in cache:
-            _store(cache, key, a.explain(mood_course, symptom_posts, depressed, probability))
-        return cache.get(key)
+        if key in cache:
+            return cache.get(key)
+        answer = a.explain(mood_course, symptom_posts, depressed, probability)
+        if answer is None:  # unreadable after retries: the offline explanation, not cached
+            self.stats["unparseable_explanations"] += 1
+            return offline_explanation(mood_course, symptom_posts, depressed, probability)
+        _store(cache, key, answer)
+        return answer
 
     def evaluate(self, users, labels=None) -> dict:
         """Precision, recall, F1 (threshold `config.threshold`), AUROC and AUPRC of the depressed class."""
@@ -410,41 +490,105 @@ class DorisPipeline:
 
     # -- persistence --------------------------------------------------------------------------------------------
 
-    def save_pretrained(self, folder: str | Path, metrics: dict | None = None) -> Path:
-        """Write `doris_config.json` and the trees in XGBoost's JSON format (`xgboost_model.json`); no pickle."""
+    def save_pretrained(self, folder: str | Path, metrics: dict | None = None, card=None,
+                        include_embedder: bool = False) -> Path:
+        """Write `doris_config.json` and the trees in XGBoost's JSON format (`xgboost_model.json`); no pickle.
+
+        Every file is first written beside its final name; only when all are written are they renamed into place,
+        so a failure (a full disk) leaves a previously saved pipeline in `folder` whole and loadable. `metrics`
+        (written as metrics.json) get the hashes of the config and trees they describe; `card(config, metrics)`
+        gives the README.md text written with them. `include_embedder` copies a local sentence-transformers
+        embedder into the folder (under the name the config records), so the folder loads anywhere on its own.
+        """
         if self.booster is None:
             raise RuntimeError("Nothing to save: fit the pipeline first.")
+        from ..runs import artifact_hashes, saving_folder
+
         folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        self.config.to_json_file(folder / CONFIG_NAME)
-        trees = folder / f".{BOOSTER_NAME}.tmp.json"  # XGBoost picks the format from the suffix
-        self.booster.save_model(str(trees))
-        trees.chmod(0o644)
-        trees.replace(folder / BOOSTER_NAME)
-        if metrics is not None:
-            write_json(folder / "metrics.json", metrics)
+        with saving_folder(folder) as tmp:
+            self.config.to_json_file(tmp / CONFIG_NAME)
+            self.booster.save_model(str(tmp / BOOSTER_NAME))
+            if include_embedder:
+                self._save_embedder(tmp)
+            if metrics is not None:
+                metrics["artifacts"] = artifact_hashes(tmp, "doris")
+                write_json(tmp / "metrics.json", metrics)
+            if card is not None:
+                write_text(tmp / "README.md", str(card(self.config, metrics or {})))
         return folder
+
+    def _save_embedder(self, folder: Path) -> None:
+        from ..utils import MINILM_HUB_ID
+
+        name = self.config.embedder
+        if name == MINILM_HUB_ID:
+            return  # the bundled MiniLM (or its Hub copy) loads without a copy
+        model = getattr(self._get_embedder(), "model", None)
+        if model is None or not hasattr(model, "save") or "/" in name or name.startswith("."):
+            raise ValueError(f"include_embedder copies a local sentence-transformers model; the embedder {name!r} is "
+                             "not one (a Hub id loads from the Hub; anything else: pass embedder= when loading).")
+        model.save(str(folder / name))
 
     @classmethod
     def from_pretrained(cls, folder_or_repo_id: str | Path, embedder=None, annotator=None, revision: str | None = None,
                         **kwargs) -> DorisPipeline:
-        """Load a saved pipeline from a folder or a Hub repo id (downloaded with huggingface_hub)."""
+        """Load a saved pipeline from a folder or a Hub repo id (downloaded with huggingface_hub).
+
+        Loading contacts no server and reads nothing outside the folder on its own: the symptom annotator is the
+        offline embedding one (fitted with the pipeline) unless `annotator` is given (an annotator, or a spec
+        such as "openai:http://localhost:8000/v1#MODEL"); a remote backend recorded in the config is reported,
+        never called. The embedder is the Hub id the config names (from the Hub cache), or a folder inside the
+        pipeline folder; any other path needs `embedder=` explicitly.
+        """
         import xgboost as xgb
 
         folder = Path(folder_or_repo_id)
         if not folder.is_dir():
             from huggingface_hub import snapshot_download
 
-            folder = Path(snapshot_download(str(folder_or_repo_id), revision=revision,
-                                            allow_patterns=[CONFIG_NAME, BOOSTER_NAME, "*.md", "metrics.json"]))
+            folder = Path(snapshot_download(str(folder_or_repo_id), revision=revision))  # with an included embedder
         for name in (CONFIG_NAME, BOOSTER_NAME):
             if not (folder / name).is_file():
                 raise FileNotFoundError(f"{folder} is not a saved DORIS pipeline: {name} is missing.")
-        config = DorisConfig.from_json_file(folder / CONFIG_NAME)
+        try:
+            config = DorisConfig.from_json_file(folder / CONFIG_NAME)
+        except (ValueError, TypeError, UnicodeDecodeError) as err:
+            raise ValueError(f"{folder / CONFIG_NAME} is not a readable DORIS config ({err}).") from err
+        if annotator is None:
+            annotator = offline_annotator(config)
         pipeline = cls(config, embedder=embedder, annotator=annotator, **kwargs)
+        pipeline._folder = folder
         pipeline.booster = xgb.Booster()
-        pipeline.booster.load_model(str(folder / BOOSTER_NAME))
+        try:
+            pipeline.booster.load_model(str(folder / BOOSTER_NAME))
+        except xgb.core.XGBoostError as err:
+            raise ValueError(f"{folder / BOOSTER_NAME} is not a readable XGBoost model ({str(err)[:200]}).") from err
         return pipeline
+
+
+def offline_annotator(config: DorisConfig) -> EmbeddingAnnotator:
+    """The annotator a loaded pipeline uses unless its caller picks one: the offline embedding annotator, with the
+    thresholds fitted alongside the pipeline. A recorded LLM backend is reported, not contacted."""
+    state = config.annotator_state or {}
+    if config.annotator != "embedding":
+        state = state.get("offline") or (state if state.get("thresholds") is not None else None)
+        logger.warning(
+            "This DORIS pipeline was fitted with symptom annotations from %r; loading does not contact it. It "
+            "predicts with the offline embedding annotator (its features differ from training's); pass "
+            "annotator=%r to DorisPipeline.from_pretrained to use that backend.", config.annotator, config.annotator,
+        )
+        if state is None:
+            raise ValueError(
+                f"This DORIS pipeline was fitted with {config.annotator!r} and holds no offline annotator state "
+                "(saved by depdetect < 0.3); pass annotator=... to DorisPipeline.from_pretrained explicitly."
+            )
+    return make_annotator("embedding", state, symptoms=config.symptoms)
+
+
+def _public_spec(annotator) -> str:
+    """What a saved config records about an annotator: no local path, no credentials (annotators of your own
+    without `public_spec` are recorded by their `spec`)."""
+    return getattr(annotator, "public_spec", None) or annotator.spec
 
 
 def _store(cache: AnswerCache | dict, key: str, value) -> None:

@@ -10,6 +10,7 @@ command line (`depdetect train doris`) and the benchmarks call `fit_doris`; `dep
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -19,12 +20,13 @@ from accelerate import PartialState
 from ..cards import doris_card
 from ..data import POST_LABELS, normalize_labels
 from ..metrics import prediction_metrics
+from ..runs import claim_output_dir, run_fingerprint
 from ..training import TrainResult, say_saved
-from ..utils import json_safe
+from ..utils import MINILM_HUB_ID, json_safe
 from .annotators import make_annotator
 from .arguments import DorisArguments
 from .data import check_user, load_users
-from .embedder import SentenceTransformerEmbedder, load_embedder
+from .embedder import SentenceTransformerEmbedder, resolve_saved_embedder
 from .pipeline import DorisPipeline
 
 SIMULATED_DESCRIPTION = (
@@ -83,6 +85,10 @@ def fit_doris(args: DorisArguments | None = None, *, dataset=None) -> TrainResul
     state = PartialState(cpu=args.run.cpu)
     data = dataset if dataset is not None else load_users(args.data, seed=args.config.seed,
                                                           cohort_users=args.data.cohort_users)
+    run_id = run_fingerprint(args, dataset)
+    claim_output_dir(args.run.output_dir, run_id, overwrite=args.run.overwrite_output_dir,
+                     main_process=state.is_main_process)
+    state.wait_for_everyone()
     pipeline = build_pipeline(args)
     pipeline.fit(data["train"])
     fit_stats = dict(pipeline.stats)
@@ -105,20 +111,29 @@ def fit_doris(args: DorisArguments | None = None, *, dataset=None) -> TrainResul
             "posts_annotated": stats.get("posts_annotated", 0),
             "llm_calls": llm_calls,
             "unparseable_answers": stats.get("unparseable_answers", 0),
+            "unparseable_summaries": stats.get("unparseable_summaries", 0),
         },
         "num_users": {split: len(ds) for split, ds in data.items()},
         "depressed_users": {split: int(sum(ds["label"])) for split, ds in data.items()},
         "k": pipeline.config.k,
         "m": pipeline.config.m,
         "ablate": pipeline.config.ablate,
+        "run_id": run_id,
     }
     output_dir = Path(args.run.output_dir)
     if state.is_main_process:
         metrics["card"] = card_section(args, pipeline, sum(metrics["num_users"].values()))
-        pipeline.save_pretrained(output_dir, metrics=metrics)
-        doris_card(pipeline.config, metrics, repo_or_path=str(output_dir)).save(output_dir / "README.md")
+        local_encoder = args.run.encoder not in (None, MINILM_HUB_ID) and Path(args.run.encoder).is_dir()
+        pipeline.save_pretrained(output_dir, metrics=metrics, include_embedder=local_encoder,
+                                 card=lambda config, m: doris_card(config, m, repo_or_path=str(output_dir)))
         print("Test metrics (" + ", ".join(f"{k}={v:.4f}" for k, v in test.items()) + ")")
         print("Annotation: " + json.dumps(json_safe(metrics["annotation"])))
+        unreadable = sum(stats.get(k, 0) for k in ("unparseable_answers", "unparseable_summaries",
+                                                    "unparseable_explanations"))
+        if unreadable:
+            print(f"warning: {unreadable} LLM answers were unreadable even after retries; they were not cached and "
+                  "counted as no symptom (or replaced by the offline summary). Rerun the same command to ask again.",
+                  file=sys.stderr)
     say_saved([output_dir], state.is_main_process)
     state.wait_for_everyone()
     return TrainResult(metrics=metrics, output_dir=output_dir, models={"doris": pipeline})
@@ -131,7 +146,7 @@ def load_predictor(folder: str | Path, device: Any = None) -> DorisPipeline:
     """A saved DORIS pipeline; embeddings are computed afresh (no cache is written beside the model)."""
     pipeline = DorisPipeline.from_pretrained(folder)
     if device is not None:
-        pipeline.embedder = load_embedder(pipeline.config.embedder, device=str(device))
+        pipeline.embedder = resolve_saved_embedder(pipeline.config.embedder, folder, device=str(device))
     return pipeline
 
 

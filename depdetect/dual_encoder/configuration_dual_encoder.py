@@ -16,6 +16,29 @@ from typing import Any
 from transformers import AutoConfig, PretrainedConfig
 from transformers.configuration_utils import SubConfigSpec
 
+#: upper bounds of the sizes (far above any sensible value: they catch typos before memory is allocated)
+MAX_SIZES = {"prefix_length": 512, "projection_size": 65536, "lstm_hidden_size": 16384, "lstm_num_layers": 32,
+             "max_turn_length": 65536, "encoder_batch_size": 1 << 20}
+#: parameters an encoder config may imply (12 x layers x hidden^2); the largest BERT-family encoders hold ~1e9
+MAX_ENCODER_PARAMETERS = 2e10
+
+
+def check_encoder_size(config: Any, name: str) -> None:
+    """Refuse an encoder configuration whose size is absurd (e.g. 100,000 layers) before anything is built."""
+    get = config.get if isinstance(config, dict) else lambda key: getattr(config, key, None)
+    layers, hidden = get("num_hidden_layers"), get("hidden_size")
+    if isinstance(layers, int) and isinstance(hidden, int) and 12 * layers * hidden**2 > MAX_ENCODER_PARAMETERS:
+        raise ValueError(f"`{name}` describes an encoder of {layers} layers x hidden size {hidden} "
+                         f"(~{12 * layers * hidden**2:.1e} parameters); refused before allocating. Check the config.")
+
+
+def public_name(name_or_path: Any) -> str:
+    """A Hub id as it is; a local path by its last part (what a saved config may record about an encoder)."""
+    text = str(name_or_path)
+    if text.startswith(("/", ".", "~")) or text.count("/") > 1 or "\\" in text:
+        return text.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    return text
+
 
 class DualEncoderConfig(PretrainedConfig):
     r"""Configuration of [`DualEncoderForDepressionScoring`]: every hyper-parameter of the model, what it was fitted
@@ -81,6 +104,11 @@ class DualEncoderConfig(PretrainedConfig):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
+            if value > MAX_SIZES[name]:
+                raise ValueError(f"`{name}` is {value}, above the {MAX_SIZES[name]} this model allows; a typo? "
+                                 "(checked before any memory is allocated)")
+        for name in ("prefix_encoder_config", "sentence_encoder_config"):
+            check_encoder_size(getattr(self, name), name)
         if not float(self.score_std) > 0:
             raise ValueError(f"`score_std` must be > 0, got {self.score_std!r}.")
         if not 0.0 <= float(self.dropout) < 1.0:

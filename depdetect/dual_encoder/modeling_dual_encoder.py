@@ -23,7 +23,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from transformers import AutoModel, DynamicCache, PreTrainedModel
 from transformers.utils import ModelOutput
 
-from .configuration_dual_encoder import DualEncoderConfig
+from .configuration_dual_encoder import DualEncoderConfig, public_name
 
 
 @dataclass
@@ -128,16 +128,20 @@ class DualEncoderForDepressionScoring(DualEncoderPreTrainedModel):
         cls,
         prefix_encoder: str,
         sentence_encoder: str | None = None,
+        encoder_names: tuple[str, str] | None = None,
         **config_kwargs,
     ) -> DualEncoderForDepressionScoring:
-        """Build the model around pretrained encoders (folders or Hub ids); new layers are freshly initialised."""
+        """Build the model around pretrained encoders (folders or Hub ids); new layers are freshly initialised.
+        `encoder_names` are what the saved config records as the encoders' names (default: Hub ids as given, local
+        paths by their last part only)."""
         prefix = AutoModel.from_pretrained(str(prefix_encoder))
         sentence = (
             prefix if sentence_encoder in (None, prefix_encoder) else AutoModel.from_pretrained(str(sentence_encoder))
         )
+        names = encoder_names or (public_name(prefix_encoder), public_name(sentence_encoder or prefix_encoder))
         config = DualEncoderConfig(
-            prefix_encoder_config=prefix.config.to_dict(),
-            sentence_encoder_config=sentence.config.to_dict(),
+            prefix_encoder_config={**prefix.config.to_dict(), "_name_or_path": names[0]},
+            sentence_encoder_config={**sentence.config.to_dict(), "_name_or_path": names[1]},
             **config_kwargs,
         )
         model = cls(config)

@@ -45,7 +45,17 @@ def check_interview(interview: Any, where: str = "the interview") -> list[dict]:
         if not isinstance(prompt, str):
             raise ValueError(f"{where}, turn {i}: `prompt` must be a string, got {type(prompt).__name__}.")
         response = turn.get("response")
-        if not isinstance(response, str) or not response.strip():
+        for name, text in (("prompt", prompt), ("response", response)):
+            if isinstance(text, str):
+                try:
+                    text.encode("utf-8")
+                except UnicodeEncodeError as err:
+                    raise ValueError(
+                        f"{where}, turn {i} `{name}` holds a lone surrogate (U+{ord(text[err.start]):04X} at "
+                        f"character {err.start}), which is not valid Unicode text; re-read the file with its real "
+                        "encoding."
+                    ) from None
+        if not isinstance(response, str) or not any(c.isprintable() and not c.isspace() for c in response):
             got = (
                 "empty"
                 if isinstance(response, str)
@@ -53,7 +63,8 @@ def check_interview(interview: Any, where: str = "the interview") -> list[dict]:
                 if response is None
                 else f"a {type(response).__name__}"
             )
-            raise ValueError(f"{where}, turn {i} `response` is {got}; every turn needs a non-empty response string.")
+            raise ValueError(f"{where}, turn {i} `response` is {got}; every turn needs a non-empty response string "
+                             "(whitespace, control and zero-width characters alone do not count).")
         importance = -1 if turn.get("importance") is None else turn.get("importance")
         if importance not in (-1, 0, 1):
             raise ValueError(f"{where}, turn {i}: `importance` must be 1, 0 or -1 (unknown), got {importance!r}.")

@@ -26,7 +26,9 @@ from torch.utils.data import DataLoader
 from transformers import AutoTokenizer
 
 from ..cards import dual_encoder_card
+from ..data import require_classes
 from ..metrics import interview_metrics
+from ..runs import claim_output_dir, run_fingerprint
 from ..training import (
     TrainResult,
     latest_checkpoint,
@@ -37,7 +39,7 @@ from ..training import (
     say_saved,
     train,
 )
-from ..utils import MINILM_HUB_ID, default_encoder_path, saved_versions, write_json
+from ..utils import MINILM_HUB_ID, default_encoder_path, public_name, saved_versions, write_json
 from .arguments import DualEncoderArguments
 from .data import InterviewCollator, check_score_and_label, load_interviews, tokenize_interviews
 from .mhim import HardInstanceMasker, strip_meta
@@ -99,14 +101,15 @@ def build_dual_encoder(args: DualEncoderArguments, train_scores: list[float]) ->
         scores = np.asarray(train_scores, dtype=np.float64)
         mean, std = float(np.nanmean(scores)), float(np.nanstd(scores)) or 1.0
     encoder = args.model.encoder or default_encoder_path()
+    names = (public_name(encoder), public_name(args.model.sentence_encoder or encoder))
     return DualEncoderForDepressionScoring.from_encoders(
-        encoder, args.model.sentence_encoder, num_labels=args.model.num_labels, score_mean=mean, score_std=std,
-        **args.config,
+        encoder, args.model.sentence_encoder, encoder_names=names, num_labels=args.model.num_labels,
+        score_mean=mean, score_std=std, **args.config,
     )
 
 
 def train_phase(name: str, model, loaders, args: DualEncoderArguments, workdir: Path, prepare_batch, num_epochs: int,
-                on_step=None):
+                on_step=None, run_id: str | None = None):
     t = args.training
     accelerator = make_accelerator(t)  # one per phase: each phase checkpoints only its own model
     metric = t.metric_for_best_model or ("f1" if args.model.num_labels == 2 else "rmse")
@@ -118,7 +121,7 @@ def train_phase(name: str, model, loaders, args: DualEncoderArguments, workdir: 
     model, state = train(
         model, loaders["train"], loaders["validation"], t, accelerator, make_evaluate(args.model.num_labels),
         checkpoint_dir=workdir / name, resume_from_checkpoint=resume, on_step=on_step, prepare_batch=prepare_batch,
-        num_epochs=num_epochs, metric_for_best_model=metric,
+        num_epochs=num_epochs, metric_for_best_model=metric, run_id=run_id,
     )
     state.seconds = time.perf_counter() - start  # training wall time, per-epoch validation included
     test = make_evaluate(args.model.num_labels)(model, accelerator.prepare(loaders["test"]), accelerator)
@@ -126,7 +129,7 @@ def train_phase(name: str, model, loaders, args: DualEncoderArguments, workdir: 
 
 
 def run_phases(data: DatasetDict, tokenizer, args: DualEncoderArguments, output_dir: Path, save: bool,
-               on_step=None) -> dict:
+               on_step=None, run_id: str | None = None) -> dict:
     """Phase 1 (and Phase 2 with `mhim`) on one train/validation/test split; saves the folders when `save`."""
     t = args.training
     set_seed(t.seed)
@@ -135,14 +138,15 @@ def run_phases(data: DatasetDict, tokenizer, args: DualEncoderArguments, output_
     donor = build_dual_encoder(args, data["train"]["score"])
     loaders = interview_loaders(data, tokenizer, args, donor.config.max_turn_length, donor.config.score_threshold)
     donor, state, test, accelerator = train_phase(
-        "donor", donor, loaders, args, workdir, strip_meta, t.num_epochs, on_step
+        "donor", donor, loaders, args, workdir, strip_meta, t.num_epochs, on_step, run_id
     )
     results["donor"] = {"test": test, "validation_history": state.history, "best_epoch": state.best_epoch,
                         "train_seconds": state.seconds}
     folders = results["folders"] = []
     if save and accelerator.is_main_process:
         folders.append(
-            save_scoring_model(donor, tokenizer, output_dir / "donor", results["donor"], args, "donor (Phase 1)")
+            save_scoring_model(donor, tokenizer, output_dir / "donor", results["donor"], args, "donor (Phase 1)",
+                               run_id)
         )
     results["models"] = {"donor": donor}
     if t.mhim:
@@ -163,7 +167,7 @@ def run_phases(data: DatasetDict, tokenizer, args: DualEncoderArguments, output_
             )
         caching = time.perf_counter() - start
         receiver, state, test, accelerator = train_phase(
-            "receiver", receiver, loaders, args, workdir, masker, m.receiver_epochs or t.num_epochs, on_step
+            "receiver", receiver, loaders, args, workdir, masker, m.receiver_epochs or t.num_epochs, on_step, run_id
         )
         results["receiver"] = {"test": test, "validation_history": state.history, "best_epoch": state.best_epoch,
                                "train_seconds": state.seconds + caching, "donor_attention_seconds": caching}
@@ -171,7 +175,7 @@ def run_phases(data: DatasetDict, tokenizer, args: DualEncoderArguments, output_
         results["models"]["receiver"] = receiver
         if save and accelerator.is_main_process:
             folders.append(save_scoring_model(receiver, tokenizer, output_dir / "receiver", results["receiver"], args,
-                                              "receiver (Phase 2, MHIM)"))
+                                              "receiver (Phase 2, MHIM)", run_id))
     if save:
         remove_checkpoints(accelerator, t)
     else:
@@ -179,12 +183,13 @@ def run_phases(data: DatasetDict, tokenizer, args: DualEncoderArguments, output_
     return results
 
 
-def save_scoring_model(model, tokenizer, folder: Path, metrics: dict, args: DualEncoderArguments, role: str) -> Path:
-    prefix = MINILM_HUB_ID if args.model.encoder is None else str(args.model.encoder)
-    sentence = (
-        prefix if args.model.sentence_encoder in (None, args.model.encoder) else str(args.model.sentence_encoder)
-    )
-    payload = {**metrics, "role": role, "mhim": model.config.mhim}
+def save_scoring_model(model, tokenizer, folder: Path, metrics: dict, args: DualEncoderArguments, role: str,
+                       run_id: str | None = None) -> Path:
+    prefix = MINILM_HUB_ID if args.model.encoder is None else public_name(args.model.encoder)
+    sentence = prefix
+    if args.model.sentence_encoder not in (None, args.model.encoder):
+        sentence = public_name(args.model.sentence_encoder)
+    payload = {**metrics, "role": role, "mhim": model.config.mhim, "run_id": run_id}
     payload["card"] = {  # what the model card says (push rebuilds the card from it)
         "data_description": f"User-supplied interviews ({args.data.describe()}).",
         "training_description": f"{len(metrics['validation_history'])} epoch(s), batch {args.training.batch_size}, "
@@ -195,7 +200,7 @@ def save_scoring_model(model, tokenizer, folder: Path, metrics: dict, args: Dual
         "dataset_type": "custom",
         "versions": saved_versions(),
     }
-    save_model_folder(model, tokenizer, folder, payload, dual_encoder_card)
+    save_model_folder(model, tokenizer, folder, payload, dual_encoder_card, "dual_encoder")
     return folder
 
 
@@ -235,8 +240,33 @@ def summarize(per_fold: list[dict]) -> dict:
     return summary
 
 
+def claim(args: DualEncoderArguments, dataset: DatasetDict | None) -> str:
+    """This run's id, with OUTPUT_DIR claimed for it (depdetect.runs)."""
+    t = args.training
+    run_id = run_fingerprint(args, dataset)
+    state = PartialState(cpu=t.cpu)  # the first state made decides the backend: as make_accelerator would
+    claim_output_dir(t.output_dir, run_id, overwrite=t.overwrite_output_dir, resume=bool(t.resume_from_checkpoint),
+                     main_process=state.is_main_process)
+    state.wait_for_everyone()
+    return run_id
+
+
+def check_trainable(train, args: DualEncoderArguments) -> None:
+    """Refuse training interviews that cannot teach the model: one class, or one score for all."""
+    scores = np.asarray(train["score"], dtype=np.float64)
+    if args.model.num_labels == 2:
+        threshold = float(args.config.get("score_threshold", 10.0))
+        labels = [y if y >= 0 else int(s >= threshold) for y, s in zip(train["label"], scores)]
+        require_classes(labels, ["control", "depression"], "The training interviews")
+    elif np.isnan(scores).all() or np.nanstd(scores) == 0:
+        same = "no score" if np.isnan(scores).all() else f"score {np.nanmax(scores):g}"
+        raise ValueError(f"The {len(scores)} training interviews all have {same}; a severity regressor needs "
+                         "different scores. Check the `score` field.")
+
+
 def _load(args: DualEncoderArguments, dataset: DatasetDict | None):
     data = dataset if dataset is not None else load_interviews(args.data, seed=args.training.seed)
+    check_trainable(data["train"], args)
     tokenizer = AutoTokenizer.from_pretrained(args.model.encoder or default_encoder_path())
     tokenizer.padding_side = "right"
     return data, tokenizer
@@ -245,16 +275,17 @@ def _load(args: DualEncoderArguments, dataset: DatasetDict | None):
 def cross_validate(args: DualEncoderArguments, *, dataset: DatasetDict | None = None) -> TrainResult:
     """Stratified K-fold cross-validation (`args.training.folds`): each fold is the test set once."""
     data, tokenizer = _load(args, dataset)
+    run_id = claim(args, dataset)
     folds, output_dir = args.training.folds, Path(args.training.output_dir)
     per_fold = []
     for k, fold in fold_splits(data, folds, args.training.seed):
         say(f"\n#### fold {k + 1}/{folds}: {len(fold['train'])} train / {len(fold['validation'])} validation / "
             f"{len(fold['test'])} test")
-        result = run_phases(fold, tokenizer, args, output_dir / f"fold_{k}", save=False)
+        result = run_phases(fold, tokenizer, args, output_dir / f"fold_{k}", save=False, run_id=f"{run_id}-fold{k}")
         result.pop("models"), result.pop("folders")
         per_fold.append(result)
         shutil.rmtree(output_dir / f"fold_{k}", ignore_errors=True)
-    results = {"folds": folds, "per_fold": per_fold, "summary": summarize(per_fold)}
+    results = {"folds": folds, "per_fold": per_fold, "summary": summarize(per_fold), "run_id": run_id}
     if PartialState().is_main_process:
         write_json(output_dir / "cv_metrics.json", results)
     print_summary(results["summary"])
@@ -271,8 +302,9 @@ def train_dual_encoder(args: DualEncoderArguments | None = None, *, dataset: Dat
     if args.training.folds:
         return cross_validate(args, dataset=dataset)
     data, tokenizer = _load(args, dataset)
+    run_id = claim(args, dataset) if save else run_fingerprint(args, dataset)
     output_dir = Path(args.training.output_dir)
-    results = run_phases(data, tokenizer, args, output_dir, save=save, on_step=on_step)
+    results = run_phases(data, tokenizer, args, output_dir, save=save, on_step=on_step, run_id=run_id)
     models, folders = results.pop("models"), results.pop("folders")
     print_summary({role: {k: {"mean": v} for k, v in results[role]["test"].items()}
                    for role in ("donor", "receiver") if role in results})

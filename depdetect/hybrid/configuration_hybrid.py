@@ -15,6 +15,29 @@ from typing import Any
 from transformers import AutoConfig, PretrainedConfig
 from transformers.configuration_utils import SubConfigSpec
 
+#: upper bounds of the sizes (far above any sensible value: they catch typos before memory is allocated)
+MAX_SIZES = {"lstm_hidden_size": 16384, "lstm_num_layers": 32, "cnn_num_filters": 16384, "fc_hidden_size": 65536,
+             "max_length": 65536}
+#: parameters an encoder config may imply (12 x layers x hidden^2); the largest BERT-family encoders hold ~1e9
+MAX_ENCODER_PARAMETERS = 2e10
+
+
+def check_encoder_size(config: Any, name: str) -> None:
+    """Refuse an encoder configuration whose size is absurd (e.g. 100,000 layers) before anything is built."""
+    get = config.get if isinstance(config, dict) else lambda key: getattr(config, key, None)
+    layers, hidden = get("num_hidden_layers"), get("hidden_size")
+    if isinstance(layers, int) and isinstance(hidden, int) and 12 * layers * hidden**2 > MAX_ENCODER_PARAMETERS:
+        raise ValueError(f"`{name}` describes an encoder of {layers} layers x hidden size {hidden} "
+                         f"(~{12 * layers * hidden**2:.1e} parameters); refused before allocating. Check the config.")
+
+
+def public_name(name_or_path: Any) -> str:
+    """A Hub id as it is; a local path by its last part (what a saved config may record about an encoder)."""
+    text = str(name_or_path)
+    if text.startswith(("/", ".", "~")) or text.count("/") > 1 or "\\" in text:
+        return text.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    return text
+
 
 class HybridConfig(PretrainedConfig):
     r"""Configuration of [`HybridForSequenceClassification`]: every hyper-parameter of the model, with the paper's
@@ -56,14 +79,27 @@ class HybridConfig(PretrainedConfig):
             self.id2label = {0: "control", 1: "depression"}
             self.label2id = {"control": 0, "depression": 1}
         super().__post_init__(**kwargs)
+        if isinstance(self.cnn_kernel_sizes, (int, str)) or any(
+                isinstance(k, bool) or not isinstance(k, int) for k in self.cnn_kernel_sizes):
+            raise ValueError(f"`cnn_kernel_sizes` must be a list of integers, got {self.cnn_kernel_sizes!r}.")
         self.cnn_kernel_sizes = [int(k) for k in self.cnn_kernel_sizes]
         for name in ("lstm_hidden_size", "lstm_num_layers", "cnn_num_filters", "fc_hidden_size", "max_length"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
-        if not self.cnn_kernel_sizes or any(k <= 0 for k in self.cnn_kernel_sizes):
-            raise ValueError("`cnn_kernel_sizes` must be a non-empty list of positive integers, got "
-                             f"{self.cnn_kernel_sizes!r}.")
+            if value > MAX_SIZES[name]:
+                raise ValueError(f"`{name}` is {value}, above the {MAX_SIZES[name]} this model allows; a typo? "
+                                 "(checked before any memory is allocated)")
+        if not self.cnn_kernel_sizes or any(not 0 < k <= self.max_length for k in self.cnn_kernel_sizes):
+            raise ValueError("`cnn_kernel_sizes` must be a non-empty list of integers in [1, max_length "
+                             f"({self.max_length})], got {self.cnn_kernel_sizes!r}.")
+        encoder = self.encoder_config
+        positions = (encoder.get if isinstance(encoder, dict) else lambda key: getattr(encoder, key, None))(
+            "max_position_embeddings")
+        if isinstance(positions, int) and self.max_length > positions:
+            raise ValueError(f"`max_length` ({self.max_length}) exceeds the encoder's {positions} positions; use at "
+                             f"most {positions}.")
+        check_encoder_size(self.encoder_config, "encoder_config")
         for name in ("lstm_dropout", "classifier_dropout"):
             value = getattr(self, name)
             if not 0.0 <= float(value) < 1.0:

@@ -21,6 +21,7 @@ from ..data import (
     read_records,
     rmhd_csv_path,
     stratified_splits,
+    warn_shared_files,
 )
 from .pipeline_hybrid import check_text
 
@@ -101,6 +102,7 @@ def load_posts(data_args=None, seed: int = 42) -> DatasetDict:
             splits[name] = posts_from_records(split.to_list(), f"{data_args.dataset_name}[{name}]", text, label, names)
     else:
         splits = {}
+        warn_shared_files({name: getattr(data_args, f"{name}_file") for name in ("train", "validation", "test")})
         for name in ("train", "validation", "test"):
             path = getattr(data_args, f"{name}_file")
             if path:

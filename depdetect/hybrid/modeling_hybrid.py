@@ -32,7 +32,7 @@ from transformers import AutoModel, PreTrainedModel
 from transformers.modeling_outputs import SequenceClassifierOutput
 from transformers.utils import ModelOutput
 
-from .configuration_hybrid import HybridConfig
+from .configuration_hybrid import HybridConfig, public_name
 
 
 def _cls_attention(attentions: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -154,14 +154,19 @@ class HybridForSequenceClassification(HybridPreTrainedModel):
         self.post_init()
 
     @classmethod
-    def from_encoder(cls, encoder_name_or_path: str, encoder_kwargs: dict | None = None, **config_kwargs):
+    def from_encoder(cls, encoder_name_or_path: str, encoder_kwargs: dict | None = None,
+                     encoder_name: str | None = None, **config_kwargs):
         """Build a Hybrid model around a pretrained encoder (local folder or Hub id).
 
         The encoder's weights are loaded; the BiLSTM, CNN and head are freshly initialised.
         `config_kwargs` are [`HybridConfig`] fields (`num_labels`, `use_cnn`, `class_weights`, ...).
+        `encoder_name` is what the saved config records as the encoder's name (default: a Hub id as given, a
+        local path by its last part only: no local path goes into a published config).
         """
         encoder = AutoModel.from_pretrained(str(encoder_name_or_path), **(encoder_kwargs or {}))
-        config = HybridConfig(encoder_config=encoder.config.to_dict(), **config_kwargs)
+        name = encoder_name or public_name(encoder_name_or_path)
+        encoder_config = {**encoder.config.to_dict(), "_name_or_path": name}
+        config = HybridConfig(encoder_config=encoder_config, **config_kwargs)
         model = cls(config)
         state = {k: v for k, v in encoder.state_dict().items() if not k.startswith("pooler.")}
         missing, unexpected = model.encoder.load_state_dict(state, strict=False)

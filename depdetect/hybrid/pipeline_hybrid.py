@@ -30,8 +30,14 @@ def check_text(text: object, where: str = "text") -> str:
         raise ValueError(f"{where} is None; expected a non-empty string. Drop or fill missing texts first.")
     if not isinstance(text, str):
         raise ValueError(f"{where} is a {type(text).__name__} ({text!r:.40}); expected a non-empty string.")
-    if not text.strip():
-        raise ValueError(f"{where} is empty or only whitespace; expected a non-empty string.")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise ValueError(f"{where} holds a lone surrogate (U+{ord(text[err.start]):04X} at character {err.start}), "
+                         "which is not valid Unicode text; re-read the file with its real encoding.") from None
+    if not any(c.isprintable() and not c.isspace() for c in text):
+        raise ValueError(f"{where} is empty or holds only whitespace, control or zero-width characters; expected "
+                         "a non-empty string.")
     return text
 
 

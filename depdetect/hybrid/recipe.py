@@ -20,11 +20,12 @@ from torch.utils.data import DataLoader
 from transformers import AutoTokenizer, DataCollatorWithPadding
 
 from ..cards import hybrid_card
-from ..data import POST_LABELS, normalize_labels
+from ..data import POST_LABELS, normalize_labels, require_classes
 from ..metrics import classification_metrics, prediction_metrics
+from ..runs import claim_output_dir, run_fingerprint
 from ..training import TrainResult, make_accelerator, remove_checkpoints, save_model_folder, say_saved, train
 from ..training import predict as predict_probabilities
-from ..utils import MINILM_HUB_ID, default_encoder_path, saved_versions
+from ..utils import MINILM_HUB_ID, default_encoder_path, public_name, saved_versions
 from .arguments import HybridArguments, HybridModelArguments
 from .data import RMHD_DESCRIPTION, load_posts
 from .modeling_hybrid import HybridForSequenceClassification
@@ -52,6 +53,7 @@ def build_model(encoder: str, model_args: HybridModelArguments, config: dict, la
     """The Hybrid around `encoder`, with the HybridConfig fields in `config`, and LoRA when `lora_r` > 0."""
     model = HybridForSequenceClassification.from_encoder(
         encoder,
+        encoder_name=public_name(encoder),
         id2label=dict(enumerate(label_names)),
         label2id={name: i for i, name in enumerate(label_names)},
         class_weights=class_weights_from(model_args.class_weights, train_labels, len(label_names)),
@@ -159,16 +161,20 @@ def train_hybrid(args: HybridArguments | None = None, *, dataset: DatasetDict | 
     accelerator = make_accelerator(t)
     set_seed(t.seed)
     data = dataset if dataset is not None else load_posts(args.data, seed=t.seed)
+    require_classes(data["train"]["label"], data["train"].features["label"].names, "The training split")
+    run_id = run_fingerprint(args, dataset)
+    output_dir = claim_output_dir(t.output_dir, run_id, overwrite=t.overwrite_output_dir,
+                                  resume=bool(t.resume_from_checkpoint), main_process=accelerator.is_main_process)
+    accelerator.wait_for_everyone()
     label_names = data["train"].features["label"].names
     encoder = args.model.encoder or default_encoder_path()
     tokenizer = AutoTokenizer.from_pretrained(encoder)
     tokenizer.padding_side = "right"
     model = build_model(encoder, args.model, args.config, label_names, data["train"]["label"])
     loaders = build_dataloaders(data, tokenizer, model.config.max_length, t.batch_size, t.eval_batch_size, t.seed)
-    output_dir = Path(t.output_dir)
     model, state = train(model, loaders["train"], loaders["validation"], t, accelerator, evaluate,
                          checkpoint_dir=output_dir / "checkpoints", resume_from_checkpoint=t.resume_from_checkpoint,
-                         on_step=on_step)
+                         on_step=on_step, run_id=run_id)
     test_metrics = evaluate(model, accelerator.prepare(loaders["test"]), accelerator)
     metrics = {
         "test": test_metrics,
@@ -178,11 +184,12 @@ def train_hybrid(args: HybridArguments | None = None, *, dataset: DatasetDict | 
         "epochs_run": len(state.history),
         "num_examples": {split: len(ds) for split, ds in data.items()},
         "class_counts": {split: dict(Counter(label_names[y] for y in ds["label"])) for split, ds in data.items()},
+        "run_id": run_id,
     }
     if accelerator.is_main_process:
         model = merge_lora(model)
         metrics["card"] = card_section(args, model, metrics)
-        save_model_folder(model, tokenizer, output_dir, metrics, hybrid_card)
+        save_model_folder(model, tokenizer, output_dir, metrics, hybrid_card, "hybrid")
         print("\nTest metrics (" + ", ".join(f"{k}={v:.4f}" for k, v in test_metrics.items()) + ")")
         show_examples(model, tokenizer, data, t.show_examples)
     remove_checkpoints(accelerator, t)
