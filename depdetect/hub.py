@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from .cards import card_for_folder
-from .runs import RUN_FILE, check_metrics_match
+from .runs import RUN_FILE, artifact_hashes, check_metrics_match
 from .systems import folder_kind
 from .utils import write_json
 
@@ -204,6 +204,7 @@ def push_to_hub(source, repo_id: str, *, metrics: dict | None = None, **kwargs) 
             source.model.save_pretrained(tmp)
             source.tokenizer.save_pretrained(tmp)
             if metrics is not None:
+                metrics = {**metrics, "artifacts": artifact_hashes(tmp, folder_kind(tmp))}
                 write_json(Path(tmp) / "metrics.json", metrics)
         else:
             raise ValueError(f"push_to_hub takes a folder, a DorisPipeline or a depdetect pipeline, got "

@@ -35,7 +35,7 @@ def test_normalize_labels_rejects_unknown_values(bad):
 
 
 def test_check_texts_names_the_bad_item():
-    with pytest.raises(ValueError, match=r"inputs\[2\] is a int"):
+    with pytest.raises(ValueError, match=r"inputs\[2\] must be a string, got int"):
         check_texts(["a", "b", 3])
     with pytest.raises(ValueError, match="empty list"):
         check_texts([])

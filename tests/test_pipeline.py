@@ -63,7 +63,7 @@ def test_explain_false_skips_tokens(detector):
     "bad, message",
     [
         (None, "is None"),
-        (42, "is a int"),
+        (42, "must be a string, got int"),
         ("", "empty"),
         ("   ", "empty"),
         ([], "empty list"),

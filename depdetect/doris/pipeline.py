@@ -511,7 +511,7 @@ class DorisPipeline:
             if include_embedder:
                 self._save_embedder(tmp)
             if metrics is not None:
-                metrics["artifacts"] = artifact_hashes(tmp, "doris")
+                metrics = {**metrics, "artifacts": artifact_hashes(tmp, "doris")}
                 write_json(tmp / "metrics.json", metrics)
             if card is not None:
                 write_text(tmp / "README.md", str(card(self.config, metrics or {})))

@@ -29,7 +29,7 @@ def check_text(text: object, where: str = "text") -> str:
     if text is None:
         raise ValueError(f"{where} is None; expected a non-empty string. Drop or fill missing texts first.")
     if not isinstance(text, str):
-        raise ValueError(f"{where} is a {type(text).__name__} ({text!r:.40}); expected a non-empty string.")
+        raise ValueError(f"{where} must be a string, got {type(text).__name__} ({text!r:.40}).")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as err:
