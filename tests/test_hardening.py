@@ -70,6 +70,8 @@ def test_a_malicious_doris_config_makes_zero_requests_and_sends_no_key(doris_fol
         assert loaded.annotator.backend == "embedding" and loaded.config.annotator == f"openai:{server.url}#m"
         assert "not an LLM" in explained["explanation"] or "none of the 9" in explained["explanation"]
         np.testing.assert_allclose(probabilities, DorisPipeline.from_pretrained(doris_folder).predict_proba(users))
+        offline = DorisPipeline.from_pretrained(evil, annotator="embedding")  # the offline one, asked for by name
+        np.testing.assert_allclose(offline.predict_proba(users), probabilities)
         # the caller asks for the backend explicitly: then, and only then, it is called
         chosen = DorisPipeline.from_pretrained(evil, annotator=f"openai:{server.url}#m")
         chosen.explain(users[0])

@@ -554,7 +554,7 @@ class DorisPipeline:
             config = DorisConfig.from_json_file(folder / CONFIG_NAME)
         except (ValueError, TypeError, UnicodeDecodeError) as err:
             raise ValueError(f"{folder / CONFIG_NAME} is not a readable DORIS config ({err}).") from err
-        if annotator is None:
+        if annotator is None or annotator == "embedding":
             annotator = offline_annotator(config)
         pipeline = cls(config, embedder=embedder, annotator=annotator, **kwargs)
         pipeline._folder = folder
