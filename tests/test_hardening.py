@@ -132,7 +132,7 @@ def push_with_a_hub(folder: Path, tmp_path: Path):
         return done, list(hub.requests)
 
 
-PICKLE = b"\x80\x04\x95\x05\x00\x00\x00\x00\x00\x00\x00K\x01."  # pickle.dumps(1, protocol=4)
+PICKLE = b"\x80\x04\x95\x05\x00\x00\x00\x00\x00\x00\x00K\x01."  # the integer 1, pickled (protocol 4)
 
 
 @pytest.mark.parametrize("plant, message", [
