@@ -178,14 +178,14 @@ def record_splits(from_records: Callable[[list, str], Dataset], data_args, what:
 
 def warn_shared_files(files: dict[str, str | None]) -> list[tuple[str, str]]:
     """Warn when two splits are the same file (by path or by content): test results would leak from training."""
-    import hashlib
+    from .runs import sha256_file
 
     seen: dict[str, str] = {}
     shared = []
     for split, path in files.items():
         if not path or not Path(path).is_file():
             continue
-        key = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        key = sha256_file(path)
         if key in seen:
             shared.append((seen[key], split))
             logger.warning("The %s and %s splits are the same file (%s): examples leak between them, so the %s "

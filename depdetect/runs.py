@@ -16,6 +16,7 @@ Standard library only.
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import hashlib
 import json
 import logging
@@ -39,12 +40,18 @@ ARTIFACTS = {
     "dual_encoder": ("config.json", "model.safetensors"),
     "doris": ("doris_config.json", "xgboost_model.json"),
 }
-#: what a depdetect output folder may hold (anything else means the folder is not ours to clear)
+#: what a depdetect output folder holds (anything else means the folder is not ours to clear): exact names, and
+#: name patterns of the weights, remote code and tokenizer files transformers writes
 OWN_NAMES = {
     RUN_FILE, "checkpoints", "metrics.json", "cv_metrics.json", "evaluation.json", "README.md", "config.json",
-    "doris_config.json", "xgboost_model.json", "donor", "receiver", "generation_config.json",
+    "doris_config.json", "xgboost_model.json", "donor", "receiver", "generation_config.json", "tokenizer.json",
+    "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "vocab.txt", "vocab.json", "merges.txt",
+    "chat_template.jinja",
 }
-OWN_SUFFIXES = (".safetensors", ".json", ".py", ".txt", ".model", ".md")
+OWN_PATTERNS = ("*.safetensors", "model.safetensors.index.json", "configuration_*.py", "modeling_*.py",
+                "pipeline_*.py", "*.model", "step_*", "fold_*")
+
+
 #: settings that do not change what a run computes (where it writes, how often it checkpoints, what it prints)
 NOT_SHAPING = {"output_dir", "resume_from_checkpoint", "overwrite_output_dir", "checkpointing_steps",
                "keep_checkpoints", "keep_checkpoints_after_training", "show_examples", "cpu", "cache_dir",
@@ -97,10 +104,13 @@ def read_run(folder: str | Path) -> dict | None:
 
 
 def _foreign(folder: Path) -> list[str]:
-    """Entries of `folder` that a depdetect run would not have written."""
-    return sorted(p.name for p in folder.iterdir()
-                  if p.name not in OWN_NAMES and not p.name.startswith(".") and not (
-                      p.is_file() and p.name.endswith(OWN_SUFFIXES)) and not p.name.startswith(("step_", "fold_")))
+    """Entries of `folder` that a depdetect run would not have written (a DORIS folder's copied embedder is a
+    folder holding sentence-transformers' modules.json)."""
+    def own(p: Path) -> bool:
+        return (p.name in OWN_NAMES or any(fnmatch.fnmatch(p.name, pattern) for pattern in OWN_PATTERNS)
+                or (p.is_dir() and (p / "modules.json").is_file()))
+
+    return sorted(p.name for p in folder.iterdir() if not p.name.startswith(".") and not own(p))
 
 
 def claim_output_dir(folder: str | Path, run_id: str, *, overwrite: bool = False, resume: bool = False,

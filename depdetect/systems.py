@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 from types import ModuleType
 
+from .utils import looks_like_path
+
 #: system name -> its name on the command line
 SYSTEMS = {"hybrid": "hybrid", "dual_encoder": "dual-encoder", "doris": "doris"}
 MODEL_TYPES = {"depdetect_hybrid": "hybrid", "depdetect_dual_encoder": "dual_encoder"}
@@ -44,7 +46,7 @@ def folder_kind(folder: str | Path) -> str:
 def resolve_model(model: str, revision: str | None = None) -> Path:
     """A local model folder as it is, or a Hub repo id downloaded (offline: from the cache) with huggingface_hub."""
     path = Path(model)
-    if path.exists() or model.startswith((".", "/", "~")) or model.count("/") > 1:
+    if path.exists() or looks_like_path(model):
         return path
     from huggingface_hub import snapshot_download
 

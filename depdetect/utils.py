@@ -82,11 +82,14 @@ def public_name(name_or_path: str | os.PathLike | None) -> str | None:
     text = str(name_or_path)
     if text == default_encoder_path_or_none():
         return MINILM_HUB_ID
-    path = Path(text).expanduser()
-    looks_local = path.is_absolute() or text.startswith((".", "~")) or text.count("/") > 1 or "\\" in text
-    if looks_local or path.exists():
-        return path.name or text
+    if looks_like_path(text) or Path(text).exists():
+        return Path(text).expanduser().name or text
     return text
+
+
+def looks_like_path(text: str) -> bool:
+    """True for what can only be a local path, never a Hub id ("name" or "namespace/name")."""
+    return text.startswith(("/", ".", "~")) or text.count("/") > 1 or "\\" in text or ".." in text
 
 
 def default_encoder_path_or_none() -> str | None:

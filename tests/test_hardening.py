@@ -183,12 +183,13 @@ def test_another_runs_folder_is_refused_and_overwrite_clears_it(tiny_encoder_dir
     assert exit_.value.code == 2 and f"already holds run {run_a}" in err and "--overwrite_output_dir" in err
     run_b = main(hybrid_args(tiny_encoder_dir, other, out, *common, "--overwrite_output_dir")).metrics["run_id"]
     assert run_b != run_a and json.loads((out / "metrics.json").read_text())["run_id"] == run_b
-    # a folder with files depdetect did not write is never cleared
-    (out / "thesis.docx").write_bytes(b"mine")
+    # a folder with files depdetect did not write is never cleared (text and code files of the user's included)
+    for name in ("thesis.docx", "notes.txt", "analysis.py"):
+        (out / name).write_bytes(b"mine")
     with pytest.raises(SystemExit):
         main(hybrid_args(tiny_encoder_dir, posts_files, out, *common, "--overwrite_output_dir"))
-    assert "holds files depdetect did not write (thesis.docx)" in capsys.readouterr().err
-    assert (out / "thesis.docx").read_bytes() == b"mine"
+    assert "holds files depdetect did not write (analysis.py, notes.txt, thesis.docx)" in capsys.readouterr().err
+    assert all((out / name).read_bytes() == b"mine" for name in ("thesis.docx", "notes.txt", "analysis.py"))
 
 
 def test_a_run_killed_while_saving_leaves_nothing_mixed_and_cannot_be_pushed(tiny_encoder_dir, posts_files, tmp_path,
@@ -208,8 +209,9 @@ def test_a_run_killed_while_saving_leaves_nothing_mixed_and_cannot_be_pushed(tin
     with pytest.raises(KeyboardInterrupt):
         main(hybrid_args(tiny_encoder_dir, other, out, *common, "--overwrite_output_dir"))
     monkeypatch.undo()
-    assert not (out / "model.safetensors").exists() and not list(tmp_path.glob(".out.saving-*"))
-    assert before  # run A's folder was cleared by --overwrite_output_dir; run B's weights never landed alone
+    # run A's output was cleared by --overwrite_output_dir; none of run B's files landed, nor the temporary folder
+    assert not list(tmp_path.glob(".out.saving-*"))
+    assert not any((out / name).exists() for name in ("model.safetensors", "config.json", "metrics.json", "README.md"))
     done, requests = push_with_a_hub(out, tmp_path)
     assert done.returncode == 2 and "not a trained depdetect model" in done.stderr and requests == []
     # the mixed folder of the finding, made by hand: B's weights beside A's metrics and card

@@ -380,15 +380,13 @@ class OpenAIAnnotator(LLMAnnotator):
             while True:
                 if time.monotonic() > deadline:
                     raise TimeoutError
-                chunk = response.read1(65536) if hasattr(response, "read1") else response.read(65536)
+                chunk = response.read1(65536)
                 if not chunk:
                     break
                 chunks.append(chunk)
             data = b"".join(chunks)
-            if response.length not in (None, 0) or (
-                    response.getheader("Content-Length", "").isdigit()
-                    and len(data) < int(response.getheader("Content-Length"))):
-                raise http.client.IncompleteRead(data)
+            if response.length:  # bytes the Content-Length promised that never came (the socket closed early)
+                raise http.client.IncompleteRead(data, response.length)
             return response.status, {k.lower(): v for k, v in response.getheaders()}, data
         except (OSError, http.client.HTTPException, TimeoutError) as err:
             if expired.is_set() or time.monotonic() > deadline:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..utils import MINILM_HUB_ID, default_encoder_path, public_name
+from ..utils import MINILM_HUB_ID, default_encoder_path, looks_like_path, public_name
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def resolve_saved_embedder(identifier: str, folder: str | Path, **kwargs) -> Sen
     text = str(identifier)
     hint = (f"copy the model into {folder} as a folder named {Path(text).name!r}, or pass "
             "embedder=SentenceTransformerEmbedder(PATH) to DorisPipeline.from_pretrained")
-    if text.startswith(("/", ".", "~")) or text.count("/") > 1 or "\\" in text or ".." in text:
+    if looks_like_path(text):
         raise ValueError(f"The saved config names the embedder {text!r}, a path outside the pipeline folder; "
                          f"depdetect loads nothing from outside a saved folder on its own: {hint}.")
     from huggingface_hub import snapshot_download
