@@ -22,6 +22,7 @@ import argparse
 import ast
 import dataclasses
 import math
+import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -237,8 +238,14 @@ class DataArguments:
     dataset_config: str | None = field(default=None, metadata=_help("The configuration of --dataset_name, if any."))
     encoding: str = field(default="utf-8", metadata=_help(
         "Text encoding of CSV/TSV/JSON files; undecodable bytes stop the run with their line number."))
+    group_column: str | None = field(default=None, metadata=_help(
+        "A column/field of every record naming its group (e.g. gender, subreddit, source): test metrics per group, "
+        "the largest gap and small groups (< 10 positives) flagged, in metrics.json and the card."))
 
     def __post_init__(self) -> None:
+        if self.group_column and not self.user_supplied:
+            raise ValueError("--group_column needs your own data (--train_file or --dataset_name); the default data "
+                             "has no group column.")
         if self.dataset_name and self.train_file:
             raise ValueError("Pass either --dataset_name or --train_file, not both.")
         if (self.validation_file or self.test_file) and not self.train_file:
@@ -311,6 +318,64 @@ class TrainingArguments(RunArguments):
         check_finite("warmup_ratio", self.warmup_ratio, 0)
         if self.warmup_ratio >= 1:
             raise ValueError(f"`warmup_ratio` must be in [0, 1), got {self.warmup_ratio}.")
+
+
+THRESHOLD_RULES = "0.5, f1, recall@R, precision@P (R, P in (0, 1)) or a number in (0, 1)"
+
+
+def parse_threshold_rule(rule: object) -> str:
+    """A threshold rule checked and written one way: '0.5', 'f1', 'recall@0.9', 'precision@0.8' or a number."""
+    text = str(rule).strip().lower()
+    if text == "f1":
+        return text
+    match = re.fullmatch(r"(recall|precision)@([0-9.]+)", text)
+    if match:
+        try:
+            value = float(match.group(2))
+        except ValueError:
+            value = -1.0
+        if not 0 < value < 1:
+            raise ValueError(f"--threshold {rule!r}: the target after '@' must be in (0, 1), e.g. recall@0.9.")
+        return f"{match.group(1)}@{value:g}"
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"--threshold must be one of {THRESHOLD_RULES}; got {rule!r}.") from None
+    if not 0 < value < 1:
+        raise ValueError(f"--threshold {rule!r}: a fixed threshold must be in (0, 1).")
+    return f"{value:g}"
+
+
+@dataclass(kw_only=True)
+class EvaluationArguments:
+    """What every training run reports beyond point metrics: calibration and the decision threshold (both fitted
+    on validation and saved with the model), bootstrap intervals, simple baselines and plots."""
+
+    calibration: str = field(default="auto", metadata=_help(
+        "Calibration of P(depression), fitted on validation and saved in the config: auto (temperature scaling for "
+        "the neural models, Platt scaling for DORIS), temperature, platt or none.",
+        choices=("auto", "temperature", "platt", "none")))
+    threshold: str = field(default="0.5", metadata=_help(
+        "Decision threshold rule on the calibrated validation probabilities, saved and used by pipelines and "
+        "predict: 0.5, f1 (best F1), recall@R (highest threshold with recall >= R), precision@P (most recall "
+        "with precision >= P), or a number."))
+    coverage: float = field(default=0.9, metadata=_help(
+        "Coverage of the split-conformal intervals of severity scores (dual-encoder regression)."))
+    bootstrap_resamples: int = field(default=1000, metadata=_help(
+        "Bootstrap resamples of the test units for the 95%% percentile intervals (0: no intervals)."))
+    baselines: str = field(default="all", metadata=_help(
+        "Simple baselines fitted and scored on the same split: all (TF-IDF + logistic regression and mean MiniLM "
+        "embedding + logistic regression), tfidf, or none.", choices=("all", "tfidf", "none")))
+    plots: bool = field(default=True, metadata=_help(
+        "Write no PNG plots (precision-recall, reliability, severity) into the output folder."))
+
+    def __post_init__(self) -> None:
+        self.threshold = parse_threshold_rule(self.threshold)
+        check_finite("coverage", self.coverage, 0, strict=True)
+        if self.coverage >= 1:
+            raise ValueError(f"`coverage` must be in (0, 1), got {self.coverage}.")
+        if self.bootstrap_resamples < 0:
+            raise ValueError(f"`bootstrap_resamples` must be >= 0, got {self.bootstrap_resamples}.")
 
 
 def parse_bundle(bundle_cls: type, values: dict[str, Any]) -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import warnings
 from pathlib import Path
 from typing import Any
@@ -94,10 +95,179 @@ def _card_data(model_name: str, numbers: dict, task_type: str, task_name: str, c
     )
 
 
+def _fmt(value) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def _interval(pair) -> str:
+    if not pair or pair[0] is None or (isinstance(pair[0], float) and math.isnan(pair[0])):
+        return "n/a"
+    return f"[{_fmt(pair[0])}, {_fmt(pair[1])}]"
+
+
+def results_table(metrics: dict, numbers: dict) -> str:
+    """The test results as a Markdown table, with the 95% bootstrap interval of each metric where recorded."""
+    if not numbers:
+        return ("_No results: the folder had no metrics.json" + (" with test metrics" if metrics else "") + "._\n")
+    intervals = metrics.get("test_intervals") or {}
+    if not intervals:
+        rows = ["| metric | value |", "|---|---|"] + [f"| {k} | {v:.4f} |" for k, v in numbers.items()]
+        return "\n".join(rows) + "\n"
+    boot = metrics.get("bootstrap") or {}
+    rows = ["| metric | value | 95% interval |", "|---|---|---|"]
+    rows += [f"| {k} | {v:.4f} | {_interval(intervals.get(k))} |" for k, v in numbers.items()]
+    return ("\n".join(rows) + f"\n\nIntervals: percentile bootstrap, {boot.get('resamples', 1000)} resamples of "
+            f"the test {{unit}} (seed {boot.get('seed', 0)}). With few positive test {{unit}}, read the interval, not "
+            "the third decimal.\n")
+
+
+def _calibration_text(metrics: dict, unit: str) -> list[str]:
+    cal, threshold = metrics.get("calibration"), metrics.get("threshold")
+    lines = ["### Calibration and decision threshold", ""]
+    if not cal and not threshold:
+        conformal = metrics.get("conformal")
+        if conformal:
+            q = conformal.get("quantile")
+            lines += [
+                f"Severity scores come with split-conformal intervals: `[score - q, score + q]` with q = {_fmt(q)}, "
+                f"the {conformal['coverage']:.0%} quantile of absolute validation residuals "
+                f"({conformal.get('calibration_size')} validation {unit}). On the test {unit} the intervals held "
+                f"the true score for {_fmt(conformal.get('empirical_coverage'))} of them (target "
+                f"{conformal['coverage']:.0%}), mean width {_fmt(conformal.get('mean_width'))}.",
+                "",
+                "The guarantee holds only for interviews exchangeable with the validation ones (same corpus, same "
+                "interviewer protocol, same score scale); it says nothing about another population.",
+            ]
+            if conformal.get("note"):
+                lines += ["", f"**Note:** {conformal['note']}."]
+            return lines + [""]
+        return lines + ["Not recorded (a model saved before depdetect 0.4 carries no calibration): probabilities "
+                        "are the raw softmax.", ""]
+    if cal:
+        if cal.get("note"):
+            lines.append(f"**Uncalibrated:** {cal['note']}.")
+        else:
+            params = ", ".join(f"{k} = {_fmt(v)}" for k, v in cal.get("parameters", {}).items())
+            lines.append(f"P(depression) is calibrated with {cal['method']} scaling ({params}) fitted on the "
+                         f"validation {unit}.")
+        lines += [
+            "",
+            "| on the test split | before calibration | after |",
+            "|---|---|---|",
+            f"| ECE ({cal.get('ece_bins', '15 equal-width')} bins) | {_fmt(cal['ece_before'])} | "
+            f"{_fmt(cal['ece_after'])} |",
+            f"| ECE (15 equal-mass bins) | {_fmt(cal.get('ece_equal_mass_before'))} | "
+            f"{_fmt(cal.get('ece_equal_mass_after'))} |",
+            f"| Brier score | {_fmt(cal['brier_before'])} | {_fmt(cal['brier_after'])} |",
+            "",
+        ]
+    if threshold:
+        line = (f"Decision threshold: P(depression) >= {threshold['threshold']:.4f}, chosen by the rule "
+                f"`{threshold['rule']}` {threshold.get('chosen_on', 'on the validation split')}")
+        before = metrics.get("test_uncalibrated_at_0.5")
+        if before:
+            test = metrics.get("test", {})
+            line += (f". On the test {unit} it gives recall {_fmt(test.get('recall'))} and precision "
+                     f"{_fmt(test.get('precision'))}; the uncalibrated model at 0.5 gave recall "
+                     f"{_fmt(before.get('recall'))} and precision {_fmt(before.get('precision'))}")
+        lines.append(line + "." + (f" ({threshold['note']}.)" if threshold.get("note") else ""))
+        lines.append("")
+    lines += [
+        "**Calibration does not travel.** It was fitted on validation data from the training corpus. On another "
+        "corpus, platform or population the probabilities can be badly over- or under-confident again (depdetect's "
+        "BENCHMARKS.md measures this for the quick-start Hybrid on a second Reddit corpus): run `depdetect evaluate "
+        "MODEL YOUR_DATA` and read its reliability diagram before trusting a probability, and re-choose the "
+        "threshold on your own validation data.",
+        "",
+    ]
+    return lines
+
+
+def _baseline_text(metrics: dict, unit: str) -> list[str]:
+    lines = ["### What this model adds over a simple baseline", ""]
+    baselines, gain = metrics.get("baselines"), metrics.get("gain_over_baseline")
+    if not baselines:
+        return lines + ["No baselines were recorded for this model (trained with `--baselines none`, or saved "
+                        "before depdetect 0.4).", ""]
+    test, intervals = metrics.get("test", {}), metrics.get("test_intervals", {})
+    keys = [k for k in ("auprc", "auroc", "f1", "rmse", "mae") if k in test]
+    lines += ["| model | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
+    lines.append("| this model | " + " | ".join(f"{_fmt(test[k])} {_interval(intervals.get(k))}" for k in keys)
+                 + " |")
+    for b in baselines.values():
+        lines.append(f"| {b['description']} | " + " | ".join(
+            f"{_fmt(b['test'].get(k))} {_interval(b.get('test_intervals', {}).get(k))}" for k in keys) + " |")
+    lines.append("")
+    lines.append(f"Baselines fitted on the same training {unit} and scored on the same test {unit}; F1 at each "
+                 "model's own threshold (0.5 for the baselines). 95% bootstrap intervals in brackets.")
+    if gain:
+        low, high = gain["interval"]
+        better = "lower RMSE" if gain["metric"] == "rmse" else f"higher {gain['metric'].upper()}"
+        if gain["significant"] and gain["gain"] > 0:
+            verdict = "The model is measurably better than the better baseline."
+        elif gain["significant"]:
+            verdict = (f"**The better baseline ({gain['better_baseline']}) beats this model** on this split: use "
+                       "it, or find out why, before relying on the model.")
+        else:
+            verdict = ("**No measurable gain**: the interval holds 0, so on this split the model is not shown to "
+                       "be better than a simple baseline.")
+        lines += ["", f"Gain over the better baseline ({gain['better_baseline']}) in {gain['metric']} ({better} is "
+                      f"better): **{gain['gain']:+.4f}** (95% paired bootstrap interval {_interval([low, high])}). "
+                      + verdict]
+    return lines + [""]
+
+
+def _factors_text(metrics: dict, unit: str) -> list[str]:
+    lines = ["### Factors (subgroups)", ""]
+    groups = metrics.get("subgroups")
+    if not groups:
+        return lines + ["No subgroup analysis was recorded. Performance may differ by gender, age, culture, "
+                        "platform or topic; measure it on your data with `depdetect evaluate MODEL DATA "
+                        "--group_column COLUMN`.", ""]
+    per = groups["groups"]
+    keys = list(next(iter(per.values()))["metrics"])
+    lines += ["| group | n | positives | " + " | ".join(keys) + " |", "|---|---|---|" + "---|" * len(keys)]
+    for name, row in per.items():
+        flag = " (small)" if row["small"] else ""
+        lines.append(f"| {name}{flag} | {row['n']} | {row['positives'] if row['positives'] is not None else '-'} | "
+                     + " | ".join(_fmt(row["metrics"][k]) for k in keys) + " |")
+    gap = groups.get("largest_gap")
+    lines.append("")
+    if gap:
+        lines.append(f"Largest gap between groups: {gap['metric']} {_fmt(gap['gap'])} ({gap['highest']} vs "
+                     f"{gap['lowest']}).")
+    if groups.get("small_groups"):
+        lines.append(f"Groups with {groups['small_rule']} are flagged small and left out of the gaps: their "
+                     f"metrics are too noisy to compare ({', '.join(groups['small_groups'])}).")
+    return lines + [""]
+
+
+def _plots_text(metrics: dict) -> list[str]:
+    names = {"plots/pr_curve.png": "Precision-recall curve (test), chosen threshold marked",
+             "plots/reliability.png": "Reliability diagram before and after calibration (test)",
+             "plots/severity.png": "Predicted vs true severity with conformal intervals (test)"}
+    plots = [p for p in metrics.get("plots") or [] if p in names]
+    if not plots:
+        return []
+    return ["### Plots", ""] + [f"![{names[p]}]({p})" for p in plots] + [""]
+
+
+def trust_section(metrics: dict, unit: str) -> str:
+    """Calibration, threshold, conformal intervals, baselines, subgroups and plots, as Markdown for the card."""
+    if not metrics:
+        return ""
+    lines = (_calibration_text(metrics, unit) + _baseline_text(metrics, unit) + _factors_text(metrics, unit)
+             + _plots_text(metrics))
+    return "\n".join(lines).rstrip() + "\n"
+
+
 def _common(kind: str, metrics: dict, repo_or_path: str, revision: str | None, numbers: dict) -> dict:
     from . import __version__
 
     card = metrics.get("card", {})
+    unit = {"hybrid": "texts", "dual_encoder": "interviews", "doris": "users"}[kind]
     versions = card.get("versions", {})
     title, url = PAPERS[kind]
     return {
@@ -107,6 +277,8 @@ def _common(kind: str, metrics: dict, repo_or_path: str, revision: str | None, n
         "revision": revision,
         "test_metrics": numbers,
         "has_metrics": bool(metrics),
+        "results_table": results_table(metrics, numbers).replace("{unit}", unit),
+        "trust_section": trust_section(metrics, unit),
         "data_description": card.get("data_description", "Not recorded."),
         "training_description": card.get("training_description", "Not recorded."),
         "depdetect_version": versions.get("depdetect", __version__),

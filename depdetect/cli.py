@@ -90,6 +90,17 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, FlagSet]]:
         if labelled:
             sub.add_argument("-o", "--output", default="evaluation.json", help="Where to write the metrics (JSON).")
             sub.add_argument("--split", default="test", help="The split of a dataset DATA to score (default: test).")
+            sub.add_argument("--group_column", default=None,
+                             help="A field of each record (e.g. gender, subreddit, source): metrics per group, the "
+                                  "largest gap, and groups with < 10 positives flagged.")
+            sub.add_argument("--bootstrap_resamples", type=int, default=1000,
+                             help="Bootstrap resamples for the 95%% intervals (default: 1000; 0: none).")
+            sub.add_argument("--baselines", choices=("all", "tfidf", "none"), default="all",
+                             help="Simple baselines cross-fitted (5 folds) on DATA: TF-IDF + logistic regression and "
+                                  "mean MiniLM embedding + logistic regression (default: all).")
+            sub.add_argument("--plots_dir", default=None,
+                             help="Where the PNG plots go (default: beside -o, e.g. evaluation_plots/).")
+            sub.add_argument("--no_plots", dest="plots", action="store_false", help="Write no plots.")
         else:
             sub.add_argument("-o", "--output", default=None, help="Output file (default: JSON Lines on stdout).")
             sub.add_argument("--format", dest="output_format", choices=("jsonl", "csv"), default=None,
@@ -140,7 +151,12 @@ and `probability` = P(depression) (the dual encoder's regression models: `severi
 Hybrid's words with AWVTI/NAS, the dual encoder's attention per turn, DORIS's symptoms, mood course and text."""
 
 _EVALUATE_HELP = """Score a trained model on labelled data (the same input forms as `predict`, with `label`, or
-`score` for the dual encoder's regression models), print a table and write the metrics as JSON."""
+`score` for the dual encoder's regression models), print a table and write the metrics as JSON.
+
+Beyond point metrics: 95% bootstrap intervals (units resampled), ECE and Brier score before and after the model's
+saved calibration, the saved threshold and its rule, the dual encoder's conformal coverage, two simple baselines
+cross-fitted on DATA with the model's gain over the better one, per-group metrics (--group_column), and PNG plots
+(precision-recall, reliability, predicted vs true severity)."""
 
 _PUSH_HELP = """Publish a trained output folder (Hybrid, dual encoder or DORIS) to the Hugging Face Hub.
 
@@ -183,7 +199,11 @@ def run(args: argparse.Namespace, flagsets: dict[str, FlagSet], on_step=None) ->
             raise ValueError(f"--batch_size must be >= 1, got {args.batch_size}.")
         if args.command == "predict":
             return predict_file(args.model, args.data, args.output, args.output_format, explain=args.explain, **common)
-        return evaluate_file(args.model, args.data, args.output, args.split, **common)
+        if args.bootstrap_resamples < 0:
+            raise ValueError(f"--bootstrap_resamples must be >= 0, got {args.bootstrap_resamples}.")
+        return evaluate_file(args.model, args.data, args.output, args.split, group_column=args.group_column,
+                             bootstrap_resamples=args.bootstrap_resamples, baselines=args.baselines,
+                             plots_dir=args.plots_dir, plots=args.plots, **common)
     if args.command == "push":
         from .hub import push_folder
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from datasets import Dataset, DatasetDict
+from datasets import Dataset, DatasetDict, Value
 
 logger = logging.getLogger(__name__)
 
@@ -158,19 +158,47 @@ def load_dataset_dict(name: str, config: str | None = None) -> DatasetDict:
     return DatasetDict(train=loaded) if isinstance(loaded, Dataset) else loaded
 
 
+def with_group(dataset: Dataset, records: list, column: str | None, where: str) -> Dataset:
+    """`dataset` with a `group` column (strings; None where a record has none) from the records' `column`; an error
+    naming the column when no record has a value in it."""
+    if not column:
+        return dataset
+    values = []
+    for record in records:
+        value = record.get(column) if isinstance(record, dict) else None
+        missing = value is None or (isinstance(value, float) and value != value) or str(value).strip() == ""
+        values.append(None if missing else str(value))
+    if all(v is None for v in values):
+        fields = sorted(records[0]) if records and isinstance(records[0], dict) else []
+        raise ValueError(f"{where} has no value in the group column {column!r} (fields: {fields}); check "
+                         "--group_column.")
+    return dataset.add_column("group", values, feature=Value("string"))
+
+
+def test_groups(data) -> list[str | None] | None:
+    """The test split's `group` values (None when the data carries no group column)."""
+    test = data["test"]
+    return list(test["group"]) if "group" in test.column_names else None
+
+
 def record_splits(from_records: Callable[[list, str], Dataset], data_args, what: str) -> dict[str, Dataset]:
-    """Validated splits named by DataArguments: a dataset (`dataset_name`) or files (`train_file`, ...)."""
+    """Validated splits named by DataArguments: a dataset (`dataset_name`) or files (`train_file`, ...), with a
+    `group` column when `data_args.group_column` is given."""
+    group = getattr(data_args, "group_column", None)
     if data_args.dataset_name:
         loaded = load_dataset_dict(data_args.dataset_name, data_args.dataset_config)
-        splits = {name: from_records(split.to_list(), f"{data_args.dataset_name}[{name}]")
-                  for name, split in loaded.items()}
+        splits = {}
+        for name, split in loaded.items():
+            records, where = split.to_list(), f"{data_args.dataset_name}[{name}]"
+            splits[name] = with_group(from_records(records, where), records, group, where)
     else:
         splits = {}
         warn_shared_files({name: getattr(data_args, f"{name}_file") for name in ("train", "validation", "test")})
         for name in ("train", "validation", "test"):
             path = getattr(data_args, f"{name}_file")
             if path:
-                splits[name] = from_records([r for _, r in read_records(path, data_args.encoding)], str(path))
+                records = [r for _, r in read_records(path, data_args.encoding)]
+                splits[name] = with_group(from_records(records, str(path)), records, group, str(path))
     if "train" not in splits:
         raise ValueError(f"No `train` split of {what} found (splits: {list(splits)}).")
     return splits

@@ -18,7 +18,9 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from .baselines import cross_fitted_baselines
 from .data import TABLE_SUFFIXES, load_dataset_dict, read_records
+from .reporting import classification_report, format_report, plots_for, public, read_groups, regression_report
 from .systems import folder_kind, recipe, resolve_model
 from .utils import json_safe, write_json, write_text
 
@@ -56,7 +58,8 @@ def checked_records(rows: list[tuple[str, Any]], system, labelled: bool, skip_ba
     return good
 
 
-def run_batches(system, predictor, records: list[dict], batch_size: int, explain: bool, what: str) -> list[dict]:
+def run_batches(system, predictor, records: list[dict], batch_size: int, explain: bool, what: str,
+                **options) -> list[dict]:
     """The system's predictions for `records`, `batch_size` at a time, with a progress bar on stderr."""
     outputs: list[dict] = []
     with tqdm(
@@ -64,7 +67,7 @@ def run_batches(system, predictor, records: list[dict], batch_size: int, explain
     ) as bar:
         for start in range(0, len(records), batch_size):
             batch = records[start : start + batch_size]
-            outputs += system.predict(predictor, batch, explain=explain)
+            outputs += system.predict(predictor, batch, explain=explain, **options)
             bar.update(len(batch))
     return outputs
 
@@ -128,22 +131,78 @@ def evaluation_rows(data: str, split: str, encoding: str) -> tuple[list[tuple[st
 
 def evaluate_file(model: str, data: str, output: str | None = "evaluation.json", split: str = "test",
                   batch_size: int = 32, skip_bad: bool = False, device: Any = None, revision: str | None = None,
-                  encoding: str = "utf-8", text_column: str = "text") -> dict:
-    """A trained model's metrics on labelled data; printed as a table and written as JSON to `output`."""
+                  encoding: str = "utf-8", text_column: str = "text", group_column: str | None = None,
+                  bootstrap_resamples: int = 1000, baselines: str = "all", plots_dir: str | None = None,
+                  plots: bool = True, seed: int = 0) -> dict:
+    """A trained model's metrics on labelled data, with bootstrap intervals, calibration (ECE/Brier before and
+    after the saved calibration), the saved threshold, conformal coverage, cross-fitted baselines, per-group
+    metrics (`group_column`) and plots; printed as a table and written as JSON to `output`."""
     kind, folder, system = load_system(model, revision)
     rows, source = evaluation_rows(data, split, encoding)
     records = checked_records(rows, system, True, skip_bad, source, text_column=text_column)
+    groups = None
+    if group_column:
+        raw = dict(rows)
+        groups = read_groups([raw[where].get(group_column) if isinstance(raw[where], dict) else None
+                              for where, _ in records], group_column)
     predictor = system.load_predictor(folder, device)
     plain = [r for _, r in records]
     # the dual encoder's metrics read its attention; the others need no explanation
-    outputs = run_batches(system, predictor, plain, batch_size, kind == "dual_encoder", _unit(kind))
+    outputs = run_batches(system, predictor, plain, batch_size, kind == "dual_encoder", _unit(kind),
+                          uncalibrated=True)
     metrics = system.score_predictions(outputs, plain, predictor)
+    report = trust_report(system.evaluation_inputs(outputs, plain, predictor), groups, bootstrap_resamples,
+                          baselines, seed)
     result = {"model": str(model), "system": kind, "data": source, "num_records": len(plain), "metrics": metrics}
-    print(metrics_table(metrics, f"{kind} on {source} ({len(plain)} {_unit(kind)}s)"))
+    title = f"{kind} on {source} ({len(plain)} {_unit(kind)}s)"
+    if report is None:
+        print(metrics_table(metrics, title))
+    else:
+        report["test"] = {**metrics, **report["test"]}
+        print(format_report(report, title))
+        result["report"] = public(report)
+        if plots:
+            folder_out = Path(plots_dir) if plots_dir else Path(output or "evaluation.json").with_suffix("")
+            folder_out = folder_out if plots_dir else folder_out.with_name(folder_out.name + "_plots")
+            written = []
+            for name, content in plots_for(report).items():
+                path = folder_out / Path(name).name
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(content)
+                written.append(str(path))
+            result["plots"] = written
+            if written:
+                print(f"Wrote {len(written)} plots to {folder_out}.")
     if output:
         write_json(output, result)
         print(f"Wrote the metrics to {output}.")
     return result
+
+
+def trust_report(inputs: dict | None, groups, resamples: int, baselines: str, seed: int) -> dict | None:
+    """The evaluation report of a system's `evaluation_inputs` (None: the system reports point metrics only).
+    Baselines are cross-fitted (5 stratified folds) on the evaluated data itself: `depdetect evaluate` has no
+    training split, and what a simple model learns from this very data is the comparison a reader needs."""
+    if inputs is None:
+        return None
+    task = inputs["task"]
+    scores = {}
+    if baselines != "none":
+        try:
+            scores = cross_fitted_baselines(inputs["documents"], inputs["y"], task, baselines, seed=seed)
+        except ValueError as err:  # e.g. fewer than 2 examples of a class
+            print(f"note: no baselines ({err})", file=sys.stderr)
+    if task == "regression":
+        conformal = inputs.get("conformal")
+        return regression_report(test_y=inputs["y"], test_pred=inputs["prediction"],
+                                 conformal=conformal if conformal else {}, baseline_scores=scores, groups=groups,
+                                 resamples=resamples, seed=seed)
+    report = classification_report(
+        test_y=inputs["y"], test_raw=inputs["uncalibrated"], fitted_calibration=inputs.get("calibration") or {},
+        threshold=inputs.get("threshold"), threshold_rule=inputs.get("rule") or "0.5 (argmax)",
+        baseline_scores=scores, groups=groups, resamples=resamples, seed=seed)
+    report.pop("saved_calibration", None)
+    return report
 
 
 def metrics_table(metrics: dict, title: str) -> str:

@@ -46,7 +46,7 @@ OWN_NAMES = {
     RUN_FILE, "checkpoints", "metrics.json", "cv_metrics.json", "evaluation.json", "README.md", "config.json",
     "doris_config.json", "xgboost_model.json", "donor", "receiver", "generation_config.json", "tokenizer.json",
     "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "vocab.txt", "vocab.json", "merges.txt",
-    "chat_template.jinja",
+    "chat_template.jinja", "plots",
 }
 OWN_PATTERNS = ("*.safetensors", "model.safetensors.index.json", "configuration_*.py", "modeling_*.py",
                 "pipeline_*.py", "*.model", "step_*", "fold_*")

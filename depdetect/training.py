@@ -300,18 +300,30 @@ class TrainResult:
     models: dict = field(default_factory=dict)
 
 
-def save_model_folder(model, tokenizer, folder: str | Path, metrics: dict, card, kind: str) -> None:
+def save_model_folder(model, tokenizer, folder: str | Path, metrics: dict, card, kind: str,
+                      extra_files: dict[str, bytes] | None = None) -> None:
     """The Hub-ready folder: safetensors weights, config with auto_map and custom_pipelines, remote code, the
-    tokenizer, metrics.json (with the hashes of the weights it describes) and the model card
-    (`card(config, metrics, repo_or_path=...)`). Written beside `folder` and moved into place when complete."""
+    tokenizer, `extra_files` ({relative path: bytes}, the plots), metrics.json (with the hashes of the weights it
+    describes) and the model card (`card(config, metrics, repo_or_path=...)`). Written beside `folder` and moved
+    into place when complete."""
     folder = Path(folder)
     model = model.to("cpu").eval()
     with saving_folder(folder) as tmp:
         model.save_pretrained(str(tmp))  # also writes custom_pipelines and the pipeline file
         tokenizer.save_pretrained(str(tmp))
+        write_files(tmp, extra_files)
+        metrics["plots"] = sorted(extra_files or {})
         metrics["artifacts"] = artifact_hashes(tmp, kind)
         write_json(tmp / "metrics.json", metrics)
         write_text(tmp / "README.md", str(card(model.config, metrics, repo_or_path=str(folder))))
+
+
+def write_files(folder: Path, files: dict[str, bytes] | None) -> None:
+    """Write {relative path: bytes} under `folder` (the plots)."""
+    for name, content in (files or {}).items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
 
 
 def remove_checkpoints(accelerator: Accelerator, args: TrainingArguments) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from depdetect import DorisPipeline
@@ -25,9 +26,11 @@ def test_train_doris_on_the_simulated_cohort_writes_a_complete_folder(tiny_sente
         "depdetect_run.json",
         "doris_config.json",
         "metrics.json",
+        "plots",
         Path(tiny_sentence_transformer).name,  # a local embedder is copied in: the folder loads on its own
         "xgboost_model.json",
     ]
+    assert sorted(p.name for p in (out / "plots").iterdir()) == ["pr_curve.png", "reliability.png"]
     card = (out / "README.md").read_text()
     assert "Not a diagnostic tool" in card and "replaces the paper's LLM" in card and "SIMULATED" in card
     assert "without PH" in card
@@ -35,4 +38,15 @@ def test_train_doris_on_the_simulated_cohort_writes_a_complete_folder(tiny_sente
     assert saved["test"]["f1"] == pytest.approx(metrics["test"]["f1"])
     assert list((tmp_path / "doris-cache").glob("embeddings-*/embeddings.rank0.f32"))
     assert f"Saved the Hub-ready model folder to {out}" in capsys.readouterr().out
-    assert DorisPipeline.from_pretrained(out).config.ablate == ["ph"]
+    loaded = DorisPipeline.from_pretrained(out)
+    assert loaded.config.ablate == ["ph"]
+    # Platt scaling and the F1 threshold were fitted on the validation users and travel with the pipeline
+    assert loaded.config.calibration["method"] == "platt" and loaded.config.threshold_rule == "f1"
+    assert loaded.config.threshold == pytest.approx(saved["threshold"]["threshold"])
+    posts = (["I can't sleep and nothing matters"], ["Great match today", "New bike"])
+    test_users = [{"user_id": f"u{i}", "posts": [{"text": t, "timestamp": None} for t in texts]}
+                  for i, texts in enumerate(posts)]
+    raw = loaded.predict_proba(test_users, calibrated=False)
+    assert loaded.predict_proba(test_users) == pytest.approx(loaded.calibrate(raw))
+    assert not np.allclose(loaded.predict_proba(test_users), raw)
+    assert saved["calibration"]["brier_after"] >= 0 and "tfidf_logreg" in saved["baselines"]

@@ -78,7 +78,12 @@ class DorisConfig:
     annotator_state: dict = field(default_factory=dict, metadata=_help(
         "What the annotator fitted (the embedding annotator's per-symptom thresholds)."))
     xgboost: dict = field(default_factory=default_xgboost_params, metadata=_help("XGBoostParams, as a dict."))
-    threshold: float = field(default=0.5, metadata=_help("P(depression) at or above which a user is depressed."))
+    threshold: float = field(default=0.5, metadata=_help(
+        "P(depression) (calibrated) at or above which a user is depressed; chosen on validation by `threshold_rule`."))
+    threshold_rule: str = field(default="0.5", metadata=_help(
+        "The rule that chose `threshold` (0.5, f1, recall@R, precision@P or a number)."))
+    calibration: dict = field(default_factory=dict, metadata=_help(
+        "Calibration of the trees' P(depression) fitted on validation ({'method': 'platt', 'a', 'b'}); empty: none."))
     seed: int = field(default=42, metadata=_help("Seed of XGBoost and of the data splits (and the simulated cohort)."))
     label_names: list[str] = field(default_factory=lambda: ["control", "depression"])
     prompt_versions: dict = field(default_factory=lambda: dict(PROMPT_VERSIONS))
@@ -106,6 +111,10 @@ class DorisConfig:
             raise ValueError("`symptoms` must be a non-empty list of {'code', 'name', 'template'} dicts.")
         if not self.emotions or any("name" not in e or "template" not in e for e in self.emotions):
             raise ValueError("`emotions` must be a non-empty list of {'name', 'template'} dicts.")
+        if self.calibration and (self.calibration.get("method") not in ("platt", "temperature")):
+            raise ValueError(
+                f"`calibration` must be empty or a fitted platt/temperature dict, got {self.calibration!r}."
+            )
         if len(self.label_names) != 2:
             raise ValueError(f"DORIS is binary: `label_names` needs 2 names, got {self.label_names}.")
 

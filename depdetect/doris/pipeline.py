@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from ..calibration import calibrate
 from ..metrics import classification_metrics
 from ..utils import saved_versions, write_json, write_text
 from .annotators import EmbeddingAnnotator, make_annotator, offline_explanation, offline_summary
@@ -418,14 +419,20 @@ class DorisPipeline:
         self.config.versions = saved_versions("xgboost", "sentence-transformers")
         return self
 
-    def predict_proba(self, users) -> np.ndarray:
-        """P(depression) per user, shape (U,)."""
+    def predict_proba(self, users, calibrated: bool = True) -> np.ndarray:
+        """P(depression) per user, shape (U,): calibrated with the saved calibration (Platt scaling fitted on
+        validation) unless `calibrated=False`."""
         import xgboost as xgb
 
         if self.booster is None:
             raise RuntimeError("This DORIS pipeline is not fitted: call fit(train_users) or from_pretrained(folder).")
         X, _ = self._featurize(_as_users(users))
-        return self.booster.predict(xgb.DMatrix(X, feature_names=self.config.feature_names)).astype(np.float64)
+        p = self.booster.predict(xgb.DMatrix(X, feature_names=self.config.feature_names)).astype(np.float64)
+        return self.calibrate(p) if calibrated else p
+
+    def calibrate(self, p) -> np.ndarray:
+        """The saved calibration applied to the trees' P(depression) (identity when none was fitted)."""
+        return calibrate(p, self.config.calibration or None)
 
     def predict(self, users) -> np.ndarray:
         return (self.predict_proba(users) >= self.config.threshold).astype(int)
@@ -436,15 +443,20 @@ class DorisPipeline:
             raise ValueError(f"explain() takes one user dict (user_id, posts), got {type(user).__name__}.")
         return self.explain_batch([user])[0]
 
-    def explain_batch(self, users) -> list[dict]:
-        """`explain` for several users at once (one featurisation pass)."""
+    def explain_batch(self, users, return_uncalibrated: bool = False) -> list[dict]:
+        """`explain` for several users at once (one featurisation pass); `return_uncalibrated` adds the trees' own
+        P(depression) as `uncalibrated_probability`."""
         import xgboost as xgb
 
         if self.booster is None:
             raise RuntimeError("This DORIS pipeline is not fitted: call fit(train_users) or from_pretrained(folder).")
         X, _, infos = self._featurize(_as_users(users), details=True)
-        probabilities = self.booster.predict(xgb.DMatrix(X, feature_names=self.config.feature_names))
-        return [self._explained(info, float(p)) for info, p in zip(infos, probabilities)]
+        raw = self.booster.predict(xgb.DMatrix(X, feature_names=self.config.feature_names)).astype(np.float64)
+        out = [self._explained(info, float(p)) for info, p in zip(infos, self.calibrate(raw))]
+        if return_uncalibrated:
+            for row, r in zip(out, raw):
+                row["uncalibrated_probability"] = float(r)
+        return out
 
     def _explained(self, info: dict, probability: float) -> dict:
         depressed = probability >= self.config.threshold
@@ -491,7 +503,7 @@ class DorisPipeline:
     # -- persistence --------------------------------------------------------------------------------------------
 
     def save_pretrained(self, folder: str | Path, metrics: dict | None = None, card=None,
-                        include_embedder: bool = False) -> Path:
+                        include_embedder: bool = False, extra_files: dict[str, bytes] | None = None) -> Path:
         """Write `doris_config.json` and the trees in XGBoost's JSON format (`xgboost_model.json`); no pickle.
 
         Every file is first written beside its final name; only when all are written are they renamed into place,
@@ -499,19 +511,22 @@ class DorisPipeline:
         (written as metrics.json) get the hashes of the config and trees they describe; `card(config, metrics)`
         gives the README.md text written with them. `include_embedder` copies a local sentence-transformers
         embedder into the folder (under the name the config records), so the folder loads anywhere on its own.
+        `extra_files` ({relative path: bytes}) are written too (the plots).
         """
         if self.booster is None:
             raise RuntimeError("Nothing to save: fit the pipeline first.")
         from ..runs import artifact_hashes, saving_folder
+        from ..training import write_files
 
         folder = Path(folder)
         with saving_folder(folder) as tmp:
             self.config.to_json_file(tmp / CONFIG_NAME)
+            write_files(tmp, extra_files)
             self.booster.save_model(str(tmp / BOOSTER_NAME))
             if include_embedder:
                 self._save_embedder(tmp)
             if metrics is not None:
-                metrics = {**metrics, "artifacts": artifact_hashes(tmp, "doris")}
+                metrics = {**metrics, "artifacts": artifact_hashes(tmp, "doris"), "plots": sorted(extra_files or {})}
                 write_json(tmp / "metrics.json", metrics)
             if card is not None:
                 write_text(tmp / "README.md", str(card(self.config, metrics or {})))

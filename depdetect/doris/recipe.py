@@ -17,9 +17,11 @@ from typing import Any
 
 from accelerate import PartialState
 
+from ..baselines import CachedEmbedder, fit_baselines
 from ..cards import doris_card
-from ..data import POST_LABELS, normalize_labels
+from ..data import POST_LABELS, normalize_labels, test_groups
 from ..metrics import prediction_metrics
+from ..reporting import classification_report, format_report, plots_for, public
 from ..runs import claim_output_dir, run_fingerprint
 from ..training import TrainResult, say_saved
 from ..utils import MINILM_HUB_ID, json_safe
@@ -75,6 +77,33 @@ def card_section(args: DorisArguments, pipeline: DorisPipeline, num_users: int) 
     }
 
 
+def post_texts(split) -> list[list[str]]:
+    """Each user's post texts: the baselines' documents."""
+    return [[post["text"] for post in posts] for posts in split["posts"]]
+
+
+def trust_report(pipeline: DorisPipeline, data, args: DorisArguments, main_process: bool) -> tuple[dict, dict]:
+    """Platt scaling and the threshold fitted on validation users (saved in the pipeline's config), and the test
+    report with bootstrap intervals (users resampled), ECE/Brier before and after, and the baselines (fitted on
+    the training users; the embedding baseline reuses the pipeline's cached post embeddings)."""
+    ev, seed = args.evaluation, args.config.seed
+    validation_raw = pipeline.predict_proba(data["validation"], calibrated=False)
+    test_raw = pipeline.predict_proba(data["test"], calibrated=False)
+    baselines = fit_baselines(post_texts(data["train"]), data["train"]["label"], post_texts(data["test"]),
+                              which=ev.baselines, embedder=CachedEmbedder(pipeline._embed), seed=seed)
+    report = classification_report(
+        test_y=data["test"]["label"], test_raw=test_raw, validation_y=data["validation"]["label"],
+        validation_raw=validation_raw, calibration="platt" if ev.calibration == "auto" else ev.calibration,
+        threshold_rule=ev.threshold, baseline_scores=baselines, groups=test_groups(data),
+        resamples=ev.bootstrap_resamples, seed=seed,
+    )
+    pipeline.config.calibration = report.pop("saved_calibration") or {}
+    pipeline.config.threshold = report["threshold"]["threshold"]
+    pipeline.config.threshold_rule = report["threshold"]["rule"]
+    plots = plots_for(report) if ev.plots and main_process else {}
+    return public(report), plots
+
+
 def fit_doris(args: DorisArguments | None = None, *, dataset=None) -> TrainResult:
     """Fit DORIS on the training users, evaluate on validation and test, save a Hub-ready folder.
 
@@ -92,8 +121,8 @@ def fit_doris(args: DorisArguments | None = None, *, dataset=None) -> TrainResul
     pipeline = build_pipeline(args)
     pipeline.fit(data["train"])
     fit_stats = dict(pipeline.stats)
+    report, plots = trust_report(pipeline, data, args, state.is_main_process)
     validation = pipeline.evaluate(data["validation"])
-    test = pipeline.evaluate(data["test"])
     stats = dict(pipeline.stats)
     llm_calls = pipeline.annotator.calls
     if state.num_processes > 1:  # each process asked for its own share
@@ -101,7 +130,7 @@ def fit_doris(args: DorisArguments | None = None, *, dataset=None) -> TrainResul
 
         llm_calls = sum(gather_object([llm_calls]))
     metrics = {
-        "test": test,
+        **report,
         "validation": validation,
         "annotation": {
             "annotator": pipeline.config.annotator,
@@ -124,9 +153,9 @@ def fit_doris(args: DorisArguments | None = None, *, dataset=None) -> TrainResul
     if state.is_main_process:
         metrics["card"] = card_section(args, pipeline, sum(metrics["num_users"].values()))
         local_encoder = args.run.encoder not in (None, MINILM_HUB_ID) and Path(args.run.encoder).is_dir()
-        pipeline.save_pretrained(output_dir, metrics=metrics, include_embedder=local_encoder,
+        pipeline.save_pretrained(output_dir, metrics=metrics, include_embedder=local_encoder, extra_files=plots,
                                  card=lambda config, m: doris_card(config, m, repo_or_path=str(output_dir)))
-        print("Test metrics (" + ", ".join(f"{k}={v:.4f}" for k, v in test.items()) + ")")
+        print(format_report(metrics, f"Test metrics ({len(data['test'])} users)"))
         print("Annotation: " + json.dumps(json_safe(metrics["annotation"])))
         unreadable = sum(stats.get(k, 0) for k in ("unparseable_answers", "unparseable_summaries",
                                                     "unparseable_explanations"))
@@ -158,16 +187,33 @@ def check_record(record: Any, where: str, labelled: bool, **_) -> dict:
     return user
 
 
-def predict(predictor: DorisPipeline, records: list[dict], explain: bool = True) -> list[dict]:
-    """Label and P(depression) per user and, with `explain`, the symptoms with their posts, the mood course and
-    the written explanation."""
+def predict(predictor: DorisPipeline, records: list[dict], explain: bool = True,
+            uncalibrated: bool = False) -> list[dict]:
+    """Label and P(depression) (calibrated) per user and, with `explain`, the symptoms with their posts, the mood
+    course and the written explanation; `uncalibrated` keeps the trees' own P(depression) too."""
     if explain:
-        return predictor.explain_batch(records)
-    threshold, names = predictor.config.threshold, predictor.config.label_names
-    return [{"label": names[int(p >= threshold)], "probability": float(p)} for p in predictor.predict_proba(records)]
+        return predictor.explain_batch(records, return_uncalibrated=uncalibrated)
+    else:
+        threshold, names = predictor.config.threshold, predictor.config.label_names
+        raw = predictor.predict_proba(records, calibrated=False)
+        outputs = [{"label": names[int(p >= threshold)], "probability": float(p), "uncalibrated_probability": float(r)}
+                   for p, r in zip(predictor.calibrate(raw), raw)]
+    if not uncalibrated:
+        for out in outputs:
+            out.pop("uncalibrated_probability", None)
+    return outputs
 
 
 def score_predictions(outputs: list[dict], records: list[dict], predictor: DorisPipeline) -> dict:
     """`depdetect evaluate`: classification metrics of P(depression) against the labels, decided at the
     pipeline's threshold (as `DorisPipeline.evaluate` does)."""
     return prediction_metrics(outputs, records, threshold=predictor.config.threshold)
+
+
+def evaluation_inputs(outputs: list[dict], records: list[dict], predictor: DorisPipeline) -> dict:
+    """What `depdetect evaluate` reports on beyond point metrics: calibration, threshold, baselines on the posts."""
+    config = predictor.config
+    return {"task": "classification", "y": [r["label"] for r in records],
+            "uncalibrated": [o.get("uncalibrated_probability", o["probability"]) for o in outputs],
+            "calibration": config.calibration or None, "threshold": config.threshold, "rule": config.threshold_rule,
+            "documents": [[p["text"] for p in r["posts"]] for r in records]}

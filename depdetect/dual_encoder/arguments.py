@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..arguments import DataArguments, TrainingArguments, check_finite, source_specs
+from ..arguments import DataArguments, EvaluationArguments, TrainingArguments, check_finite, source_specs
 
 CONFIG_FILE = Path(__file__).with_name("configuration_dual_encoder.py")
 #: DualEncoderConfig fields that are command-line flags (the others are fitted or derived)
@@ -100,3 +100,5 @@ class DualEncoderArguments:
     mhim: MHIMConfig = field(default_factory=MHIMConfig, metadata={"title": "MHIM, Phase 2 (with --mhim)"})
     training: DualEncoderTrainingArguments = field(default_factory=DualEncoderTrainingArguments,
                                                    metadata={"title": "training"})
+    evaluation: EvaluationArguments = field(default_factory=EvaluationArguments, metadata={
+        "title": "evaluation (calibration, threshold, conformal intervals, bootstrap, baselines, plots)"})

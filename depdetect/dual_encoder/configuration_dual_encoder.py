@@ -40,6 +40,24 @@ def public_name(name_or_path: Any) -> str:
     return text
 
 
+def check_calibration(config: Any) -> None:
+    """Validate the fitted calibration and threshold fields (absent in configs saved before depdetect 0.4)."""
+    calibration = config.calibration
+    if calibration is not None:
+        method = calibration.get("method") if isinstance(calibration, dict) else None
+        needed = {"temperature": ("temperature",), "platt": ("a", "b")}.get(method)
+        if needed is None or any(not isinstance(calibration.get(k), (int, float)) for k in needed):
+            raise ValueError(f"`calibration` must be {{'method': 'temperature', 'temperature': T}} or {{'method': "
+                             f"'platt', 'a': a, 'b': b}}, got {calibration!r}.")
+        if method == "temperature" and not 0 < float(calibration["temperature"]) < float("inf"):
+            raise ValueError(f"The calibration temperature must be > 0, got {calibration['temperature']!r}.")
+        if method == "platt" and config.num_labels != 2:
+            raise ValueError("Platt calibration applies to two labels only.")
+    threshold = config.decision_threshold
+    if threshold is not None and (config.num_labels != 2 or not 0 < float(threshold) < 1):
+        raise ValueError(f"`decision_threshold` must be in (0, 1) and needs two labels, got {threshold!r}.")
+
+
 class DualEncoderConfig(PretrainedConfig):
     r"""Configuration of [`DualEncoderForDepressionScoring`]: every hyper-parameter of the model, what it was fitted
     to (the score scale) and, for an MHIM receiver, how it was trained (`mhim`).
@@ -84,6 +102,16 @@ class DualEncoderConfig(PretrainedConfig):
     mhim: dict | None = field(default=None, metadata={"help": (
         "How an MHIM receiver was trained (mask_top, mask_bottom, teacher, ema_decay, receiver_init, epochs); "
         "none for a plain model (a donor).")})
+    calibration: dict | None = field(default=None, metadata={"help": (
+        "Calibration of the probabilities fitted on validation by depdetect ({'method': 'temperature', "
+        "'temperature': T} or {'method': 'platt', 'a': a, 'b': b}); none: the softmax as it is.")})
+    decision_threshold: float | None = field(default=None, metadata={"help": (
+        "P(depression) at or above which the label is depression, chosen on validation; none: the argmax.")})
+    threshold_rule: str | None = field(default=None, metadata={"help": (
+        "The rule that chose `decision_threshold` (0.5, f1, recall@R, precision@P or a number).")})
+    conformal: dict | None = field(default=None, metadata={"help": (
+        "Split-conformal intervals of the severity score fitted on validation by depdetect: {'coverage': c, "
+        "'quantile': q} gives [score - q, score + q] (q none: too few validation interviews, unbounded).")})
 
     def __post_init__(self, **kwargs: Any) -> None:
         if kwargs.get("num_labels") is None and self.id2label is None:
@@ -127,6 +155,13 @@ class DualEncoderConfig(PretrainedConfig):
                 "prefix "
                 f"encoder's {self.prefix_encoder_config.max_position_embeddings} positions; use at most {limit}."
             )
+        check_calibration(self)
+        if self.conformal is not None:
+            quantile = self.conformal.get("quantile") if isinstance(self.conformal, dict) else "missing"
+            valid = quantile is None or (isinstance(quantile, (int, float)) and quantile >= 0)
+            if self.num_labels != 1 or not valid:
+                raise ValueError("`conformal` needs a regression model and {'coverage': c, 'quantile': q >= 0}, got "
+                                 f"{self.conformal!r}.")
 
 
 DualEncoderConfig.register_for_auto_class()

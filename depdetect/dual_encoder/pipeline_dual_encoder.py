@@ -1,8 +1,8 @@
 """The `depression-scoring` pipeline of the MHIM dual encoder, saved with every dual-encoder model so that
 `pipeline(model=folder_or_repo, trust_remote_code=True)` works where depdetect is not installed.
 
-One interview in; `{"severity", "turns": [{"index", "prompt", "response", "attention"}, ...]}` out (regression), or
-`{"label", "probability", "turns": [...]}` (classification).
+One interview in; `{"severity", "interval", "turns": [{"index", "prompt", "response", "attention"}, ...]}` out
+(regression), or `{"label", "probability", "turns": [...]}` (classification).
 
 This file travels to the Hub with saved models: it imports only torch and transformers.
 """
@@ -22,6 +22,20 @@ def custom_pipelines() -> dict:
     """The `custom_pipelines` entry of a saved dual encoder's config.json (written by its `save_pretrained`)."""
     module = __name__.rsplit(".", 1)[-1]
     return {TASK: {"impl": f"{module}.DepressionScoringPipeline", "pt": ["AutoModel"], "type": "text"}}
+
+
+def calibrate_probabilities(probabilities: torch.Tensor, calibration: dict | None) -> torch.Tensor:
+    """Class probabilities (..., 2) under the calibration saved in the config (none: unchanged)."""
+    if not calibration:
+        return probabilities
+    method = calibration.get("method")
+    if method == "temperature":
+        return (probabilities.double().clamp_min(1e-12).log() / float(calibration["temperature"])).softmax(-1)
+    if method == "platt":
+        p = probabilities[..., 1].double().clamp(1e-12, 1 - 1e-12)
+        p = torch.sigmoid(float(calibration["a"]) * torch.logit(p) + float(calibration["b"]))
+        return torch.stack([1 - p, p], dim=-1)
+    raise ValueError(f"Unknown calibration {calibration!r} in the model's config.")
 
 
 def check_interview(interview: Any, where: str = "the interview") -> list[dict]:
@@ -99,6 +113,13 @@ class DepressionScoringPipeline(Pipeline):
     give `{"label", "probability", "turns"}` (`label` control/depression, `probability` P(depression)). Turns longer
     than the model's `max_turn_length` tokens are truncated (longest of prompt and response first). An empty prompt
     is fine (an opening turn); an empty response is an error.
+
+    Regression models saved with split-conformal intervals (fitted on validation by depdetect) add `interval`:
+    `[low, high]` holds the true score with the saved coverage (`config.conformal["coverage"]`, 90% by default) for
+    interviews like the validation ones (None when too few validation interviews made it unbounded).
+    Classification models report the calibrated probability (temperature scaling saved in the config) and decide
+    the label at the saved threshold; `calibrated=False` reports the uncalibrated one instead, and
+    `return_uncalibrated=True` adds `uncalibrated_probability`.
     """
 
     def __call__(self, inputs, **kwargs):
@@ -112,11 +133,17 @@ class DepressionScoringPipeline(Pipeline):
             checked = _row(inputs, "the interview")
         return super().__call__(checked, **kwargs)
 
-    def _sanitize_parameters(self, **kwargs):
+    def _sanitize_parameters(self, calibrated: bool | None = None, return_uncalibrated: bool | None = None,
+                             **kwargs):
         if kwargs:
-            raise TypeError(f"Unknown argument(s) {sorted(kwargs)}; the depression-scoring pipeline takes only "
-                            "transformers' `batch_size`/`num_workers`.")
-        return {}, {}, {}
+            raise TypeError(f"Unknown argument(s) {sorted(kwargs)}; the depression-scoring pipeline takes "
+                            "`calibrated`, `return_uncalibrated` and transformers' `batch_size`/`num_workers`.")
+        postprocess = {}
+        if calibrated is not None:
+            postprocess["calibrated"] = bool(calibrated)
+        if return_uncalibrated is not None:
+            postprocess["return_uncalibrated"] = bool(return_uncalibrated)
+        return {}, {}, postprocess
 
     def preprocess(self, interview: dict[str, Any]) -> dict[str, Any]:
         turns = interview["turns"]
@@ -137,15 +164,27 @@ class DepressionScoringPipeline(Pipeline):
         out = self.model(**model_inputs)
         return {"scores": out.scores, "attentions": out.attentions, "logits": out.logits, "turns": turns}
 
-    def postprocess(self, model_outputs: dict[str, Any]) -> dict[str, Any]:
+    def postprocess(self, model_outputs: dict[str, Any], calibrated: bool = True,
+                    return_uncalibrated: bool = False) -> dict[str, Any]:
+        config = self.model.config
         turns = model_outputs["turns"]
         attention = model_outputs["attentions"][0].float().tolist()
         score = float(model_outputs["scores"][0])
-        if self.model.config.num_labels == 2:
-            index = int(model_outputs["logits"][0].argmax())
-            result: dict[str, Any] = {"label": self.model.config.id2label[index], "probability": score}
+        if config.num_labels == 2:
+            raw = model_outputs["logits"][0].float().softmax(-1)
+            probabilities = calibrate_probabilities(raw, getattr(config, "calibration", None))
+            threshold = getattr(config, "decision_threshold", None)
+            index = int(float(probabilities[1]) >= threshold) if threshold is not None else int(probabilities.argmax())
+            result: dict[str, Any] = {"label": config.id2label[index],
+                                      "probability": float((probabilities if calibrated else raw)[1])}
+            if return_uncalibrated:
+                result["uncalibrated_probability"] = float(raw[1])
         else:
             result = {"severity": score}
+            conformal = getattr(config, "conformal", None)
+            if conformal:
+                q = conformal.get("quantile")
+                result["interval"] = None if q is None else [score - float(q), score + float(q)]
         result["turns"] = [
             {"index": i, "prompt": t["prompt"], "response": t["response"], "attention": attention[i]}
             for i, t in enumerate(turns)
@@ -153,4 +192,4 @@ class DepressionScoringPipeline(Pipeline):
         return result
 
 
-__all__ = ["DepressionScoringPipeline", "TASK", "check_interview", "custom_pipelines"]
+__all__ = ["DepressionScoringPipeline", "TASK", "calibrate_probabilities", "check_interview", "custom_pipelines"]

@@ -25,9 +25,11 @@ from datasets import DatasetDict, concatenate_datasets
 from torch.utils.data import DataLoader
 from transformers import AutoTokenizer
 
+from ..baselines import CachedEmbedder, fit_baselines
 from ..cards import dual_encoder_card
-from ..data import require_classes
-from ..metrics import interview_metrics
+from ..data import require_classes, test_groups
+from ..metrics import interview_metrics, mean_interval, prediction_metrics
+from ..reporting import classification_report, format_report, plots_for, public, regression_report
 from ..runs import claim_output_dir, run_fingerprint
 from ..training import (
     TrainResult,
@@ -124,29 +126,83 @@ def train_phase(name: str, model, loaders, args: DualEncoderArguments, workdir: 
         num_epochs=num_epochs, metric_for_best_model=metric, run_id=run_id,
     )
     state.seconds = time.perf_counter() - start  # training wall time, per-epoch validation included
-    test = make_evaluate(args.model.num_labels)(model, accelerator.prepare(loaders["test"]), accelerator)
-    return model, state, test, accelerator
+    return model, state, accelerator
+
+
+def interview_targets(split, args: DualEncoderArguments) -> np.ndarray:
+    """What the model is trained on for each interview: the score (regression) or the label (scores at or above
+    `score_threshold` where labels are missing)."""
+    scores = np.asarray(split["score"], dtype=np.float64)
+    if args.model.num_labels == 1:
+        return scores
+    threshold = float(args.config.get("score_threshold", 10.0))
+    return np.array([y if y >= 0 else int(s >= threshold) for y, s in zip(split["label"], scores)])
+
+
+def responses(split) -> list[list[str]]:
+    """Each interview's participant responses: the baselines' documents."""
+    return [[turn["response"] for turn in turns] for turns in split["turns"]]
+
+
+def baseline_scores(data: DatasetDict, args: DualEncoderArguments, embedder: CachedEmbedder | None = None) -> dict:
+    """The baselines fitted on the training interviews, scored on the test ones (main process only)."""
+    if not PartialState().is_main_process or args.evaluation.baselines == "none":
+        return {}
+    task = "regression" if args.model.num_labels == 1 else "classification"
+    return fit_baselines(responses(data["train"]), interview_targets(data["train"], args), responses(data["test"]),
+                         task, args.evaluation.baselines, embedder, args.training.seed)
+
+
+def phase_report(model, loaders, accelerator, args: DualEncoderArguments, baselines: dict,
+                 groups: list | None = None) -> tuple[dict, dict]:
+    """A trained phase's test report, with calibration and threshold (classification) or split-conformal
+    intervals (regression) fitted on validation and written into `model.config`. Returns (report, plots)."""
+    ev, seed, num_labels = args.evaluation, args.training.seed, args.model.num_labels
+    validation = predict_interviews(model, accelerator.prepare(loaders["validation"]), accelerator)
+    scores, targets, attentions, importance = predict_interviews(model, accelerator.prepare(loaders["test"]),
+                                                                 accelerator)
+    plain = interview_metrics(scores, targets, attentions, importance, num_labels=num_labels)
+    common = {"baseline_scores": baselines, "groups": groups, "resamples": ev.bootstrap_resamples, "seed": seed}
+    if num_labels == 1:
+        report = regression_report(test_y=targets, test_pred=scores, validation_y=validation[1],
+                                   validation_pred=validation[0], coverage=ev.coverage, **common)
+        model.config.conformal = {k: report["conformal"][k] for k in ("coverage", "quantile")}
+    else:
+        report = classification_report(
+            test_y=targets, test_raw=scores, validation_y=validation[1], validation_raw=validation[0],
+            calibration="temperature" if ev.calibration == "auto" else ev.calibration, threshold_rule=ev.threshold,
+            **common)
+        model.config.calibration = report.pop("saved_calibration")
+        model.config.decision_threshold = report["threshold"]["threshold"]
+        model.config.threshold_rule = report["threshold"]["rule"]
+    report["test"] = {**plain, **report["test"]}
+    plots = plots_for(report) if ev.plots and accelerator.is_main_process else {}
+    return public(report), plots
 
 
 def run_phases(data: DatasetDict, tokenizer, args: DualEncoderArguments, output_dir: Path, save: bool,
-               on_step=None, run_id: str | None = None) -> dict:
+               on_step=None, run_id: str | None = None, embedder: CachedEmbedder | None = None) -> dict:
     """Phase 1 (and Phase 2 with `mhim`) on one train/validation/test split; saves the folders when `save`."""
     t = args.training
     set_seed(t.seed)
     workdir = output_dir / "checkpoints"
     results: dict[str, Any] = {}
+    baselines = baseline_scores(data, args, embedder)
+    set_seed(t.seed)
     donor = build_dual_encoder(args, data["train"]["score"])
     loaders = interview_loaders(data, tokenizer, args, donor.config.max_turn_length, donor.config.score_threshold)
-    donor, state, test, accelerator = train_phase(
+    donor, state, accelerator = train_phase(
         "donor", donor, loaders, args, workdir, strip_meta, t.num_epochs, on_step, run_id
     )
-    results["donor"] = {"test": test, "validation_history": state.history, "best_epoch": state.best_epoch,
+    groups = test_groups(data)
+    report, plots = phase_report(donor, loaders, accelerator, args, baselines, groups)
+    results["donor"] = {**report, "validation_history": state.history, "best_epoch": state.best_epoch,
                         "train_seconds": state.seconds}
     folders = results["folders"] = []
     if save and accelerator.is_main_process:
         folders.append(
             save_scoring_model(donor, tokenizer, output_dir / "donor", results["donor"], args, "donor (Phase 1)",
-                               run_id)
+                               run_id, plots)
         )
     results["models"] = {"donor": donor}
     if t.mhim:
@@ -166,16 +222,18 @@ def run_phases(data: DatasetDict, tokenizer, args: DualEncoderArguments, output_
                 progress(loaders["train_in_order"], accelerator, desc="donor attention", unit="batch")
             )
         caching = time.perf_counter() - start
-        receiver, state, test, accelerator = train_phase(
+        receiver, state, accelerator = train_phase(
             "receiver", receiver, loaders, args, workdir, masker, m.receiver_epochs or t.num_epochs, on_step, run_id
         )
-        results["receiver"] = {"test": test, "validation_history": state.history, "best_epoch": state.best_epoch,
+        report, plots = phase_report(receiver, loaders, accelerator, args, baselines, groups)
+        results["receiver"] = {**report, "validation_history": state.history, "best_epoch": state.best_epoch,
                                "train_seconds": state.seconds + caching, "donor_attention_seconds": caching}
-        results["receiver_entropy_higher"] = test["attention_entropy"] > results["donor"]["test"]["attention_entropy"]
+        results["receiver_entropy_higher"] = (report["test"]["attention_entropy"]
+                                              > results["donor"]["test"]["attention_entropy"])
         results["models"]["receiver"] = receiver
         if save and accelerator.is_main_process:
             folders.append(save_scoring_model(receiver, tokenizer, output_dir / "receiver", results["receiver"], args,
-                                              "receiver (Phase 2, MHIM)", run_id))
+                                              "receiver (Phase 2, MHIM)", run_id, plots))
     if save:
         remove_checkpoints(accelerator, t)
     else:
@@ -184,7 +242,7 @@ def run_phases(data: DatasetDict, tokenizer, args: DualEncoderArguments, output_
 
 
 def save_scoring_model(model, tokenizer, folder: Path, metrics: dict, args: DualEncoderArguments, role: str,
-                       run_id: str | None = None) -> Path:
+                       run_id: str | None = None, plots: dict | None = None) -> Path:
     prefix = MINILM_HUB_ID if args.model.encoder is None else public_name(args.model.encoder)
     sentence = prefix
     if args.model.sentence_encoder not in (None, args.model.encoder):
@@ -200,7 +258,8 @@ def save_scoring_model(model, tokenizer, folder: Path, metrics: dict, args: Dual
         "dataset_type": "custom",
         "versions": saved_versions(),
     }
-    save_model_folder(model, tokenizer, folder, payload, dual_encoder_card, "dual_encoder")
+    save_model_folder(model, tokenizer, folder, payload, dual_encoder_card, "dual_encoder", extra_files=plots)
+    print("\n" + format_report(payload, f"{role}: test metrics"))
     return folder
 
 
@@ -226,17 +285,22 @@ def fold_splits(data: DatasetDict, folds: int, seed: int):
 
 
 def summarize(per_fold: list[dict]) -> dict:
-    """Mean and standard deviation over folds of each role's test metrics."""
+    """Mean, standard deviation and the 95% Student-t interval of the mean over folds of each role's test metrics
+    (conformal coverage and interval width included) and of its gain over the better baseline."""
     summary = {}
     for role in ("donor", "receiver"):
         if role not in per_fold[0]:
             continue
         summary[role] = {}
-        for key in per_fold[0][role]["test"]:
-            values = np.array([f[role]["test"][key] for f in per_fold], dtype=np.float64)
-            values = values[~np.isnan(values)]  # e.g. Recall@k where no fold has importance labels
+        rows = {key: [f[role]["test"].get(key) for f in per_fold] for key in per_fold[0][role]["test"]}
+        if all(f[role].get("gain_over_baseline") for f in per_fold):
+            rows["gain_over_baseline"] = [f[role]["gain_over_baseline"]["gain"] for f in per_fold]
+        for key, row in rows.items():
+            values = np.array([math.nan if v is None else v for v in row], dtype=np.float64)
+            values = values[np.isfinite(values)]  # e.g. Recall@k where no fold has importance labels
             summary[role][key] = {"mean": float(values.mean()) if values.size else math.nan,
-                                  "std": float(values.std()) if values.size else math.nan}
+                                  "std": float(values.std()) if values.size else math.nan,
+                                  "interval_of_mean": mean_interval(values), "folds": int(values.size)}
     return summary
 
 
@@ -277,11 +341,12 @@ def cross_validate(args: DualEncoderArguments, *, dataset: DatasetDict | None = 
     data, tokenizer = _load(args, dataset)
     run_id = claim(args, dataset)
     folds, output_dir = args.training.folds, Path(args.training.output_dir)
-    per_fold = []
+    per_fold, embedder = [], CachedEmbedder()  # the baselines embed each response once across folds
     for k, fold in fold_splits(data, folds, args.training.seed):
         say(f"\n#### fold {k + 1}/{folds}: {len(fold['train'])} train / {len(fold['validation'])} validation / "
             f"{len(fold['test'])} test")
-        result = run_phases(fold, tokenizer, args, output_dir / f"fold_{k}", save=False, run_id=f"{run_id}-fold{k}")
+        result = run_phases(fold, tokenizer, args, output_dir / f"fold_{k}", save=False, run_id=f"{run_id}-fold{k}",
+                            embedder=embedder)
         result.pop("models"), result.pop("folders")
         per_fold.append(result)
         shutil.rmtree(output_dir / f"fold_{k}", ignore_errors=True)
@@ -330,6 +395,9 @@ def print_summary(summary: dict) -> None:
             text = f"{value['mean']:.4f}" if math.isfinite(value["mean"]) else "n/a"
             if "std" in value:
                 text += f" +- {value['std']:.4f}"
+            if "interval_of_mean" in value and math.isfinite(value["interval_of_mean"][0]):
+                low, high = value["interval_of_mean"]
+                text += f" (mean in [{low:.4f}, {high:.4f}])"
             parts.append(f"{key}={text}")
         say(f"{role} test: " + ", ".join(parts))
 
@@ -358,9 +426,12 @@ def check_record(record: Any, where: str, labelled: bool, **_) -> dict:
     return out
 
 
-def predict(predictor: DepressionScoringPipeline, records: list[dict], explain: bool = True) -> list[dict]:
-    """Severity (or label and P(depression)) per interview and, with `explain`, the attention per turn."""
-    outputs = predictor([{"turns": r["turns"]} for r in records], batch_size=len(records))
+def predict(predictor: DepressionScoringPipeline, records: list[dict], explain: bool = True,
+            uncalibrated: bool = False) -> list[dict]:
+    """Severity and its interval (or label and P(depression)) per interview and, with `explain`, the attention per
+    turn; `uncalibrated` adds the uncalibrated P(depression) of classification models."""
+    outputs = predictor([{"turns": r["turns"]} for r in records], batch_size=len(records),
+                        return_uncalibrated=uncalibrated)
     for out in outputs:
         turns = out.pop("turns")
         if explain:
@@ -383,4 +454,24 @@ def score_predictions(outputs: list[dict], records: list[dict], predictor: Depre
                             for r in records])
     attentions = [np.array([t["attention"] for t in o["turns"]]) for o in outputs]
     importance = [np.array([t["importance"] for t in r["turns"]]) for r in records]
-    return interview_metrics(scores, targets, attentions, importance, num_labels=num_labels)
+    metrics = interview_metrics(scores, targets, attentions, importance, num_labels=num_labels)
+    if num_labels == 2 and model_config.decision_threshold is not None:  # decided where the model decides
+        metrics.update(prediction_metrics(outputs, [{"label": int(y)} for y in targets],
+                                          threshold=model_config.decision_threshold))
+    return metrics
+
+
+def evaluation_inputs(outputs: list[dict], records: list[dict], predictor: DepressionScoringPipeline) -> dict:
+    """What `depdetect evaluate` reports on beyond point metrics: conformal coverage (regression), calibration and
+    threshold (classification), baselines on the responses."""
+    config = predictor.model.config
+    documents = [[t["response"] for t in r["turns"]] for r in records]
+    if config.num_labels == 1:
+        return {"task": "regression", "y": [r["score"] for r in records],
+                "prediction": [o["severity"] for o in outputs], "conformal": config.conformal,
+                "documents": documents}
+    labels = [r["label"] if r["label"] >= 0 else int(r["score"] >= config.score_threshold) for r in records]
+    return {"task": "classification", "y": labels,
+            "uncalibrated": [o.get("uncalibrated_probability", o["probability"]) for o in outputs],
+            "calibration": config.calibration, "threshold": config.decision_threshold, "rule": config.threshold_rule,
+            "documents": documents}

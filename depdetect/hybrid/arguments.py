@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..arguments import DataArguments, TrainingArguments, source_specs
+from ..arguments import DataArguments, EvaluationArguments, TrainingArguments, source_specs
 
 CONFIG_FILE = Path(__file__).with_name("configuration_hybrid.py")
 #: HybridConfig fields that are command-line flags (the others are derived: encoder_config, class_weights, ...)
@@ -81,3 +81,5 @@ class HybridArguments:
     config: dict = field(default_factory=dict, metadata={
         "title": "HybridConfig (the paper's architecture, section 2.2)", "specs": config_specs})
     training: HybridTrainingArguments = field(default_factory=HybridTrainingArguments, metadata={"title": "training"})
+    evaluation: EvaluationArguments = field(default_factory=EvaluationArguments, metadata={
+        "title": "evaluation (calibration, threshold, intervals, baselines, plots)"})

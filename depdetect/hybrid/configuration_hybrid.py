@@ -39,6 +39,24 @@ def public_name(name_or_path: Any) -> str:
     return text
 
 
+def check_calibration(config: Any) -> None:
+    """Validate the fitted calibration and threshold fields (absent in configs saved before depdetect 0.4)."""
+    calibration = config.calibration
+    if calibration is not None:
+        method = calibration.get("method") if isinstance(calibration, dict) else None
+        needed = {"temperature": ("temperature",), "platt": ("a", "b")}.get(method)
+        if needed is None or any(not isinstance(calibration.get(k), (int, float)) for k in needed):
+            raise ValueError(f"`calibration` must be {{'method': 'temperature', 'temperature': T}} or {{'method': "
+                             f"'platt', 'a': a, 'b': b}}, got {calibration!r}.")
+        if method == "temperature" and not 0 < float(calibration["temperature"]) < float("inf"):
+            raise ValueError(f"The calibration temperature must be > 0, got {calibration['temperature']!r}.")
+        if method == "platt" and config.num_labels != 2:
+            raise ValueError("Platt calibration applies to two labels only.")
+    threshold = config.decision_threshold
+    if threshold is not None and (config.num_labels != 2 or not 0 < float(threshold) < 1):
+        raise ValueError(f"`decision_threshold` must be in (0, 1) and needs two labels, got {threshold!r}.")
+
+
 class HybridConfig(PretrainedConfig):
     r"""Configuration of [`HybridForSequenceClassification`]: every hyper-parameter of the model, with the paper's
     defaults. `use_bilstm=False, use_cnn=False` is the paper's ES1 (PTLM only), `use_cnn=False` ES2 (PTLM + BiLSTM),
@@ -73,6 +91,13 @@ class HybridConfig(PretrainedConfig):
         "Standard deviation of the normal initialiser of the new (non-encoder) layers.")})
     max_length: int = field(default=128, metadata={"help": (
         "Tokens per text at training time (section 3.1: 128); the pipeline truncates to it.")})
+    calibration: dict | None = field(default=None, metadata={"help": (
+        "Calibration of the probabilities fitted on validation by depdetect ({'method': 'temperature', "
+        "'temperature': T} or {'method': 'platt', 'a': a, 'b': b}); none: the softmax as it is.")})
+    decision_threshold: float | None = field(default=None, metadata={"help": (
+        "P(depression) at or above which the label is depression, chosen on validation; none: the argmax.")})
+    threshold_rule: str | None = field(default=None, metadata={"help": (
+        "The rule that chose `decision_threshold` (0.5, f1, recall@R, precision@P or a number).")})
 
     def __post_init__(self, **kwargs: Any) -> None:
         if kwargs.get("id2label") is None and self.id2label is None and kwargs.get("num_labels") in (None, 2):
@@ -112,6 +137,7 @@ class HybridConfig(PretrainedConfig):
                     f"{self.class_weights!r}."
                 )
             self.class_weights = weights
+        check_calibration(self)
 
 
 HybridConfig.register_for_auto_class()

@@ -22,6 +22,7 @@ from ..data import (
     rmhd_csv_path,
     stratified_splits,
     warn_shared_files,
+    with_group,
 )
 from .pipeline_hybrid import check_text
 
@@ -99,7 +100,9 @@ def load_posts(data_args=None, seed: int = 42) -> DatasetDict:
         for name, split in loaded.items():
             feature = split.features.get(label)
             names = feature.names if isinstance(feature, ClassLabel) else POST_LABELS
-            splits[name] = posts_from_records(split.to_list(), f"{data_args.dataset_name}[{name}]", text, label, names)
+            records, where = split.to_list(), f"{data_args.dataset_name}[{name}]"
+            splits[name] = with_group(posts_from_records(records, where, text, label, names), records,
+                                      data_args.group_column, where)
     else:
         splits = {}
         warn_shared_files({name: getattr(data_args, f"{name}_file") for name in ("train", "validation", "test")})
@@ -107,7 +110,9 @@ def load_posts(data_args=None, seed: int = 42) -> DatasetDict:
             path = getattr(data_args, f"{name}_file")
             if path:
                 rows = read_records(path, data_args.encoding)
-                splits[name] = posts_from_records([r for _, r in rows], [w for w, _ in rows], text, label)
+                records = [r for _, r in rows]
+                splits[name] = with_group(posts_from_records(records, [w for w, _ in rows], text, label), records,
+                                          data_args.group_column, str(path))
     if "train" not in splits:
         raise ValueError(f"No `train` split found in {data_args.dataset_name} (splits: {list(splits)}).")
     return complete_splits(DatasetDict(splits), seed)

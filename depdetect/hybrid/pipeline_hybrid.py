@@ -24,6 +24,27 @@ def custom_pipelines() -> dict:
                    "type": "text"}}
 
 
+def calibrate_probabilities(probabilities: torch.Tensor, calibration: dict | None) -> torch.Tensor:
+    """Class probabilities (..., C) under the calibration saved in the config (none: unchanged)."""
+    if not calibration:
+        return probabilities
+    method = calibration.get("method")
+    if method == "temperature":
+        return (probabilities.double().clamp_min(1e-12).log() / float(calibration["temperature"])).softmax(-1)
+    if method == "platt" and probabilities.shape[-1] == 2:
+        p = probabilities[..., 1].double().clamp(1e-12, 1 - 1e-12)
+        p = torch.sigmoid(float(calibration["a"]) * torch.logit(p) + float(calibration["b"]))
+        return torch.stack([1 - p, p], dim=-1)
+    raise ValueError(f"Unknown calibration {calibration!r} in the model's config.")
+
+
+def decide(probabilities: torch.Tensor, threshold: float | None) -> int:
+    """The predicted class: P(last class) >= threshold for two classes with a saved threshold, else the argmax."""
+    if threshold is not None and probabilities.shape[-1] == 2:
+        return int(float(probabilities[1]) >= float(threshold))
+    return int(probabilities.argmax())
+
+
 def check_text(text: object, where: str = "text") -> str:
     """Return `text` if it is a non-empty string, else raise a `ValueError` that says what to fix."""
     if text is None:
@@ -85,8 +106,14 @@ class DepressionDetectionPipeline(Pipeline):
     text sum to 1 (eq. 11). Texts longer than the model's `max_length` tokens are truncated (`truncated` is then
     `True`, and only the kept words are explained).
 
+    `probability` is calibrated when the model was saved with a calibration (temperature scaling fitted on
+    validation by depdetect), and `label` is decided at the threshold saved with it (`config.decision_threshold`,
+    chosen on validation by the rule in `config.threshold_rule`; models without one use the argmax).
+
     Keyword arguments: `explain=False` skips the explanations (fast attention, no `tokens`), `max_length`
-    overrides the truncation length.
+    overrides the truncation length, `calibrated=False` reports the uncalibrated softmax in `probability` and
+    `score` (the label is still decided on the calibrated probability, where the threshold was chosen), and
+    `return_uncalibrated=True` adds `uncalibrated_probability`.
     """
 
     def __call__(self, inputs, **kwargs):
@@ -95,18 +122,24 @@ class DepressionDetectionPipeline(Pipeline):
             checked = check_text(inputs, "the input")
         return super().__call__(checked, **kwargs)
 
-    def _sanitize_parameters(self, explain: bool | None = None, max_length: int | None = None, **kwargs):
+    def _sanitize_parameters(self, explain: bool | None = None, max_length: int | None = None,
+                             calibrated: bool | None = None, return_uncalibrated: bool | None = None, **kwargs):
         if kwargs:
             raise TypeError(f"Unknown argument(s) {sorted(kwargs)}; the depression-detection pipeline takes "
-                            "`explain`, `max_length` and transformers' `batch_size`/`num_workers`.")
-        preprocess, forward = {}, {}
+                            "`explain`, `max_length`, `calibrated`, `return_uncalibrated` and transformers' "
+                            "`batch_size`/`num_workers`.")
+        preprocess, forward, postprocess = {}, {}, {}
+        if calibrated is not None:
+            postprocess["calibrated"] = bool(calibrated)
+        if return_uncalibrated is not None:
+            postprocess["return_uncalibrated"] = bool(return_uncalibrated)
         if max_length is not None:
             if int(max_length) <= 0:
                 raise ValueError(f"`max_length` must be > 0, got {max_length}.")
             preprocess["max_length"] = int(max_length)
         if explain is not None:
             forward["explain"] = bool(explain)
-        return preprocess, forward, {}
+        return preprocess, forward, postprocess
 
     def preprocess(self, text: str, max_length: int | None = None) -> dict[str, Any]:
         max_length = max_length or getattr(self.model.config, "max_length", None) or self.tokenizer.model_max_length
@@ -135,15 +168,21 @@ class DepressionDetectionPipeline(Pipeline):
             result = {"logits": self.model(**model_inputs).logits}
         return {**result, **meta, "attention_mask": model_inputs["attention_mask"]}
 
-    def postprocess(self, model_outputs: dict[str, Any]) -> dict[str, Any]:
-        probabilities = model_outputs["logits"][0].float().softmax(-1)
-        index = int(probabilities.argmax())
+    def postprocess(self, model_outputs: dict[str, Any], calibrated: bool = True,
+                    return_uncalibrated: bool = False) -> dict[str, Any]:
+        config = self.model.config
+        raw = model_outputs["logits"][0].float().softmax(-1)
+        calibrated_probabilities = calibrate_probabilities(raw, getattr(config, "calibration", None))
+        index = decide(calibrated_probabilities, getattr(config, "decision_threshold", None))
+        probabilities = calibrated_probabilities if calibrated else raw
         result = {
-            "label": self.model.config.id2label[index],
+            "label": config.id2label[index],
             "probability": float(probabilities[-1]),  # P(depression): the positive class is the last label
             "score": float(probabilities[index]),
             "truncated": bool(model_outputs["truncated"]),
         }
+        if return_uncalibrated:
+            result["uncalibrated_probability"] = float(raw[-1])
         if "nas" in model_outputs:
             result["tokens"] = self._words(model_outputs)
         return result
@@ -174,4 +213,5 @@ class DepressionDetectionPipeline(Pipeline):
         ]
 
 
-__all__ = ["DepressionDetectionPipeline", "TASK", "check_text", "check_texts", "custom_pipelines"]
+__all__ = ["DepressionDetectionPipeline", "TASK", "calibrate_probabilities", "check_text", "check_texts",
+           "custom_pipelines", "decide"]

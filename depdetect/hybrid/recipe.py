@@ -19,9 +19,12 @@ from datasets import DatasetDict
 from torch.utils.data import DataLoader
 from transformers import AutoTokenizer, DataCollatorWithPadding
 
+from ..baselines import fit_baselines
+from ..calibration import apply_temperature, fit_temperature
 from ..cards import hybrid_card
-from ..data import POST_LABELS, normalize_labels, require_classes
+from ..data import POST_LABELS, normalize_labels, require_classes, test_groups
 from ..metrics import classification_metrics, prediction_metrics
+from ..reporting import classification_report, format_report, plots_for, public
 from ..runs import claim_output_dir, run_fingerprint
 from ..training import TrainResult, make_accelerator, remove_checkpoints, save_model_folder, say_saved, train
 from ..training import predict as predict_probabilities
@@ -85,7 +88,8 @@ def build_dataloaders(data: DatasetDict, tokenizer, max_length: int, batch_size:
     def tokenize(batch):
         return tokenizer(batch["text"], truncation=True, max_length=max_length)
 
-    tokenized = data.map(tokenize, batched=True, remove_columns=["text"]).rename_column("label", "labels")
+    extra = [c for c in data["train"].column_names if c not in ("text", "label")]  # e.g. the `group` column
+    tokenized = data.map(tokenize, batched=True, remove_columns=["text", *extra]).rename_column("label", "labels")
     collator = DataCollatorWithPadding(tokenizer)
     loaders = {}
     for split, ds in tokenized.items():
@@ -103,6 +107,38 @@ def build_dataloaders(data: DatasetDict, tokenizer, max_length: int, batch_size:
 def evaluate(model, loader: DataLoader, accelerator) -> dict[str, float]:
     """Classification metrics of the Hybrid over a (prepared) loader."""
     return classification_metrics(*predict_probabilities(model, loader, accelerator))
+
+
+def trust_report(model, data: DatasetDict, loaders: dict, accelerator, args: HybridArguments) -> tuple[dict, dict]:
+    """Calibration and threshold fitted on validation (written into `model.config`), and the test report: metrics
+    with bootstrap intervals, ECE/Brier before and after, baselines and the gain over them. Returns (the metrics
+    to save, {plot file: PNG})."""
+    ev, seed = args.evaluation, args.training.seed
+    validation_probs, validation_y = predict_probabilities(model, accelerator.prepare(loaders["validation"]),
+                                                           accelerator)
+    test_probs, test_y = predict_probabilities(model, accelerator.prepare(loaders["test"]), accelerator)
+    method = "temperature" if ev.calibration == "auto" else ev.calibration
+    if test_probs.shape[1] != 2:  # several classes: temperature scaling and plain metrics only
+        fitted = fit_temperature(validation_probs, validation_y) if method == "temperature" else {"note": None}
+        temperature = fitted.get("temperature", 1.0)
+        model.config.calibration = {"method": "temperature", "temperature": temperature} if temperature != 1 else None
+        return {"test": classification_metrics(apply_temperature(test_probs, temperature), test_y),
+                "calibration": fitted,
+                "note": "thresholds, ECE, intervals and baselines are reported for two classes only"}, {}
+    baselines = {}
+    if accelerator.is_main_process:
+        baselines = fit_baselines([[t] for t in data["train"]["text"]], data["train"]["label"],
+                                  [[t] for t in data["test"]["text"]], which=ev.baselines, seed=seed)
+    report = classification_report(
+        test_y=test_y, test_raw=test_probs[:, 1], validation_y=validation_y, validation_raw=validation_probs[:, 1],
+        calibration=method, threshold_rule=ev.threshold, baseline_scores=baselines, groups=test_groups(data),
+        resamples=ev.bootstrap_resamples, seed=seed,
+    )
+    model.config.calibration = report.pop("saved_calibration")
+    model.config.decision_threshold = report["threshold"]["threshold"]
+    model.config.threshold_rule = report["threshold"]["rule"]
+    plots = plots_for(report) if ev.plots and accelerator.is_main_process else {}
+    return public(report), plots
 
 
 def card_section(args: HybridArguments, model, metrics: dict) -> dict:
@@ -175,9 +211,9 @@ def train_hybrid(args: HybridArguments | None = None, *, dataset: DatasetDict | 
     model, state = train(model, loaders["train"], loaders["validation"], t, accelerator, evaluate,
                          checkpoint_dir=output_dir / "checkpoints", resume_from_checkpoint=t.resume_from_checkpoint,
                          on_step=on_step, run_id=run_id)
-    test_metrics = evaluate(model, accelerator.prepare(loaders["test"]), accelerator)
+    report, plots = trust_report(model, data, loaders, accelerator, args)
     metrics = {
-        "test": test_metrics,
+        **report,
         "validation_history": state.history,
         "best_epoch": state.best_epoch,
         "metric_for_best_model": t.metric_for_best_model,
@@ -189,8 +225,8 @@ def train_hybrid(args: HybridArguments | None = None, *, dataset: DatasetDict | 
     if accelerator.is_main_process:
         model = merge_lora(model)
         metrics["card"] = card_section(args, model, metrics)
-        save_model_folder(model, tokenizer, output_dir, metrics, hybrid_card, "hybrid")
-        print("\nTest metrics (" + ", ".join(f"{k}={v:.4f}" for k, v in test_metrics.items()) + ")")
+        save_model_folder(model, tokenizer, output_dir, metrics, hybrid_card, "hybrid", extra_files=plots)
+        print("\n" + format_report(metrics, f"Test metrics ({len(data['test'])} texts)"))
         show_examples(model, tokenizer, data, t.show_examples)
     remove_checkpoints(accelerator, t)
     say_saved([output_dir], accelerator.is_main_process)
@@ -223,11 +259,28 @@ def check_record(record: Any, where: str, labelled: bool, text_column: str = "te
     return out
 
 
-def predict(predictor: DepressionDetectionPipeline, records: list[dict], explain: bool = True) -> list[dict]:
-    """Predictions for checked records: label, P(depression), the label's score and, with `explain`, the words."""
-    return predictor([r["text"] for r in records], batch_size=len(records), explain=explain)
+def predict(predictor: DepressionDetectionPipeline, records: list[dict], explain: bool = True,
+            uncalibrated: bool = False) -> list[dict]:
+    """Predictions for checked records: label, P(depression) (calibrated), the label's score and, with `explain`,
+    the words; `uncalibrated` adds the uncalibrated P(depression)."""
+    return predictor([r["text"] for r in records], batch_size=len(records), explain=explain,
+                     return_uncalibrated=uncalibrated)
 
 
 def score_predictions(outputs: list[dict], records: list[dict], predictor) -> dict:
-    """`depdetect evaluate`: classification metrics of P(depression) against the labels (argmax decision)."""
-    return prediction_metrics(outputs, records)
+    """`depdetect evaluate`: classification metrics of P(depression) against the labels, decided at the model's
+    saved threshold (the argmax for models saved without one)."""
+    config = predictor.model.config
+    threshold = config.decision_threshold if config.num_labels == 2 else None
+    return prediction_metrics(outputs, records, threshold=threshold)
+
+
+def evaluation_inputs(outputs: list[dict], records: list[dict], predictor) -> dict | None:
+    """What `depdetect evaluate` reports on beyond point metrics (two-class models only)."""
+    config = predictor.model.config
+    if config.num_labels != 2:
+        return None
+    return {"task": "classification", "y": [r["label"] for r in records],
+            "uncalibrated": [o.get("uncalibrated_probability", o["probability"]) for o in outputs],
+            "calibration": config.calibration, "threshold": config.decision_threshold,
+            "rule": config.threshold_rule, "documents": [[r["text"]] for r in records]}
