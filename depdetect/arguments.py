@@ -355,12 +355,13 @@ class EvaluationArguments:
         "Calibration of P(depression), fitted on validation and saved in the config: auto (temperature scaling for "
         "the neural models, Platt scaling for DORIS), temperature, platt or none.",
         choices=("auto", "temperature", "platt", "none")))
+    calibration_min_examples: int = field(default=10, metadata=_help(
+        "No calibration is fitted when the validation split holds fewer examples of either class (it would be "
+        "noise: Platt scaling on 5 positive users made DORIS's probabilities worse); the run says so."))
     threshold: str = field(default="0.5", metadata=_help(
         "Decision threshold rule on the calibrated validation probabilities, saved and used by pipelines and "
         "predict: 0.5, f1 (best F1), recall@R (highest threshold with recall >= R), precision@P (most recall "
         "with precision >= P), or a number."))
-    coverage: float = field(default=0.9, metadata=_help(
-        "Coverage of the split-conformal intervals of severity scores (dual-encoder regression)."))
     bootstrap_resamples: int = field(default=1000, metadata=_help(
         "Bootstrap resamples of the test units for the 95%% percentile intervals (0: no intervals)."))
     baselines: str = field(default="all", metadata=_help(
@@ -371,9 +372,8 @@ class EvaluationArguments:
 
     def __post_init__(self) -> None:
         self.threshold = parse_threshold_rule(self.threshold)
-        check_finite("coverage", self.coverage, 0, strict=True)
-        if self.coverage >= 1:
-            raise ValueError(f"`coverage` must be in (0, 1), got {self.coverage}.")
+        if self.calibration_min_examples < 1:
+            raise ValueError(f"`calibration_min_examples` must be >= 1, got {self.calibration_min_examples}.")
         if self.bootstrap_resamples < 0:
             raise ValueError(f"`bootstrap_resamples` must be >= 0, got {self.bootstrap_resamples}.")
 

@@ -15,7 +15,14 @@ from collections.abc import Sequence
 import numpy as np
 
 from .baselines import gain_over_baselines, score_baselines
-from .calibration import calibrate, choose_threshold, conformal_quantile, fit_platt, fit_temperature
+from .calibration import (
+    MIN_CALIBRATION_EXAMPLES,
+    calibrate,
+    choose_threshold,
+    conformal_quantile,
+    fit_platt,
+    fit_temperature,
+)
 from .metrics import (
     binary_metrics,
     bootstrap_intervals,
@@ -30,12 +37,12 @@ SMALL_GROUP_POSITIVES = 10
 CALIBRATION_METHODS = ("auto", "temperature", "platt", "none")
 
 
-def fit_calibration(method: str, p, y) -> dict:
+def fit_calibration(method: str, p, y, min_examples: int = MIN_CALIBRATION_EXAMPLES) -> dict:
     """The calibration `method` fitted on validation P(positive): a dict for `calibration.calibrate`."""
     if method == "temperature":
-        return fit_temperature(p, y)
+        return fit_temperature(p, y, min_examples)
     if method == "platt":
-        return fit_platt(p, y)
+        return fit_platt(p, y, min_examples)
     if method == "none":
         return {"method": "none", "note": None}
     raise ValueError(f"--calibration must be one of {CALIBRATION_METHODS}, got {method!r}.")
@@ -51,10 +58,13 @@ def saved_calibration(calibration: dict) -> dict | None:
 def calibration_summary(p_raw, p_calibrated, y, calibration: dict | None) -> dict:
     """ECE (15 equal-width bins, and equal-mass for reference) and Brier score before and after calibration."""
     y = np.asarray(y).astype(int)
+    calibration = calibration or {}
+    fitted = calibration.get("method") not in (None, "none") and not calibration.get("note")
     return {
-        "method": (calibration or {}).get("method", "none"),
-        "parameters": {k: v for k, v in (calibration or {}).items() if k not in ("method", "note")},
-        "note": (calibration or {}).get("note"),
+        "method": calibration["method"] if fitted else "none",
+        "attempted": calibration.get("method", "none"),
+        "parameters": {k: v for k, v in calibration.items() if k not in ("method", "note")} if fitted else {},
+        "note": calibration.get("note"),
         "ece_bins": "15 equal-width",
         "ece_before": expected_calibration_error(p_raw, y),
         "ece_after": expected_calibration_error(p_calibrated, y),
@@ -111,7 +121,8 @@ def subgroup_report(groups: Sequence[str | None], y, scores, task: str, threshol
 def classification_report(*, test_y, test_raw, validation_y=None, validation_raw=None, calibration: str = "none",
                           fitted_calibration: dict | None = None, threshold_rule: str = "0.5",
                           threshold: float | None = None, baseline_scores: dict | None = None, groups=None,
-                          resamples: int = 1000, seed: int = 0) -> dict:
+                          resamples: int = 1000, seed: int = 0,
+                          min_calibration_examples: int = MIN_CALIBRATION_EXAMPLES) -> dict:
     """Everything reported about a binary classifier's test predictions.
 
     Either fit (training: `validation_*`, `calibration`, `threshold_rule`) or reuse (`depdetect evaluate`:
@@ -125,7 +136,7 @@ def classification_report(*, test_y, test_raw, validation_y=None, validation_raw
     raw = np.asarray(test_raw, dtype=np.float64)
     chosen = {"rule": threshold_rule, "threshold": threshold, "note": None, "chosen_on": "saved with the model"}
     if fitted_calibration is None:
-        fitted = fit_calibration(calibration, validation_raw, validation_y)
+        fitted = fit_calibration(calibration, validation_raw, validation_y, min_calibration_examples)
         validation_p = calibrate(validation_raw, saved_calibration(fitted))
         chosen = {**choose_threshold(validation_p, validation_y, threshold_rule),
                   "chosen_on": "on the validation split"}
@@ -153,7 +164,8 @@ def classification_report(*, test_y, test_raw, validation_y=None, validation_raw
         "_arrays": {"raw": raw, "calibrated": p, "y": y, "baselines": dict(baseline_scores or {})},
     }
     if baseline_scores:
-        report["baselines"] = score_baselines(baseline_scores, y, "classification", t, resamples, seed)
+        # the baselines decide at 0.5, where their balanced logistic regression puts the decision
+        report["baselines"] = score_baselines(baseline_scores, y, "classification", 0.5, resamples, seed)
         report["gain_over_baseline"] = gain_over_baselines(p, baseline_scores, y, "classification", resamples, seed)
     if groups is not None:
         report["subgroups"] = subgroup_report(groups, y, p, "classification", t)

@@ -40,13 +40,17 @@ def test_train_doris_on_the_simulated_cohort_writes_a_complete_folder(tiny_sente
     assert f"Saved the Hub-ready model folder to {out}" in capsys.readouterr().out
     loaded = DorisPipeline.from_pretrained(out)
     assert loaded.config.ablate == ["ph"]
-    # Platt scaling and the F1 threshold were fitted on the validation users and travel with the pipeline
-    assert loaded.config.calibration["method"] == "platt" and loaded.config.threshold_rule == "f1"
+    # 20 validation users hold 1 depressed user: too few to calibrate (said in metrics.json and the card); the
+    # threshold and its rule travel with the pipeline
+    assert "only 1 example(s) of class 1" in saved["calibration"]["note"] and loaded.config.calibration == {}
+    assert "**Uncalibrated:**" in card and loaded.config.threshold_rule == "0.5"
     assert loaded.config.threshold == pytest.approx(saved["threshold"]["threshold"])
     posts = (["I can't sleep and nothing matters"], ["Great match today", "New bike"])
     test_users = [{"user_id": f"u{i}", "posts": [{"text": t, "timestamp": None} for t in texts]}
                   for i, texts in enumerate(posts)]
     raw = loaded.predict_proba(test_users, calibrated=False)
-    assert loaded.predict_proba(test_users) == pytest.approx(loaded.calibrate(raw))
-    assert not np.allclose(loaded.predict_proba(test_users), raw)
+    assert loaded.predict_proba(test_users) == pytest.approx(raw)
+    loaded.config.calibration = {"method": "platt", "a": 0.5, "b": -1.0}  # as a fit on more users would save
+    assert loaded.predict_proba(test_users) == pytest.approx(1 / (1 + np.exp(-(0.5 * np.log(raw / (1 - raw)) - 1))))
+    assert loaded.explain(test_users[0])["probability"] == pytest.approx(loaded.predict_proba(test_users)[0])
     assert saved["calibration"]["brier_after"] >= 0 and "tfidf_logreg" in saved["baselines"]

@@ -143,6 +143,16 @@ def test_one_class_validation_cannot_be_calibrated_and_says_so():
     assert "**Uncalibrated:** the validation split holds a single class" in card
 
 
+def test_too_few_validation_positives_are_not_calibrated_by_default():
+    rng = np.random.default_rng(0)
+    p = rng.random(200)
+    y = np.zeros(200, dtype=int)
+    y[:5] = 1  # 5 positives, as in a 100-user DORIS validation split at 1:19
+    for fit in (fit_temperature, fit_platt):
+        assert "only 5 example(s) of class 1 (fewer than 10)" in fit(p, y)["note"]
+        assert fit(p, y, min_examples=5)["note"] is None
+
+
 def test_threshold_rules_on_a_hand_computed_case():
     p = [0.9, 0.8, 0.7, 0.6, 0.2, 0.1]
     y = [1, 0, 1, 1, 0, 0]
@@ -266,7 +276,8 @@ def calibrated_hybrid(tmp_path_factory, tiny_encoder_dir, grouped_files):
 
     out = tmp_path_factory.mktemp("calibrated") / "run"
     result = main(train_args(tiny_encoder_dir, grouped_files, out, "--threshold", "f1", "--group_column", "source",
-                             "--bootstrap_resamples", "200", "--baselines", "tfidf"))
+                             "--bootstrap_resamples", "200", "--baselines", "tfidf",
+                             "--calibration_min_examples", "1"))  # 8 validation posts: too few by default
     return out, result.metrics
 
 
@@ -435,3 +446,18 @@ def test_torch_and_numpy_calibration_agree():
     for calibration in ({"method": "temperature", "temperature": 1.7}, {"method": "platt", "a": 0.8, "b": -1.2}):
         torch_p = calibrate_probabilities(torch.tensor(np.stack([1 - p, p], 1)), calibration)[:, 1].numpy()
         assert torch_p == pytest.approx(calibrate(p, calibration), abs=1e-9)
+
+
+def test_the_pipeline_reads_a_datasets_column_or_a_series_as_a_list(tiny_model, tokenizer):
+    import pandas as pd
+    from datasets import Dataset
+
+    from depdetect import DepressionDetectionPipeline
+
+    detector = DepressionDetectionPipeline(model=tiny_model, tokenizer=tokenizer)
+    texts = ["I feel lost and hopeless", "Nice match today"]
+    expected = detector(texts, explain=False)
+    assert detector(Dataset.from_dict({"text": texts})["text"], explain=False) == expected
+    assert detector(pd.Series(texts), explain=False) == expected
+    with pytest.raises(ValueError, match=r"inputs\[1\] is (None|missing \(NaN\)); expected a non-empty string"):
+        detector(pd.Series(["ok", None]))

@@ -52,16 +52,6 @@ class LLMClientArguments:
         check_finite("llm_timeout", self.llm_timeout, 0, strict=True)
 
 
-@dataclass(kw_only=True)
-class DorisEvaluationArguments(EvaluationArguments):
-    """As for the other systems, but the threshold defaults to the best validation F1: after Platt scaling at 1:19
-    prevalence few users reach P = 0.5, and at 0.5 the uncalibrated trees found only 22-38% of depressed users."""
-
-    threshold: str = field(default="f1", metadata={"help": (
-        "Decision threshold rule on the calibrated validation probabilities, saved with the pipeline: 0.5, f1 "
-        "(best F1, the default for DORIS), recall@R, precision@P, or a number.")})
-
-
 @dataclass
 class DorisArguments:
     """Everything `fit_doris` takes, and the flags of `depdetect train doris` (one group per field)."""
@@ -75,5 +65,5 @@ class DorisArguments:
     run: DorisRunArguments = field(default_factory=DorisRunArguments, metadata={"title": "run"})
     llm: LLMClientArguments = field(default_factory=LLMClientArguments, metadata={
         "title": "LLM client (--annotator openai:...)"})
-    evaluation: DorisEvaluationArguments = field(default_factory=DorisEvaluationArguments, metadata={
+    evaluation: EvaluationArguments = field(default_factory=EvaluationArguments, metadata={
         "title": "evaluation (calibration, threshold, intervals, baselines, plots)"})

@@ -95,7 +95,7 @@ def trust_report(pipeline: DorisPipeline, data, args: DorisArguments, main_proce
         test_y=data["test"]["label"], test_raw=test_raw, validation_y=data["validation"]["label"],
         validation_raw=validation_raw, calibration="platt" if ev.calibration == "auto" else ev.calibration,
         threshold_rule=ev.threshold, baseline_scores=baselines, groups=test_groups(data),
-        resamples=ev.bootstrap_resamples, seed=seed,
+        resamples=ev.bootstrap_resamples, seed=seed, min_calibration_examples=ev.calibration_min_examples,
     )
     pipeline.config.calibration = report.pop("saved_calibration") or {}
     pipeline.config.threshold = report["threshold"]["threshold"]

@@ -87,6 +87,20 @@ class DualEncoderTrainingArguments(TrainingArguments):
             raise ValueError(f"--folds must be 0 (no cross-validation) or >= 2, got {self.folds}.")
 
 
+@dataclass(kw_only=True)
+class DualEncoderEvaluationArguments(EvaluationArguments):
+    """The shared evaluation settings, plus the severity intervals of regression models."""
+
+    coverage: float = field(default=0.9, metadata={"help": (
+        "Coverage of the split-conformal intervals of severity scores (regression), fitted on validation.")})
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_finite("coverage", self.coverage, 0, strict=True)
+        if self.coverage >= 1:
+            raise ValueError(f"`coverage` must be in (0, 1), got {self.coverage}.")
+
+
 @dataclass
 class DualEncoderArguments:
     """Everything `train_dual_encoder` takes, and the flags of `depdetect train dual-encoder` (one group per
@@ -100,5 +114,5 @@ class DualEncoderArguments:
     mhim: MHIMConfig = field(default_factory=MHIMConfig, metadata={"title": "MHIM, Phase 2 (with --mhim)"})
     training: DualEncoderTrainingArguments = field(default_factory=DualEncoderTrainingArguments,
                                                    metadata={"title": "training"})
-    evaluation: EvaluationArguments = field(default_factory=EvaluationArguments, metadata={
+    evaluation: DualEncoderEvaluationArguments = field(default_factory=DualEncoderEvaluationArguments, metadata={
         "title": "evaluation (calibration, threshold, conformal intervals, bootstrap, baselines, plots)"})

@@ -171,7 +171,7 @@ def phase_report(model, loaders, accelerator, args: DualEncoderArguments, baseli
         report = classification_report(
             test_y=targets, test_raw=scores, validation_y=validation[1], validation_raw=validation[0],
             calibration="temperature" if ev.calibration == "auto" else ev.calibration, threshold_rule=ev.threshold,
-            **common)
+            min_calibration_examples=ev.calibration_min_examples, **common)
         model.config.calibration = report.pop("saved_calibration")
         model.config.decision_threshold = report["threshold"]["threshold"]
         model.config.threshold_rule = report["threshold"]["rule"]

@@ -47,8 +47,9 @@ def decide(probabilities: torch.Tensor, threshold: float | None) -> int:
 
 def check_text(text: object, where: str = "text") -> str:
     """Return `text` if it is a non-empty string, else raise a `ValueError` that says what to fix."""
-    if text is None:
-        raise ValueError(f"{where} is None; expected a non-empty string. Drop or fill missing texts first.")
+    if text is None or (isinstance(text, float) and text != text):  # None, or pandas' NaN for a missing value
+        raise ValueError(f"{where} is {'None' if text is None else 'missing (NaN)'}; expected a non-empty string. "
+                         "Drop or fill missing texts first.")
     if not isinstance(text, str):
         raise ValueError(f"{where} must be a string, got {type(text).__name__} ({text!r:.40}).")
     try:
@@ -84,9 +85,13 @@ class _CheckedDataset(torch.utils.data.Dataset):
 
 
 def checked_inputs(inputs: Any, check, check_all):
-    """Lists and tuples are checked whole before any work; datasets and generators item by item as they stream."""
+    """Lists and tuples are checked whole before any work; datasets and generators item by item as they stream.
+    Other sized collections of texts (a datasets 5 `Column`, a pandas Series, a numpy array) are read as lists."""
     if isinstance(inputs, (list, tuple)):
         return check_all(inputs)
+    if (not isinstance(inputs, (str, bytes, dict, torch.utils.data.Dataset, types.GeneratorType))
+            and hasattr(inputs, "__len__") and hasattr(inputs, "__iter__")):
+        return check_all(list(inputs))
     if isinstance(inputs, torch.utils.data.Dataset):
         return _CheckedDataset(inputs, check)
     if isinstance(inputs, types.GeneratorType):

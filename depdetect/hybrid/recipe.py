@@ -119,7 +119,8 @@ def trust_report(model, data: DatasetDict, loaders: dict, accelerator, args: Hyb
     test_probs, test_y = predict_probabilities(model, accelerator.prepare(loaders["test"]), accelerator)
     method = "temperature" if ev.calibration == "auto" else ev.calibration
     if test_probs.shape[1] != 2:  # several classes: temperature scaling and plain metrics only
-        fitted = fit_temperature(validation_probs, validation_y) if method == "temperature" else {"note": None}
+        fitted = (fit_temperature(validation_probs, validation_y, ev.calibration_min_examples)
+                  if method == "temperature" else {"note": None})
         temperature = fitted.get("temperature", 1.0)
         model.config.calibration = {"method": "temperature", "temperature": temperature} if temperature != 1 else None
         return {"test": classification_metrics(apply_temperature(test_probs, temperature), test_y),
@@ -132,7 +133,7 @@ def trust_report(model, data: DatasetDict, loaders: dict, accelerator, args: Hyb
     report = classification_report(
         test_y=test_y, test_raw=test_probs[:, 1], validation_y=validation_y, validation_raw=validation_probs[:, 1],
         calibration=method, threshold_rule=ev.threshold, baseline_scores=baselines, groups=test_groups(data),
-        resamples=ev.bootstrap_resamples, seed=seed,
+        resamples=ev.bootstrap_resamples, seed=seed, min_calibration_examples=ev.calibration_min_examples,
     )
     model.config.calibration = report.pop("saved_calibration")
     model.config.decision_threshold = report["threshold"]["threshold"]
