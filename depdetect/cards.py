@@ -107,7 +107,7 @@ def _interval(pair) -> str:
     return f"[{_fmt(pair[0])}, {_fmt(pair[1])}]"
 
 
-def results_table(metrics: dict, numbers: dict) -> str:
+def results_table(metrics: dict, numbers: dict, unit: str = "examples") -> str:
     """The test results as a Markdown table, with the 95% bootstrap interval of each metric where recorded."""
     if not numbers:
         return ("_No results: the folder had no metrics.json" + (" with test metrics" if metrics else "") + "._\n")
@@ -119,7 +119,7 @@ def results_table(metrics: dict, numbers: dict) -> str:
     rows = ["| metric | value | 95% interval |", "|---|---|---|"]
     rows += [f"| {k} | {v:.4f} | {_interval(intervals.get(k))} |" for k, v in numbers.items()]
     return ("\n".join(rows) + f"\n\nIntervals: percentile bootstrap, {boot.get('resamples', 1000)} resamples of "
-            f"the test {{unit}} (seed {boot.get('seed', 0)}). With few positive test {{unit}}, read the interval, not "
+            f"the test {unit} (seed {boot.get('seed', 0)}). With few positive test {unit}, read the interval, not "
             "the third decimal.\n")
 
 
@@ -164,8 +164,8 @@ def _calibration_text(metrics: dict, unit: str) -> list[str]:
             "",
         ]
     if threshold:
-        line = (f"Decision threshold: P(depression) >= {threshold['threshold']:.4f}, chosen by the rule "
-                f"`{threshold['rule']}` {threshold.get('chosen_on', 'on the validation split')}")
+        line = (f"Decision threshold: P(depression) >= {threshold['threshold']:.4f} (rule `{threshold['rule']}`, "
+                f"{threshold.get('chosen_on', 'chosen on the validation split')})")
         before = metrics.get("test_uncalibrated_at_0.5")
         if before:
             test = metrics.get("test", {})
@@ -277,7 +277,7 @@ def _common(kind: str, metrics: dict, repo_or_path: str, revision: str | None, n
         "revision": revision,
         "test_metrics": numbers,
         "has_metrics": bool(metrics),
-        "results_table": results_table(metrics, numbers).replace("{unit}", unit),
+        "results_table": results_table(metrics, numbers, unit),
         "trust_section": trust_section(metrics, unit),
         "data_description": card.get("data_description", "Not recorded."),
         "training_description": card.get("training_description", "Not recorded."),

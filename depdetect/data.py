@@ -175,10 +175,9 @@ def with_group(dataset: Dataset, records: list, column: str | None, where: str) 
     return dataset.add_column("group", values, feature=Value("string"))
 
 
-def test_groups(data) -> list[str | None] | None:
-    """The test split's `group` values (None when the data carries no group column)."""
-    test = data["test"]
-    return list(test["group"]) if "group" in test.column_names else None
+def split_groups(split: Dataset) -> list[str | None] | None:
+    """A split's `group` values (None when the data carries no group column)."""
+    return list(split["group"]) if "group" in split.column_names else None
 
 
 def record_splits(from_records: Callable[[list, str], Dataset], data_args, what: str) -> dict[str, Dataset]:

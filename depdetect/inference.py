@@ -22,7 +22,7 @@ from .baselines import cross_fitted_baselines
 from .data import TABLE_SUFFIXES, load_dataset_dict, read_records
 from .reporting import classification_report, format_report, plots_for, public, read_groups, regression_report
 from .systems import folder_kind, recipe, resolve_model
-from .utils import json_safe, write_json, write_text
+from .utils import json_safe, write_files, write_json, write_text
 
 #: the fields of a record that identify it in the output (its text is not repeated there)
 ID_FIELDS = ("id", "interview_id", "user_id")
@@ -161,18 +161,14 @@ def evaluate_file(model: str, data: str, output: str | None = "evaluation.json",
         report["test"] = {**metrics, **report["test"]}
         print(format_report(report, title))
         result["report"] = public(report)
-        if plots:
-            folder_out = Path(plots_dir) if plots_dir else Path(output or "evaluation.json").with_suffix("")
-            folder_out = folder_out if plots_dir else folder_out.with_name(folder_out.name + "_plots")
-            written = []
-            for name, content in plots_for(report).items():
-                path = folder_out / Path(name).name
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(content)
-                written.append(str(path))
-            result["plots"] = written
-            if written:
-                print(f"Wrote {len(written)} plots to {folder_out}.")
+        if plots:  # beside the JSON: evaluation.json -> evaluation_plots/pr_curve.png, ...
+            stem = Path(output or "evaluation.json")
+            folder_out = Path(plots_dir) if plots_dir else stem.with_name(stem.stem + "_plots")
+            files = {Path(name).name: content for name, content in plots_for(report).items()}
+            write_files(folder_out, files)
+            result["plots"] = [str(folder_out / name) for name in files]
+            if files:
+                print(f"Wrote {len(files)} plots to {folder_out}.")
     if output:
         write_json(output, result)
         print(f"Wrote the metrics to {output}.")

@@ -139,7 +139,7 @@ def classification_report(*, test_y, test_raw, validation_y=None, validation_raw
         fitted = fit_calibration(calibration, validation_raw, validation_y, min_calibration_examples)
         validation_p = calibrate(validation_raw, saved_calibration(fitted))
         chosen = {**choose_threshold(validation_p, validation_y, threshold_rule),
-                  "chosen_on": "on the validation split"}
+                  "chosen_on": "chosen on the validation split"}
         for note in {fitted.get("note"), chosen.get("note")} - {None}:
             warnings.warn(f"{note[0].upper()}{note[1:]}; metrics.json and the model card say so.", stacklevel=2)
         chosen["validation"] = binary_metrics(validation_p, validation_y, chosen["threshold"])
@@ -251,8 +251,8 @@ def format_report(report: dict, title: str) -> str:
                      + (f" ({cal['note']})" if cal.get("note") else ""))
     threshold = report.get("threshold")
     if threshold:
-        lines.append(f"threshold: {threshold['threshold']:.4f} (rule {threshold['rule']}, chosen "
-                     f"{threshold['chosen_on']})" + (f" ({threshold['note']})" if threshold.get("note") else ""))
+        lines.append(f"threshold: {threshold['threshold']:.4f} (rule {threshold['rule']}, {threshold['chosen_on']})"
+                     + (f" ({threshold['note']})" if threshold.get("note") else ""))
     conformal = report.get("conformal")
     if conformal:
         lines.append(f"{conformal['coverage']:.0%} conformal intervals: +-{_number(conformal['quantile'])}; test "

@@ -32,7 +32,7 @@ from transformers import get_linear_schedule_with_warmup
 
 from .arguments import TrainingArguments
 from .runs import artifact_hashes, saving_folder
-from .utils import write_json, write_text
+from .utils import write_files, write_json, write_text
 
 logger = logging.getLogger(__name__)
 
@@ -316,14 +316,6 @@ def save_model_folder(model, tokenizer, folder: str | Path, metrics: dict, card,
         metrics["artifacts"] = artifact_hashes(tmp, kind)
         write_json(tmp / "metrics.json", metrics)
         write_text(tmp / "README.md", str(card(model.config, metrics, repo_or_path=str(folder))))
-
-
-def write_files(folder: Path, files: dict[str, bytes] | None) -> None:
-    """Write {relative path: bytes} under `folder` (the plots)."""
-    for name, content in (files or {}).items():
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content)
 
 
 def remove_checkpoints(accelerator: Accelerator, args: TrainingArguments) -> None:

@@ -110,3 +110,11 @@ def saved_versions(*extra: str) -> dict[str, str]:
         except PackageNotFoundError:
             pass
     return out
+
+
+def write_files(folder: Path, files: dict[str, bytes] | None) -> None:
+    """Write {relative path: bytes} under `folder` (the plots)."""
+    for name, content in (files or {}).items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)

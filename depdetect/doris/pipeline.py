@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from ..calibration import calibrate
 from ..metrics import classification_metrics
-from ..utils import saved_versions, write_json, write_text
+from ..utils import saved_versions, write_files, write_json, write_text
 from .annotators import EmbeddingAnnotator, make_annotator, offline_explanation, offline_summary
 from .cache import AnswerCache, EmbeddingCache, cache_key
 from .config import CONFIG_NAME, DorisConfig
@@ -516,7 +516,6 @@ class DorisPipeline:
         if self.booster is None:
             raise RuntimeError("Nothing to save: fit the pipeline first.")
         from ..runs import artifact_hashes, saving_folder
-        from ..training import write_files
 
         folder = Path(folder)
         with saving_folder(folder) as tmp:

@@ -19,7 +19,7 @@ from accelerate import PartialState
 
 from ..baselines import CachedEmbedder, fit_baselines
 from ..cards import doris_card
-from ..data import POST_LABELS, normalize_labels, test_groups
+from ..data import POST_LABELS, normalize_labels, split_groups
 from ..metrics import prediction_metrics
 from ..reporting import classification_report, format_report, plots_for, public
 from ..runs import claim_output_dir, run_fingerprint
@@ -94,7 +94,7 @@ def trust_report(pipeline: DorisPipeline, data, args: DorisArguments, main_proce
     report = classification_report(
         test_y=data["test"]["label"], test_raw=test_raw, validation_y=data["validation"]["label"],
         validation_raw=validation_raw, calibration="platt" if ev.calibration == "auto" else ev.calibration,
-        threshold_rule=ev.threshold, baseline_scores=baselines, groups=test_groups(data),
+        threshold_rule=ev.threshold, baseline_scores=baselines, groups=split_groups(data["test"]),
         resamples=ev.bootstrap_resamples, seed=seed, min_calibration_examples=ev.calibration_min_examples,
     )
     pipeline.config.calibration = report.pop("saved_calibration") or {}
@@ -193,14 +193,12 @@ def predict(predictor: DorisPipeline, records: list[dict], explain: bool = True,
     course and the written explanation; `uncalibrated` keeps the trees' own P(depression) too."""
     if explain:
         return predictor.explain_batch(records, return_uncalibrated=uncalibrated)
-    else:
-        threshold, names = predictor.config.threshold, predictor.config.label_names
-        raw = predictor.predict_proba(records, calibrated=False)
-        outputs = [{"label": names[int(p >= threshold)], "probability": float(p), "uncalibrated_probability": float(r)}
-                   for p, r in zip(predictor.calibrate(raw), raw)]
-    if not uncalibrated:
-        for out in outputs:
-            out.pop("uncalibrated_probability", None)
+    threshold, names = predictor.config.threshold, predictor.config.label_names
+    raw = predictor.predict_proba(records, calibrated=False)
+    outputs = [{"label": names[int(p >= threshold)], "probability": float(p)} for p in predictor.calibrate(raw)]
+    if uncalibrated:
+        for out, r in zip(outputs, raw):
+            out["uncalibrated_probability"] = float(r)
     return outputs
 
 

@@ -27,7 +27,7 @@ from transformers import AutoTokenizer
 
 from ..baselines import CachedEmbedder, fit_baselines
 from ..cards import dual_encoder_card
-from ..data import require_classes, test_groups
+from ..data import require_classes, split_groups
 from ..metrics import interview_metrics, mean_interval, prediction_metrics
 from ..reporting import classification_report, format_report, plots_for, public, regression_report
 from ..runs import claim_output_dir, run_fingerprint
@@ -194,7 +194,7 @@ def run_phases(data: DatasetDict, tokenizer, args: DualEncoderArguments, output_
     donor, state, accelerator = train_phase(
         "donor", donor, loaders, args, workdir, strip_meta, t.num_epochs, on_step, run_id
     )
-    groups = test_groups(data)
+    groups = split_groups(data["test"])
     report, plots = phase_report(donor, loaders, accelerator, args, baselines, groups)
     results["donor"] = {**report, "validation_history": state.history, "best_epoch": state.best_epoch,
                         "train_seconds": state.seconds}

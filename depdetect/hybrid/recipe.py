@@ -22,7 +22,7 @@ from transformers import AutoTokenizer, DataCollatorWithPadding
 from ..baselines import fit_baselines
 from ..calibration import apply_temperature, fit_temperature
 from ..cards import hybrid_card
-from ..data import POST_LABELS, normalize_labels, require_classes, test_groups
+from ..data import POST_LABELS, normalize_labels, require_classes, split_groups
 from ..metrics import classification_metrics, prediction_metrics
 from ..reporting import classification_report, format_report, plots_for, public
 from ..runs import claim_output_dir, run_fingerprint
@@ -132,7 +132,7 @@ def trust_report(model, data: DatasetDict, loaders: dict, accelerator, args: Hyb
                                   [[t] for t in data["test"]["text"]], which=ev.baselines, seed=seed)
     report = classification_report(
         test_y=test_y, test_raw=test_probs[:, 1], validation_y=validation_y, validation_raw=validation_probs[:, 1],
-        calibration=method, threshold_rule=ev.threshold, baseline_scores=baselines, groups=test_groups(data),
+        calibration=method, threshold_rule=ev.threshold, baseline_scores=baselines, groups=split_groups(data["test"]),
         resamples=ev.bootstrap_resamples, seed=seed, min_calibration_examples=ev.calibration_min_examples,
     )
     model.config.calibration = report.pop("saved_calibration")
