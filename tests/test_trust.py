@@ -461,3 +461,17 @@ def test_the_pipeline_reads_a_datasets_column_or_a_series_as_a_list(tiny_model, 
     assert detector(pd.Series(texts), explain=False) == expected
     with pytest.raises(ValueError, match=r"inputs\[1\] is (None|missing \(NaN\)); expected a non-empty string"):
         detector(pd.Series(["ok", None]))
+
+
+def test_classification_targets_come_from_labels_or_scores_and_one_class_is_refused():
+    from datasets import Dataset
+
+    from depdetect.dual_encoder.arguments import DualEncoderArguments, DualEncoderModelArguments
+    from depdetect.dual_encoder.recipe import check_trainable, interview_targets
+
+    args = DualEncoderArguments(model=DualEncoderModelArguments(num_labels=2), config={"score_threshold": 10.0})
+    split = Dataset.from_dict({"score": [3.0, 12.0, 15.0], "label": [-1, -1, 0]})
+    assert interview_targets(split, args).tolist() == [0, 1, 0]  # a given label wins over the score
+    check_trainable(split, args)
+    with pytest.raises(ValueError, match="The training interviews"):
+        check_trainable(Dataset.from_dict({"score": [3.0, 4.0], "label": [-1, -1]}), args)

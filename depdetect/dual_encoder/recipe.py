@@ -184,11 +184,10 @@ def run_phases(data: DatasetDict, tokenizer, args: DualEncoderArguments, output_
                on_step=None, run_id: str | None = None, embedder: CachedEmbedder | None = None) -> dict:
     """Phase 1 (and Phase 2 with `mhim`) on one train/validation/test split; saves the folders when `save`."""
     t = args.training
-    set_seed(t.seed)
     workdir = output_dir / "checkpoints"
     results: dict[str, Any] = {}
     baselines = baseline_scores(data, args, embedder)
-    set_seed(t.seed)
+    set_seed(t.seed)  # after the baselines: the donor starts from the same random state with or without them
     donor = build_dual_encoder(args, data["train"]["score"])
     loaders = interview_loaders(data, tokenizer, args, donor.config.max_turn_length, donor.config.score_threshold)
     donor, state, accelerator = train_phase(
@@ -319,9 +318,7 @@ def check_trainable(train, args: DualEncoderArguments) -> None:
     """Refuse training interviews that cannot teach the model: one class, or one score for all."""
     scores = np.asarray(train["score"], dtype=np.float64)
     if args.model.num_labels == 2:
-        threshold = float(args.config.get("score_threshold", 10.0))
-        labels = [y if y >= 0 else int(s >= threshold) for y, s in zip(train["label"], scores)]
-        require_classes(labels, ["control", "depression"], "The training interviews")
+        require_classes(interview_targets(train, args).tolist(), ["control", "depression"], "The training interviews")
     elif np.isnan(scores).all() or np.nanstd(scores) == 0:
         same = "no score" if np.isnan(scores).all() else f"score {np.nanmax(scores):g}"
         raise ValueError(f"The {len(scores)} training interviews all have {same}; a severity regressor needs "
