@@ -342,6 +342,7 @@ def dual_encoder_card(config, metrics: dict, repo_or_path: str = "path/to/this/f
         projection_size=config.projection_size,
         lstm_hidden_size=config.lstm_hidden_size,
         max_turn_length=config.max_turn_length,
+        prompts=getattr(config, "prompts", "keep"),
         mhim=metrics.get("mhim"),
     )
 

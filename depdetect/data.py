@@ -42,6 +42,27 @@ RMHD_CONTROL_SUBREDDITS = (
     "unitedkingdom",
     "mindfulness",
 )
+#: The 16 other mental-health subreddits of the sample: the harder task's negatives (r/depression vs these).
+RMHD_MENTAL_HEALTH_SUBREDDITS = (
+    "EDAnonymous",
+    "ForeverAlone",
+    "addiction",
+    "adhd",
+    "alcoholism",
+    "anxiety",
+    "autism",
+    "bipolarreddit",
+    "bpd",
+    "healthanxiety",
+    "lonely",
+    "mentalhealth",
+    "ptsd",
+    "schizophrenia",
+    "socialanxiety",
+    "suicidewatch",
+)
+#: The RMHD tasks of the posts schema: r/depression against each group of subreddits.
+RMHD_TASKS = {"nonclinical": RMHD_CONTROL_SUBREDDITS, "mental_health": RMHD_MENTAL_HEALTH_SUBREDDITS}
 
 
 def rmhd_csv_path() -> Path:

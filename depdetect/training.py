@@ -17,6 +17,7 @@ import logging
 import math
 import re
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -218,7 +219,7 @@ def train(
         if not skip:
             state.epoch_loss_sum = 0.0
         state.epoch, state.batches_done_in_epoch = epoch, skip
-        running = []
+        running, epoch_start = [], time.perf_counter()
         for batch in batches:
             if prepare_batch is not None:
                 batch = prepare_batch(batch, state.global_step)
@@ -245,9 +246,10 @@ def train(
             if config.max_steps and state.global_step >= config.max_steps:
                 break
 
+        seconds = time.perf_counter() - epoch_start  # this process's training time in the epoch, validation excluded
         metrics = evaluate_fn(model, eval_loader, accelerator)
         train_loss = state.epoch_loss_sum / state.batches_done_in_epoch if state.batches_done_in_epoch else math.nan
-        record = {"epoch": epoch + 1, "step": state.global_step, "train_loss": train_loss}
+        record = {"epoch": epoch + 1, "step": state.global_step, "train_loss": train_loss, "train_seconds": seconds}
         record.update({f"eval_{k}": v for k, v in metrics.items()})
         state.history.append(record)
         if metric not in metrics:

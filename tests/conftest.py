@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -121,6 +122,19 @@ def esconv_file(tmp_path_factory) -> str:
     path = tmp_path_factory.mktemp("esconv") / "esconv.json"
     path.write_text(json.dumps(esconv_dialogues()), encoding="utf-8")
     return str(path)
+
+
+@pytest.fixture(scope="session")
+def esconv_jsonl(tmp_path_factory, esconv_file) -> str:
+    """40 ESConv-format dialogues (16 depression; see conftest.esconv_dialogues) in the generic interviews JSONL."""
+    from depdetect.corpora import esconv
+
+    data = esconv.load_esconv(esconv_file)
+    out = tmp_path_factory.mktemp("esconv") / "esconv40.jsonl"
+    with open(out, "w") as handle:
+        for row in data:
+            handle.write(json.dumps(row) + "\n")
+    return str(out)
 
 
 @pytest.fixture(scope="session")

@@ -10,19 +10,6 @@ from depdetect.cli import main
 from depdetect.utils import json_safe
 
 
-@pytest.fixture(scope="session")
-def esconv_jsonl(tmp_path_factory, esconv_file) -> str:
-    """40 ESConv-format dialogues (16 depression; see conftest.esconv_dialogues) in the generic interviews JSONL."""
-    from depdetect.corpora import esconv
-
-    data = esconv.load_esconv(esconv_file)
-    out = tmp_path_factory.mktemp("esconv") / "esconv40.jsonl"
-    with open(out, "w") as handle:
-        for row in data:
-            handle.write(json.dumps(row) + "\n")
-    return str(out)
-
-
 def dual_args(encoder, data, out, *extra):
     """`depdetect train dual-encoder` flags for a tiny, quick run."""
     return ["train", "dual-encoder", "--encoder", encoder, "--train_file", data, "--output_dir", str(out),

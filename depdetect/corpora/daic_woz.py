@@ -10,6 +10,14 @@ paired with Ellie's preceding prompt; annotations (`<laughter>`, `[sync]`, `scru
 Sessions 373 and 444 contain interruptions: lines inside INTERRUPTIONS are dropped (edit the windows if your copy's
 documentation gives others). The time offsets of sessions 318, 321, 341 and 362 do not matter for text.
 DAIC-WOZ is licensed: never publish the converted data.
+
+Prompt bias: Ellie's questions are not the same for everyone: she follows up differently depending on earlier
+answers, so which prompts an interview contains already says much about the PHQ-8 score. Burdisso et al. 2024
+(arXiv 2404.14463) show that models reading the interviewer's side can score well by exploiting those prompts,
+not the participant's words. The converter keeps the prompts (Lau et al.'s dual encoder reads them); train with
+`depdetect train dual-encoder --prompts drop` to read the participant's responses only, and compare both: a model
+that needs the prompts to score well has learnt the interview protocol, not depression. The choice is saved in the
+model's config (`prompts`) and stated on its card.
 """
 
 from __future__ import annotations
@@ -148,7 +156,9 @@ def main(argv: list[str] | None = None) -> None:
             schema="interviews",
             source="DAIC-WOZ (Gratch et al. 2014), distributed by USC ICT under an end-user licence agreement.",
             limits="Licensed data: publish only what your licence allows, privately. Interviews were conducted by a "
-                   "virtual agent with US participants.",
+                   "virtual agent with US participants. The agent's prompts depend on earlier answers, so models "
+                   "that read them can learn the protocol instead of the participant (Burdisso et al. 2024): train "
+                   "with `--prompts drop` and compare.",
             private=args.private,
             i_have_permission=getattr(args, "i_have_permission", False),
         )

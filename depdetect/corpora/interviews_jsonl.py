@@ -3,8 +3,8 @@
     {"interview_id": "p01", "score": 12.0, "label": 1,
      "turns": [{"prompt": "How have you been sleeping?", "response": "Badly, for weeks.", "importance": 1}, ...]}
 
-`label` (0/1, or -1/absent) and `importance` (1, 0, or -1/absent for unknown) are optional; an empty prompt is
-allowed, an empty response is not.
+`label` (0/1, or -1/absent) and `importance` (1, 0, or -1/absent for unknown; or one list beside `turns`, one value
+per turn) are optional; an empty prompt is allowed, an empty response is not.
 
     depdetect data interviews-jsonl check FILE.jsonl                  # validate, print a summary
     depdetect data interviews-jsonl export DATASET_DIR FILE.jsonl     # a saved DatasetDict split -> JSONL

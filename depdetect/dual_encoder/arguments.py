@@ -15,7 +15,7 @@ from ..arguments import DataArguments, EvaluationArguments, TrainingArguments, c
 CONFIG_FILE = Path(__file__).with_name("configuration_dual_encoder.py")
 #: DualEncoderConfig fields that are command-line flags (the others are fitted or derived)
 CONFIG_FLAGS = ("prefix_length", "projection_size", "lstm_hidden_size", "lstm_num_layers", "dropout",
-                "max_turn_length", "score_threshold", "train_sentence_encoder")
+                "max_turn_length", "score_threshold", "train_sentence_encoder", "prompts")
 
 
 def config_specs():
@@ -80,6 +80,10 @@ class DualEncoderTrainingArguments(TrainingArguments):
         "Run Phase 2 too: a receiver trained on turns masked from the donor's attention.")})
     folds: int = field(default=0, metadata={"help": (
         "K-fold cross-validation (K >= 2; mean +- std in cv_metrics.json, no model folders); 0: one run.")})
+    turn_cache: bool = field(default=True, metadata={"help": (
+        "Encode each distinct turn once with the frozen sentence encoder and reuse it across epochs and both "
+        "phases, and encode turns in length-sorted chunks (same results, faster epochs); --no_turn_cache does "
+        "neither (for speed comparisons). Without effect when the sentence encoder trains.")})
 
     def __post_init__(self) -> None:
         super().__post_init__()

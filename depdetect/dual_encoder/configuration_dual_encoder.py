@@ -97,6 +97,14 @@ class DualEncoderConfig(PretrainedConfig):
     score_std: float = field(default=1.0, metadata={"help": "Standard deviation of the training scores."})
     encoder_batch_size: int = field(default=64, metadata={"help": (
         "Turns encoded per transformer call (bounds peak memory on long interviews).")})
+    length_sorted_chunks: bool = field(default=True, metadata={"help": (
+        "Encode turns in chunks of similar length (sorted), so that little is padding; the same results up to "
+        "float rounding.")})
+    prompts: str = field(default="keep", metadata={
+        "help": ("What the model reads of each turn: keep (the interviewer's prompt and the response, Lau et al.) or "
+                 "drop (the response only). Models that read DAIC-WOZ prompts can score well by which questions "
+                 "Ellie asks (Burdisso et al. 2024, arXiv 2404.14463); drop removes that shortcut."),
+        "choices": ("keep", "drop")})
     initializer_range: float = field(default=0.02, metadata={"help": (
         "Standard deviation of the normal initialiser of the new layers.")})
     mhim: dict | None = field(default=None, metadata={"help": (
@@ -155,6 +163,8 @@ class DualEncoderConfig(PretrainedConfig):
                 "prefix "
                 f"encoder's {self.prefix_encoder_config.max_position_embeddings} positions; use at most {limit}."
             )
+        if self.prompts not in ("keep", "drop"):
+            raise ValueError(f"`prompts` must be 'keep' or 'drop', got {self.prompts!r}.")
         check_calibration(self)
         if self.conformal is not None:
             quantile = self.conformal.get("quantile") if isinstance(self.conformal, dict) else "missing"

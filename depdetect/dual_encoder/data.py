@@ -8,7 +8,7 @@ import torch
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 
 from ..data import POST_LABELS, complete_splits, record_splits
-from .pipeline_dual_encoder import check_interview
+from .pipeline_dual_encoder import check_interview, tokenize_turns
 
 TURN_FEATURES = {"prompt": Value("string"), "response": Value("string"), "importance": Value("int8")}
 INTERVIEWS_FEATURES = Features(
@@ -21,12 +21,13 @@ INTERVIEWS_FEATURES = Features(
 )
 
 
-def check_turns(turns: object, where: str) -> list[dict]:
-    """Validate one interview's turns: a non-empty list of {prompt, response[, importance]} (see check_interview)."""
+def check_turns(turns: object, where: str, importance: object = None) -> list[dict]:
+    """Validate one interview's turns: a non-empty list of {prompt, response[, importance]} (see check_interview);
+    `importance`, when given, is the interview's list of one importance per turn."""
     if not isinstance(turns, (list, tuple)):
         raise ValueError(f"{where}: `turns` must be a list of {{'prompt', 'response'}} dicts, got "
                          f"{type(turns).__name__}.")
-    return check_interview(turns, where)
+    return check_interview(turns if importance is None else {"turns": turns, "importance": importance}, where)
 
 
 def check_score_and_label(record: dict, name: str, require_score: bool = True) -> tuple[float, int]:
@@ -53,7 +54,7 @@ def interviews_from_records(records: list[dict], where: str, require_score: bool
             raise ValueError(f"{where}: interview {i} must be a dict with `turns` and `score`, got "
                              f"{type(record).__name__}.")
         name = f"{where}: interview {record.get('interview_id', i)!r}"
-        rows["turns"].append(check_turns(record.get("turns"), name))
+        rows["turns"].append(check_turns(record.get("turns"), name, record.get("importance")))
         score, label = check_score_and_label(record, name, require_score)
         rows["interview_id"].append(str(record.get("interview_id", i)))
         rows["score"].append(score)
@@ -78,17 +79,15 @@ def load_interviews(data_args, seed: int = 42) -> DatasetDict:
     return complete_splits(splits, seed, stratify="label" if min(splits["train"]["label"]) >= 0 else None)
 
 
-def tokenize_interviews(dataset: Dataset | DatasetDict, tokenizer, max_turn_length: int):
-    """Add per-turn token ids (prompt/response pairs, truncated longest part first) for the interview collator."""
+def tokenize_interviews(dataset: Dataset | DatasetDict, tokenizer, max_turn_length: int, prompts: str = "keep"):
+    """Add per-turn token ids for the interview collator: prompt/response pairs (truncated, longest part first), or
+    the responses alone with `prompts="drop"`."""
 
     def encode(batch):
         out = {"turn_input_ids": [], "turn_token_type_ids": [], "turn_importance": []}
         for turns in batch["turns"]:
             out["turn_importance"].append([t["importance"] for t in turns])
-            enc = tokenizer(
-                [t["prompt"] for t in turns], [t["response"] for t in turns],
-                truncation="longest_first", max_length=max_turn_length,
-            )
+            enc = tokenize_turns(tokenizer, turns, max_turn_length, prompts)
             out["turn_input_ids"].append(enc["input_ids"])
             out["turn_token_type_ids"].append(enc.get("token_type_ids", [[0] * len(x) for x in enc["input_ids"]]))
         return out

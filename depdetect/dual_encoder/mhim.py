@@ -126,9 +126,11 @@ class HardInstanceMasker:
         self.cache: dict[int, torch.Tensor] = {}
 
     @torch.no_grad()
-    def cache_attention(self, dataloader) -> None:
-        """Run the frozen donor once over the (unshuffled) training interviews and keep each one's attention."""
+    def cache_attention(self, dataloader, prepare=None) -> None:
+        """Run the frozen donor once over the (unshuffled) training interviews and keep each one's attention
+        (`prepare(batch)`, if given, rewrites each batch first: e.g. adds cached sentence encodings)."""
         for batch in dataloader:
+            batch = batch if prepare is None else prepare(batch)
             index = batch["index"]
             device = next(self.donor.parameters()).device
             inputs = {k: v.to(device) for k, v in strip_meta(batch, 0).items() if k != "labels"}

@@ -8,6 +8,11 @@ arXiv 2505.24609 trains it in two phases with masked hard instance mining (mhim.
 model as `instance_mask`: masked turns are removed before the BiLSTM (so no recurrent state carries them) and get
 zero attention.
 
+The sentence encoder is frozen by default: it then runs in eval mode (no dropout) even while the model trains, so
+each turn's sentence encoding is a fixed function of its tokens. Training passes them precomputed
+(`sentence_embeddings`, computed once per run by depdetect) instead of running the encoder every step; the result
+is the same. Turns are encoded in length-sorted chunks (`length_sorted_chunks`) so that little is padding.
+
 This file travels to the Hub with saved models: it imports only torch, transformers and its siblings
 `configuration_dual_encoder` and `pipeline_dual_encoder` (imported in `save_pretrained`, so that every saved model
 carries its pipeline).
@@ -106,6 +111,15 @@ class DualEncoderForDepressionScoring(DualEncoderPreTrainedModel):
         """Backbones stay frozen: the prefix encoder always, the sentence encoder unless configured to train."""
         self.prefix_encoder.requires_grad_(False)
         self.sentence_encoder.requires_grad_(bool(self.config.train_sentence_encoder))
+        self.train(self.training)
+
+    def train(self, mode: bool = True):
+        """As `nn.Module.train`; a frozen sentence encoder stays in eval mode (a fixed feature extractor, no
+        dropout), so that its encodings can be computed once and reused."""
+        super().train(mode)
+        if not self.config.train_sentence_encoder:
+            self.sentence_encoder.eval()
+        return self
 
     @classmethod
     def from_pretrained(cls, *args, **kwargs):
@@ -170,8 +184,20 @@ class DualEncoderForDepressionScoring(DualEncoderPreTrainedModel):
             cache.update(key, value, layer)
         return cache
 
-    def _encode_turns(self, input_ids, attention_mask, token_type_ids) -> torch.Tensor:
-        """(M, T) token ids of M turns -> (M, projection_size) fused turn encodings."""
+    def sentence_encodings(self, input_ids, attention_mask, token_type_ids=None) -> torch.Tensor:
+        """(M, T) token ids of M turns -> (M, Hs) sentence encodings (mean pooling, L2-normalised): what
+        `sentence_embeddings` holds when precomputed."""
+        mask = attention_mask.unsqueeze(-1).to(torch.float32)  # (M, T, 1)
+        count = mask.sum(1).clamp_min(1.0)
+        with torch.set_grad_enabled(torch.is_grad_enabled() and bool(self.config.train_sentence_encoder)):
+            tokens = self.sentence_encoder(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state  # (M, T, Hs)
+        return nn.functional.normalize((tokens.float() * mask).sum(1) / count, p=2, dim=-1)
+
+    def _encode_turns(self, input_ids, attention_mask, token_type_ids, sentence_encoding=None) -> torch.Tensor:
+        """(M, T) token ids of M turns -> (M, projection_size) fused turn encodings (`sentence_encoding`: the
+        turns' precomputed sentence encodings, (M, Hs))."""
         mask = attention_mask.unsqueeze(-1).to(torch.float32)  # (M, T, 1)
         count = mask.sum(1).clamp_min(1.0)
 
@@ -185,18 +211,42 @@ class DualEncoderForDepressionScoring(DualEncoderPreTrainedModel):
             past_key_values=self._prefix_cache(input_ids.shape[0]),
         ).last_hidden_state  # (M, T, Hp)
         prefix_encoding = (hidden.float() * mask).sum(1) / count  # mean over real tokens: (M, Hp)
-
-        with torch.set_grad_enabled(torch.is_grad_enabled() and bool(self.config.train_sentence_encoder)):
-            tokens = self.sentence_encoder(
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-            ).last_hidden_state  # (M, T, Hs)
-        sentence_encoding = nn.functional.normalize((tokens.float() * mask).sum(1) / count, p=2, dim=-1)
+        if sentence_encoding is None:
+            sentence_encoding = self.sentence_encodings(input_ids, attention_mask, token_type_ids)
 
         prefix_encoding = self.prefix_projection(self.dropout(prefix_encoding.to(self.prefix_projection.weight.dtype)))
         sentence_encoding = self.sentence_projection(
             self.dropout(sentence_encoding.to(self.sentence_projection.weight.dtype))
         )
         return (prefix_encoding + sentence_encoding) / 2  # (M, proj)
+
+    def _encode_chunks(self, ids, mask, types, sentence) -> torch.Tensor:
+        """Encode M turns in chunks of at most `encoder_batch_size`, each trimmed to its longest turn. With
+        `length_sorted_chunks`, turns of similar length share a chunk (sorted by length; a chunk ends where a turn
+        is under 3/4 of its longest), so little is padding; encodings come back in the given order."""
+        size, lengths = self.config.encoder_batch_size, mask.sum(1)
+        if not self.config.length_sorted_chunks:
+            longest = int(lengths.max())  # one trim for all, chunks in the given order
+            ids, mask = ids[:, :longest], mask[:, :longest]
+            types = None if types is None else types[:, :longest]
+            return torch.cat([
+                self._encode_turns(ids[i : i + size], mask[i : i + size],
+                                   None if types is None else types[i : i + size],
+                                   None if sentence is None else sentence[i : i + size])
+                for i in range(0, ids.shape[0], size)
+            ])
+        order = torch.argsort(lengths, descending=True, stable=True)
+        sorted_lengths = lengths[order].tolist()
+        chunks, start = [], 0
+        for i in range(1, len(order) + 1):
+            if i == len(order) or i - start == size or 4 * sorted_lengths[i] < 3 * sorted_lengths[start]:
+                index, longest = order[start:i], int(sorted_lengths[start])
+                chunks.append(self._encode_turns(
+                    ids[index, :longest], mask[index, :longest], None if types is None else types[index, :longest],
+                    None if sentence is None else sentence[index]))
+                start = i
+        encoded = torch.cat(chunks)
+        return encoded.new_empty(encoded.shape).index_copy(0, order, encoded)
 
     # -- forward ------------------------------------------------------------------------------------------------
 
@@ -207,6 +257,7 @@ class DualEncoderForDepressionScoring(DualEncoderPreTrainedModel):
         turn_mask: torch.Tensor | None = None,
         token_type_ids: torch.Tensor | None = None,
         instance_mask: torch.Tensor | None = None,
+        sentence_embeddings: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
         return_dict: bool | None = None,
         **kwargs,
@@ -217,6 +268,8 @@ class DualEncoderForDepressionScoring(DualEncoderPreTrainedModel):
             turn_mask: (B, N), 1 for real turns, 0 for padding turns. Defaults to turns with any token.
             instance_mask: (B, N), 1 for turns hidden from the model (MHIM, Phase 2). At least one real turn
                 per interview must stay visible.
+            sentence_embeddings: (B, N, Hs) the turns' sentence encodings, precomputed with
+                `sentence_encodings` (only while the sentence encoder is frozen); computed here when absent.
             labels: (B,) scores (regression) or class indices (classification).
         """
         if input_ids is None or input_ids.dim() != 3:
@@ -249,19 +302,12 @@ class DualEncoderForDepressionScoring(DualEncoderPreTrainedModel):
         ids = gather(input_ids).reshape(-1, input_ids.shape[-1])[flat]  # (M, T)
         mask = gather(attention_mask).reshape(-1, input_ids.shape[-1])[flat]
         types = None if token_type_ids is None else gather(token_type_ids).reshape(-1, input_ids.shape[-1])[flat]
-        # trim the token axis to the longest turn in the batch
-        longest = int(mask.sum(1).max())
-        ids, mask = ids[:, :longest], mask[:, :longest]
-        types = None if types is None else types[:, :longest]
-        chunks = [
-            self._encode_turns(
-                ids[i : i + self.config.encoder_batch_size],
-                mask[i : i + self.config.encoder_batch_size],
-                None if types is None else types[i : i + self.config.encoder_batch_size],
-            )
-            for i in range(0, ids.shape[0], self.config.encoder_batch_size)
-        ]
-        encoded = torch.cat(chunks)  # (M, proj)
+        sentence = None
+        if sentence_embeddings is not None:
+            if self.config.train_sentence_encoder:
+                raise ValueError("`sentence_embeddings` are for a frozen sentence encoder; this one trains.")
+            sentence = gather(sentence_embeddings).reshape(-1, sentence_embeddings.shape[-1])[flat]  # (M, Hs)
+        encoded = self._encode_chunks(ids, mask, types, sentence)  # (M, proj)
         turns = encoded.new_zeros(visible.shape[0], width, encoded.shape[-1])  # (B, N', proj)
         turns[visible] = encoded
 

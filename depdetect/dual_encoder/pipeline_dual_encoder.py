@@ -42,7 +42,8 @@ def check_interview(interview: Any, where: str = "the interview") -> list[dict]:
     """Turns of one interview (a list of {prompt, response[, importance]} dicts, or a dict with `turns`), validated.
 
     An empty prompt is allowed (an interview can open with the participant); an empty response is not. Missing
-    importance becomes -1 (unknown); otherwise it must be 1 or 0.
+    importance becomes -1 (unknown); otherwise it must be 1 or 0. A dict may instead give the importances as one
+    list beside the turns (`{"turns": [...], "importance": [1, 0, ...]}`), one value per turn.
     """
     turns = interview.get("turns") if isinstance(interview, dict) else interview
     if not isinstance(turns, (list, tuple)):
@@ -50,6 +51,14 @@ def check_interview(interview: Any, where: str = "the interview") -> list[dict]:
                          f"{type(turns).__name__}.")
     if not turns:
         raise ValueError(f"{where} has no turns; pass at least one {{'prompt', 'response'}} turn.")
+    importances = interview.get("importance") if isinstance(interview, dict) else None
+    if importances is not None:
+        if not isinstance(importances, (list, tuple)) or len(importances) != len(turns):
+            got = f"{len(importances)} values" if isinstance(importances, (list, tuple)) else repr(importances)
+            raise ValueError(f"{where}: `importance` must list one value (1, 0 or -1) per turn: {len(turns)} turns, "
+                             f"got {got}.")
+        turns = [{**turn, "importance": value} if isinstance(turn, dict) else turn
+                 for turn, value in zip(turns, importances)]
     out = []
     for i, turn in enumerate(turns):
         if not isinstance(turn, dict):
@@ -86,6 +95,19 @@ def check_interview(interview: Any, where: str = "the interview") -> list[dict]:
     return out
 
 
+def tokenize_turns(tokenizer, turns: list[dict], max_length: int, prompts: str = "keep", **kwargs):
+    """Token ids of one interview's turns as the model reads them: prompt and response as a pair (truncated, the
+    longer part first) with `prompts="keep"`; the response alone with `prompts="drop"`, so that no prompt token
+    reaches the model (the DAIC-WOZ prompt-bias guard)."""
+    responses = [t["response"] for t in turns]
+    if prompts == "drop":
+        return tokenizer(responses, truncation=True, max_length=max_length, **kwargs)
+    if prompts != "keep":
+        raise ValueError(f"`prompts` must be 'keep' or 'drop', got {prompts!r}.")
+    return tokenizer([t["prompt"] for t in turns], responses, truncation="longest_first", max_length=max_length,
+                     **kwargs)
+
+
 def _row(interview: Any, where: str) -> dict:
     return {"turns": check_interview(interview, where)}
 
@@ -111,7 +133,8 @@ class DepressionScoringPipeline(Pipeline):
     streams results back). Output per interview, turns in interview order with attention summing to 1: regression
     models give `{"severity", "turns"}` (the score on the training scale, e.g. PHQ-8 0-24); classification models
     give `{"label", "probability", "turns"}` (`label` control/depression, `probability` P(depression)). Turns longer
-    than the model's `max_turn_length` tokens are truncated (longest of prompt and response first). An empty prompt
+    than the model's `max_turn_length` tokens are truncated (longest of prompt and response first). Models saved
+    with `prompts="drop"` read the responses only (the prompts are still shown in the output). An empty prompt
     is fine (an opening turn); an empty response is an error.
 
     Regression models saved with split-conformal intervals (fitted on validation by depdetect) add `interval`:
@@ -147,14 +170,9 @@ class DepressionScoringPipeline(Pipeline):
 
     def preprocess(self, interview: dict[str, Any]) -> dict[str, Any]:
         turns = interview["turns"]
-        enc = self.tokenizer(
-            [t["prompt"] for t in turns],
-            [t["response"] for t in turns],
-            truncation="longest_first",
-            max_length=self.model.config.max_turn_length,
-            padding="max_length",
-            return_tensors="pt",
-        )
+        config = self.model.config
+        enc = tokenize_turns(self.tokenizer, turns, config.max_turn_length, getattr(config, "prompts", "keep"),
+                             padding="max_length", return_tensors="pt")
         inputs = {key: value.unsqueeze(0) for key, value in enc.items()}  # (1, N, T)
         inputs["turn_mask"] = torch.ones(1, len(turns), dtype=torch.long)
         return {"turns": turns, **inputs}
@@ -192,4 +210,5 @@ class DepressionScoringPipeline(Pipeline):
         return result
 
 
-__all__ = ["DepressionScoringPipeline", "TASK", "calibrate_probabilities", "check_interview", "custom_pipelines"]
+__all__ = ["DepressionScoringPipeline", "TASK", "calibrate_probabilities", "check_interview", "custom_pipelines",
+           "tokenize_turns"]

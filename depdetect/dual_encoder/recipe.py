@@ -47,13 +47,15 @@ from .data import InterviewCollator, check_score_and_label, load_interviews, tok
 from .mhim import HardInstanceMasker, strip_meta
 from .modeling_dual_encoder import DualEncoderForDepressionScoring
 from .pipeline_dual_encoder import DepressionScoringPipeline, check_interview
+from .simulated import SIMULATED_PREFIX
+from .turn_cache import TurnEncodingCache
 
 
-def interview_loaders(data: DatasetDict, tokenizer, args: DualEncoderArguments, max_turn_length: int,
-                      score_threshold: float) -> dict[str, DataLoader]:
+def interview_loaders(data: DatasetDict, tokenizer, args: DualEncoderArguments, config) -> dict[str, DataLoader]:
+    """Loaders of the tokenized splits (as the model with `config` reads them), and `train_in_order`."""
     t = args.training
-    tokenized = tokenize_interviews(data, tokenizer, max_turn_length)
-    collator = InterviewCollator(tokenizer.pad_token_id, args.model.num_labels, score_threshold)
+    tokenized = tokenize_interviews(data, tokenizer, config.max_turn_length, config.prompts)
+    collator = InterviewCollator(tokenizer.pad_token_id, args.model.num_labels, config.score_threshold)
     loaders = {}
     for split, ds in tokenized.items():
         ds = ds.add_column("index", list(range(len(ds))))
@@ -70,13 +72,30 @@ def interview_loaders(data: DatasetDict, tokenizer, args: DualEncoderArguments, 
     return loaders
 
 
+def turn_cache_for(model, args: DualEncoderArguments, loaders: dict) -> TurnEncodingCache | None:
+    """The run's cache of sentence encodings, filled with every turn of every split (None when switched off with
+    --no_turn_cache or when the sentence encoder trains)."""
+    if not args.training.turn_cache or model.config.train_sentence_encoder:
+        return None
+    cache = TurnEncodingCache(model)
+    cache.fill({split: loaders[split].dataset for split in ("train", "validation", "test")})
+    return cache
+
+
+def with_turn_cache(prepare, cache: TurnEncodingCache | None):
+    """`prepare(batch, step)` applied to batches that carry the cached sentence encodings."""
+    if cache is None:
+        return prepare
+    return lambda batch, step: prepare(cache.attach(batch), step)
+
+
 @torch.no_grad()
-def predict_interviews(model, loader: DataLoader, accelerator: Accelerator):
+def predict_interviews(model, loader: DataLoader, accelerator: Accelerator, cache: TurnEncodingCache | None = None):
     """Scores, targets, per-interview attention and importance arrays over a (prepared) loader."""
     model.eval()
     scores, targets, attentions, importance = [], [], [], []
     for batch in progress(loader, accelerator, desc="evaluating", unit="batch"):
-        out = model(**strip_meta(batch, 0))
+        out = model(**strip_meta(batch if cache is None else cache.attach(batch), 0))
         att = accelerator.pad_across_processes(out.attentions, dim=1)
         mask = accelerator.pad_across_processes(batch["turn_mask"], dim=1)
         imp = accelerator.pad_across_processes(batch["importance"], dim=1, pad_index=-1)
@@ -89,9 +108,9 @@ def predict_interviews(model, loader: DataLoader, accelerator: Accelerator):
     return np.concatenate(scores), np.concatenate(targets), attentions, importance
 
 
-def make_evaluate(num_labels: int):
+def make_evaluate(num_labels: int, cache: TurnEncodingCache | None = None):
     def evaluate(model, loader, accelerator) -> dict[str, float]:
-        scores, targets, attentions, importance = predict_interviews(model, loader, accelerator)
+        scores, targets, attentions, importance = predict_interviews(model, loader, accelerator, cache)
         return interview_metrics(scores, targets, attentions, importance, num_labels=num_labels)
 
     return evaluate
@@ -104,14 +123,15 @@ def build_dual_encoder(args: DualEncoderArguments, train_scores: list[float]) ->
         mean, std = float(np.nanmean(scores)), float(np.nanstd(scores)) or 1.0
     encoder = args.model.encoder or default_encoder_path()
     names = (public_name(encoder), public_name(args.model.sentence_encoder or encoder))
+    config = {"length_sorted_chunks": args.training.turn_cache, **args.config}
     return DualEncoderForDepressionScoring.from_encoders(
         encoder, args.model.sentence_encoder, encoder_names=names, num_labels=args.model.num_labels,
-        score_mean=mean, score_std=std, **args.config,
+        score_mean=mean, score_std=std, **config,
     )
 
 
 def train_phase(name: str, model, loaders, args: DualEncoderArguments, workdir: Path, prepare_batch, num_epochs: int,
-                on_step=None, run_id: str | None = None):
+                on_step=None, run_id: str | None = None, cache: TurnEncodingCache | None = None):
     t = args.training
     accelerator = make_accelerator(t)  # one per phase: each phase checkpoints only its own model
     metric = t.metric_for_best_model or ("f1" if args.model.num_labels == 2 else "rmse")
@@ -121,8 +141,9 @@ def train_phase(name: str, model, loaders, args: DualEncoderArguments, workdir: 
     accelerator.print(f"\n== {name}: {num_epochs} epoch(s)")
     start = time.perf_counter()
     model, state = train(
-        model, loaders["train"], loaders["validation"], t, accelerator, make_evaluate(args.model.num_labels),
-        checkpoint_dir=workdir / name, resume_from_checkpoint=resume, on_step=on_step, prepare_batch=prepare_batch,
+        model, loaders["train"], loaders["validation"], t, accelerator, make_evaluate(args.model.num_labels, cache),
+        checkpoint_dir=workdir / name, resume_from_checkpoint=resume, on_step=on_step,
+        prepare_batch=with_turn_cache(prepare_batch, cache),
         num_epochs=num_epochs, metric_for_best_model=metric, run_id=run_id,
     )
     state.seconds = time.perf_counter() - start  # training wall time, per-epoch validation included
@@ -154,13 +175,13 @@ def baseline_scores(data: DatasetDict, args: DualEncoderArguments, embedder: Cac
 
 
 def phase_report(model, loaders, accelerator, args: DualEncoderArguments, baselines: dict,
-                 groups: list | None = None) -> tuple[dict, dict]:
+                 groups: list | None = None, cache: TurnEncodingCache | None = None) -> tuple[dict, dict]:
     """A trained phase's test report, with calibration and threshold (classification) or split-conformal
     intervals (regression) fitted on validation and written into `model.config`. Returns (report, plots)."""
     ev, seed, num_labels = args.evaluation, args.training.seed, args.model.num_labels
-    validation = predict_interviews(model, accelerator.prepare(loaders["validation"]), accelerator)
+    validation = predict_interviews(model, accelerator.prepare(loaders["validation"]), accelerator, cache)
     scores, targets, attentions, importance = predict_interviews(model, accelerator.prepare(loaders["test"]),
-                                                                 accelerator)
+                                                                 accelerator, cache)
     plain = interview_metrics(scores, targets, attentions, importance, num_labels=num_labels)
     common = {"baseline_scores": baselines, "groups": groups, "resamples": ev.bootstrap_resamples, "seed": seed}
     if num_labels == 1:
@@ -189,19 +210,21 @@ def run_phases(data: DatasetDict, tokenizer, args: DualEncoderArguments, output_
     baselines = baseline_scores(data, args, embedder)
     set_seed(t.seed)  # after the baselines: the donor starts from the same random state with or without them
     donor = build_dual_encoder(args, data["train"]["score"])
-    loaders = interview_loaders(data, tokenizer, args, donor.config.max_turn_length, donor.config.score_threshold)
+    loaders = interview_loaders(data, tokenizer, args, donor.config)
+    cache = turn_cache_for(donor, args, loaders)
+    encoding = 0.0 if cache is None else cache.seconds  # once per run, counted in Phase 1's time
     donor, state, accelerator = train_phase(
-        "donor", donor, loaders, args, workdir, strip_meta, t.num_epochs, on_step, run_id
+        "donor", donor, loaders, args, workdir, strip_meta, t.num_epochs, on_step, run_id, cache
     )
     groups = split_groups(data["test"])
-    report, plots = phase_report(donor, loaders, accelerator, args, baselines, groups)
+    report, plots = phase_report(donor, loaders, accelerator, args, baselines, groups, cache)
     results["donor"] = {**report, "validation_history": state.history, "best_epoch": state.best_epoch,
-                        "train_seconds": state.seconds}
+                        "train_seconds": state.seconds + encoding, "turn_encoding_seconds": encoding}
     folders = results["folders"] = []
     if save and accelerator.is_main_process:
         folders.append(
             save_scoring_model(donor, tokenizer, output_dir / "donor", results["donor"], args, "donor (Phase 1)",
-                               run_id, plots)
+                               run_id, plots, describe_data(args, data))
         )
     results["models"] = {"donor": donor}
     if t.mhim:
@@ -218,13 +241,15 @@ def run_phases(data: DatasetDict, tokenizer, args: DualEncoderArguments, output_
         start = time.perf_counter()
         if m.teacher == "frozen":
             masker.cache_attention(
-                progress(loaders["train_in_order"], accelerator, desc="donor attention", unit="batch")
+                progress(loaders["train_in_order"], accelerator, desc="donor attention", unit="batch"),
+                None if cache is None else cache.attach,
             )
         caching = time.perf_counter() - start
         receiver, state, accelerator = train_phase(
-            "receiver", receiver, loaders, args, workdir, masker, m.receiver_epochs or t.num_epochs, on_step, run_id
+            "receiver", receiver, loaders, args, workdir, masker, m.receiver_epochs or t.num_epochs, on_step, run_id,
+            cache,
         )
-        report, plots = phase_report(receiver, loaders, accelerator, args, baselines, groups)
+        report, plots = phase_report(receiver, loaders, accelerator, args, baselines, groups, cache)
         results["receiver"] = {**report, "validation_history": state.history, "best_epoch": state.best_epoch,
                                "train_seconds": state.seconds + caching, "donor_attention_seconds": caching}
         results["receiver_entropy_higher"] = (report["test"]["attention_entropy"]
@@ -232,7 +257,7 @@ def run_phases(data: DatasetDict, tokenizer, args: DualEncoderArguments, output_
         results["models"]["receiver"] = receiver
         if save and accelerator.is_main_process:
             folders.append(save_scoring_model(receiver, tokenizer, output_dir / "receiver", results["receiver"], args,
-                                              "receiver (Phase 2, MHIM)", run_id, plots))
+                                              "receiver (Phase 2, MHIM)", run_id, plots, describe_data(args, data)))
     if save:
         remove_checkpoints(accelerator, t)
     else:
@@ -240,15 +265,26 @@ def run_phases(data: DatasetDict, tokenizer, args: DualEncoderArguments, output_
     return results
 
 
+def describe_data(args: DualEncoderArguments, data: DatasetDict) -> str:
+    """What the card says about the training data; SIMULATED interviews (depdetect.dual_encoder.simulated, ids
+    `rmhd-sim-...`) are named as such."""
+    if all(str(i).startswith(SIMULATED_PREFIX) for i in data["train"]["interview_id"]):
+        return (f"**SIMULATED interviews** ({args.data.describe()}): neutral interviewer questions paired with the "
+                "first sentences of real RMHD Reddit posts; the score is 3 points per response from r/depression or "
+                "r/suicidewatch (0-24), so the deciding turns are known by construction. Results on them say "
+                "whether the attention finds known deciding turns, not how the model does on clinical interviews.")
+    return f"User-supplied interviews ({args.data.describe()})."
+
+
 def save_scoring_model(model, tokenizer, folder: Path, metrics: dict, args: DualEncoderArguments, role: str,
-                       run_id: str | None = None, plots: dict | None = None) -> Path:
+                       run_id: str | None = None, plots: dict | None = None, data_description: str = "") -> Path:
     prefix = MINILM_HUB_ID if args.model.encoder is None else public_name(args.model.encoder)
     sentence = prefix
     if args.model.sentence_encoder not in (None, args.model.encoder):
         sentence = public_name(args.model.sentence_encoder)
     payload = {**metrics, "role": role, "mhim": model.config.mhim, "run_id": run_id}
     payload["card"] = {  # what the model card says (push rebuilds the card from it)
-        "data_description": f"User-supplied interviews ({args.data.describe()}).",
+        "data_description": data_description or f"User-supplied interviews ({args.data.describe()}).",
         "training_description": f"{len(metrics['validation_history'])} epoch(s), batch {args.training.batch_size}, "
                                 f"lr {args.training.learning_rate}",
         "encoders": [prefix, sentence],

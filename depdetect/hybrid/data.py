@@ -15,6 +15,7 @@ from ..data import (
     POST_LABELS,
     RMHD_CONTROL_SUBREDDITS,
     RMHD_POSITIVE_SUBREDDITS,
+    RMHD_TASKS,
     complete_splits,
     load_dataset_dict,
     normalize_labels,
@@ -72,13 +73,19 @@ def posts_from_records(
     return Dataset.from_dict({"text": texts, "label": labels}, features=posts_features(label_names))
 
 
-def load_rmhd(seed: int = 42, validation_size: float = 0.15, test_size: float = 0.15) -> DatasetDict:
-    """The default task: r/depression posts vs the 10 non-clinical subreddits of the RMHD sample.
+def load_rmhd(seed: int = 42, validation_size: float = 0.15, test_size: float = 0.15,
+              task: str = "nonclinical") -> DatasetDict:
+    """An RMHD task, split stratified train/validation/test.
 
-    2,860 real Reddit posts (260 depression, 2,600 control), split stratified train/validation/test.
+    `nonclinical` (the default task): r/depression posts vs the 10 non-clinical subreddits, 2,860 real Reddit posts
+    (260 depression, 2,600 control). `mental_health` (harder): r/depression vs the 16 other mental-health
+    subreddits of the sample (r/suicidewatch, r/anxiety, r/lonely, ...), 4,420 posts (260 depression).
     """
+    if task not in RMHD_TASKS:
+        raise ValueError(f"Unknown RMHD task {task!r}; choose one of {sorted(RMHD_TASKS)}.")
+    negatives = RMHD_TASKS[task]
     frame = pd.read_csv(rmhd_csv_path(), usecols=["subreddit", "post"])
-    frame = frame[frame["subreddit"].isin(RMHD_POSITIVE_SUBREDDITS + RMHD_CONTROL_SUBREDDITS)]
+    frame = frame[frame["subreddit"].isin(RMHD_POSITIVE_SUBREDDITS + negatives)]
     frame = frame[frame["post"].fillna("").str.strip() != ""]
     records = [{"text": text.strip(), "label": int(sub in RMHD_POSITIVE_SUBREDDITS)}
                for text, sub in zip(frame["post"], frame["subreddit"])]
