@@ -103,6 +103,18 @@ def test_data_command_writes_simulated_interviews(tmp_path, capsys):
     assert data["train"][0]["interview_id"].startswith("rmhd-sim-0-train")
 
 
+def test_a_model_trained_on_simulated_interviews_says_so_and_reports_recall(tiny_encoder_dir, tmp_path, capsys):
+    main(["data", "rmhd-interviews", str(tmp_path / "sim"), "--train", "8", "--validation", "4", "--test", "4"])
+    out = tmp_path / "run"
+    main(["train", "dual-encoder", "--encoder", tiny_encoder_dir, "--dataset_name", str(tmp_path / "sim"),
+          "--output_dir", str(out), "--max_length", "48", "--prefix_length", "2", "--projection_size", "8",
+          "--lstm_hidden_size", "4", "--num_epochs", "1", "--bootstrap_resamples", "10"])
+    assert "**SIMULATED interviews**" in (out / "donor" / "README.md").read_text()
+    saved = json.loads((out / "donor" / "metrics.json").read_text())["test"]
+    assert saved["recall_interviews_skipped"] + saved["recall_interviews_scored"] == 4
+    assert saved["recall_interviews_scored"] >= 1 and 0 <= saved["recall@50%"] <= 1  # importance labels are read
+
+
 # -- the turn-encoding cache ---------------------------------------------------------------------------------------
 
 

@@ -19,7 +19,7 @@ from depdetect.cli import main
 from .hub_server import HubServer
 from .test_remote_code import NO_DEPDETECT
 from .test_train import args as hybrid_args
-from .test_train_dual import dual_args, esconv_jsonl  # noqa: F401  (fixture)
+from .test_train_dual import dual_args
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXTS = ["I feel lost and hopeless and I cannot sleep", "We went hiking on Sunday and the weather was lovely"]
