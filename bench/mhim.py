@@ -2,7 +2,7 @@
 
     python bench/mhim.py simulated [--interviews 100] [--folds 5] [--seeds 0 1 2] [--epochs 2] [--max_length 64]
                                    [--learning_rate 3e-3] [--variant_seeds 0] [--variant_folds 0 1] [--variants ...]
-    python bench/mhim.py summary OUT1.json OUT2.json ...     # pool `simulated` outputs (e.g. seeds run in parallel)
+    python bench/mhim.py summary OUT1.json OUT2.json ...     # the tables of saved outputs (several `simulated` pool)
     python bench/mhim.py esconv [--target depression] [--folds 5] [--seeds 0 1 2] [--epochs 2] [--max_length 64]
     python bench/mhim.py speed [--interviews 100] [--epochs 2] [--max_length 64]
 
@@ -154,18 +154,21 @@ def simulated(args) -> None:
 
 
 def summary(args) -> None:
-    """The simulated table and claims over the runs of several `simulated` outputs (e.g. seeds run in parallel)."""
+    """The tables of saved outputs (written after every run): several `simulated` outputs are pooled (e.g. seeds run
+    in parallel); an `esconv` output gives its table."""
     import json
 
-    runs, minutes = [], 0.0
+    runs, minutes, task = [], 0.0, None
     for path in args.inputs:
         saved = json.loads(Path(path).read_text())
         runs.extend(saved["runs"])
         minutes = max(minutes, saved["minutes"])
-        for key in ("interviews", "folds", "epochs", "max_length", "learning_rate"):
-            setattr(args, key, saved["args"][key])
+        task = saved["args"]["task"]
+        for key in ("interviews", "folds", "epochs", "max_length", "learning_rate", "target"):
+            if key in saved["args"]:
+                setattr(args, key, saved["args"][key])
     args.seeds = sorted({r["seed"] for r in runs})
-    report_simulated(runs, args, minutes)
+    (report_esconv if task == "esconv" else report_simulated)(runs, args, minutes)
 
 
 def report_simulated(runs: list[dict], args, minutes: float) -> None:
@@ -231,9 +234,14 @@ def esconv(args) -> None:
             print({role: run[role] for role in run if role not in ("seed", "fold")}, flush=True)
             write_json(args.output, {"args": vars(args), "minutes": (time.perf_counter() - start) / 60, "runs": runs})
     minutes = (time.perf_counter() - start) / 60
+    report_esconv(runs, args, minutes)
+
+
+def report_esconv(runs: list[dict], args, minutes: float) -> None:
+    num_labels = 2 if args.target == "depression" else 1
     keys = ("f1", "auroc", "auprc") if num_labels == 2 else ("rmse", "mae")
-    print(f"\nESConv ({args.target}), {len(data['train'])} dialogues ({sum(data['train']['label'])} depression), "
-          f"{args.folds} folds x seeds {args.seeds} = {len(runs)} runs, {args.epochs} epoch(s) per phase, "
+    print(f"\nESConv ({args.target}), {args.folds} folds x seeds {sorted({r['seed'] for r in runs})} = {len(runs)} "
+          f"runs, {args.epochs} epoch(s) per phase, learning rate {getattr(args, 'learning_rate', 3e-4)}, "
           f"{args.max_length} tokens per turn, {minutes:.1f} min in all")
     print("| model | " + " | ".join(keys) + " | attention entropy |\n|---|" + "---|" * (len(keys) + 1))
     for role in [r for r in runs[0] if r not in ("seed", "fold")]:
@@ -246,7 +254,6 @@ def esconv(args) -> None:
     higher = sum(r["receiver"]["attention_entropy"] > r["donor"]["attention_entropy"] for r in runs)
     print(f"receiver better than the donor ({keys[-1] if num_labels == 2 else 'rmse'}) in {better}/{len(runs)} runs; "
           f"receiver entropy above the donor's in {higher}/{len(runs)} runs")
-    write_json(args.output, {"args": vars(args), "minutes": minutes, "runs": runs})
 
 
 def speed(args) -> None:
