@@ -53,9 +53,7 @@ class TurnEncodingCache:
             return
         start = time.perf_counter()
         model, pad = self.model, self.model.config.prefix_encoder_config.pad_token_id or 0
-        device = next(model.sentence_encoder.parameters()).device
-        was_training = model.sentence_encoder.training
-        model.sentence_encoder.eval()
+        device = next(model.sentence_encoder.parameters()).device  # frozen, so in eval mode (the model's train())
         items = sorted(pending.items(), key=lambda item: len(item[1][0]), reverse=True)
         for i in range(0, len(items), self.chunk_size):
             chunk = items[i : i + self.chunk_size]
@@ -70,7 +68,6 @@ class TurnEncodingCache:
             encoded = model.sentence_encodings(ids.to(device), mask.to(device), types.to(device)).float().cpu()
             for row, (key, _) in enumerate(chunk):
                 self.store[key] = encoded[row]
-        model.sentence_encoder.train(was_training)
         self.seconds += time.perf_counter() - start
         logger.info("Encoded %d distinct turns with the frozen sentence encoder (%.1fs).", len(pending),
                     time.perf_counter() - start)
