@@ -23,10 +23,12 @@ import textwrap
 from typing import Any
 
 from . import __version__
-from .arguments import FlagSet, parse_bundle
+from .arguments import FlagSet, add_spec, dataclass_specs, parse_bundle
 from .corpora import CORPORA
 from .doris.arguments import DorisArguments
 from .dual_encoder.arguments import DualEncoderArguments
+from .early.options import EVALUATE_ONLY as EARLY_EVALUATE_ONLY
+from .early.options import EarlyOptions
 from .hybrid.arguments import HybridArguments
 from .systems import SYSTEMS
 
@@ -107,6 +109,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, FlagSet]]:
                              help="Output format (default: from the -o suffix; JSON Lines otherwise).")
             sub.add_argument("--no_explain", dest="explain", action="store_false",
                              help="Predictions only, no explanations (faster).")
+        _add_early_flags(sub, labelled)
         sub.add_argument("--batch_size", type=int, default=32, help="Records per model call (default: 32).")
         sub.add_argument("--skip_bad", action="store_true",
                          help="Leave out records that fail validation (each reported on stderr) instead of stopping.")
@@ -166,6 +169,28 @@ whose usage snippet is pinned to the uploaded revision. Checks everything before
 folder is only read. Log in first (`hf auth login`) or set HF_TOKEN."""
 
 
+def _add_early_flags(sub: argparse.ArgumentParser, labelled: bool) -> None:
+    """--early and the flags of EarlyOptions (evaluate only: the metrics' constants)."""
+    group = sub.add_argument_group("early risk detection (users' posts scored as they arrive; DORIS and Hybrid)")
+    group.add_argument("--early", action="store_true",
+                       help="Score each user after every post (or --chunk_size posts) and decide with a policy; "
+                            + ("report ERDE_o, F_latency and latency_TP next to the usual metrics."
+                               if labelled else "write each user's score trajectory, decision and its delay."))
+    for spec in dataclass_specs(EarlyOptions):
+        if labelled or spec.name not in EARLY_EVALUATE_ONLY:
+            add_spec(group, spec)
+
+
+def _early_options(args: argparse.Namespace) -> EarlyOptions | None:
+    """EarlyOptions from the flags (None without --early; an error when an --early flag is used without it)."""
+    given = {spec.name: getattr(args, spec.name) for spec in dataclass_specs(EarlyOptions) if hasattr(args, spec.name)}
+    if not args.early:
+        if given:
+            raise ValueError(f"--{next(iter(given))} applies to early risk detection: add --early.")
+        return None
+    return EarlyOptions(**given)
+
+
 def _legacy_train_argv(argv: list[str]) -> list[str]:
     """`--model X ...` (the command line before 0.2) -> `X ...`, with a note; `dual_encoder` -> `dual-encoder`."""
     argv = list(argv)
@@ -197,10 +222,27 @@ def run(args: argparse.Namespace, flagsets: dict[str, FlagSet], on_step=None) ->
                       encoding=args.encoding, text_column=args.text_column)
         if args.batch_size < 1:
             raise ValueError(f"--batch_size must be >= 1, got {args.batch_size}.")
+        early = _early_options(args)
         if args.command == "predict":
+            if early is not None:
+                from .early.recipe import predict_early_file
+
+                common.pop("text_column")
+                return predict_early_file(args.model, args.data, args.output, args.output_format, early,
+                                          explain=args.explain, **common)
             return predict_file(args.model, args.data, args.output, args.output_format, explain=args.explain, **common)
         if args.bootstrap_resamples < 0:
             raise ValueError(f"--bootstrap_resamples must be >= 0, got {args.bootstrap_resamples}.")
+        if early is not None:
+            from .early.recipe import evaluate_early_file
+
+            if args.group_column:
+                raise ValueError("--group_column is not available with --early yet; run without --early for "
+                                 "per-group metrics.")
+            common.pop("text_column")
+            return evaluate_early_file(args.model, args.data, args.output, early, args.split,
+                                       bootstrap_resamples=args.bootstrap_resamples, baselines=args.baselines,
+                                       plots_dir=args.plots_dir, plots=args.plots, **common)
         return evaluate_file(args.model, args.data, args.output, args.split, group_column=args.group_column,
                              bootstrap_resamples=args.bootstrap_resamples, baselines=args.baselines,
                              plots_dir=args.plots_dir, plots=args.plots, **common)

@@ -265,6 +265,8 @@ LICENSED_CORPORA = {
                 "their licence allows.",
     "swdd": "SWDD (Sina Weibo Depression Dataset) is released for research under its authors' terms and holds "
             "personal posts; redistribution needs the authors' permission.",
+    "erisk": "The CLEF eRisk collections are distributed under a user agreement signed with the organisers; they hold "
+             "real users' Reddit writings and may not be redistributed.",
 }
 
 

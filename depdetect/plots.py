@@ -110,3 +110,27 @@ def classification_plots(p_raw, p_calibrated, y, threshold: float | None, baseli
 
 def regression_plots(predictions, targets, low=None, high=None) -> dict[str, bytes]:
     return {f"{PLOTS_DIR}/severity.png": severity(predictions, targets, low, high)}
+
+
+def trajectories_plot(trajectories, decisions, threshold: float, per_class: int = 3, title: str = "") -> bytes:
+    """P(depression) after each post for a few users (the first `per_class` depressed and control users, or the
+    first users when unlabelled), each user's decision point marked, the threshold dashed."""
+    labelled = [t for t in trajectories if t.label in (0, 1)]
+    if labelled:
+        chosen = ([i for i, t in enumerate(trajectories) if t.label == 1][:per_class]
+                  + [i for i, t in enumerate(trajectories) if t.label == 0][:per_class])
+    else:
+        chosen = list(range(min(len(trajectories), 2 * per_class)))
+    figure, ax = _figure(6.0, 4.2)
+    for i in chosen:
+        t, d = trajectories[i], decisions[i]
+        kind = {1: "depressed", 0: "control"}.get(t.label, "user")
+        line = ax.plot(t.posts_seen, t.scores, linewidth=1.4, linestyle="-" if t.label != 0 else "--",
+                       label=f"{kind} {t.user_id[-12:]}")[0]
+        if d is not None and d.decision:
+            ax.plot([d.delay], [t.scores[d.step]], marker="o", markersize=8, color=line.get_color())
+    ax.axhline(threshold, color="black", linestyle=":", linewidth=1, label=f"threshold {threshold:.3f}")
+    ax.set(xlabel="posts read", ylabel="P(depression)", ylim=(-0.02, 1.02),
+           title=title or "Score as the posts arrive (dot: the user is flagged)")
+    ax.legend(loc="upper left", fontsize=6, ncol=2)
+    return _png(figure)

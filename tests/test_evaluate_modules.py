@@ -24,6 +24,15 @@ CASES = {
                     {"ece": 0.25, "brier": 0.21}),
     "conformal_coverage": ({"predictions": [[0.0, 2.0], [1.0, 3.0]], "references": [1.0, 5.0]},
                            {"coverage": 0.5, "mean_width": 2.0}),
+    # hand-computed: a TP after 3 writings costs lc_5(3) = 1 - 1/(1 + e^(3-5)), a FN 1, a FP c_fp = 2/4, a TN 0
+    "erde": ({"predictions": [1, 0, 1, 0], "delays": [3, 9, 2, 7], "references": [1, 1, 0, 0], "o": [5, 50]},
+             {"erde_5": 100 * (1 - 1 / (1 + np.exp(3 - 5)) + 1.5) / 4, "erde_50": 100 * (1 - 1 / (1 + np.exp(3 - 50))
+                                                                                          + 1.5) / 4, "c_fp": 0.5}),
+    # 2 TP (k = 1, 11), 1 FP, 1 FN: F1 = 2/3; p = ln 3 / 19; speed = 1 - median(0, penalty(11))
+    "f_latency": ({"predictions": [1, 1, 1, 0, 0], "delays": [1, 11, 4, 20, 30], "references": [1, 1, 0, 1, 0],
+                   "median_posts": 20},
+                  {"f_latency": 2 / 3 * (1 - (-1 + 2 / (1 + np.exp(-np.log(3) / 19 * 10))) / 2), "latency_tp": 6.0,
+                   "p": np.log(3) / 19}),
     "recall_at_k": (
         {"predictions": [[0.7, 0.2, 0.1], [0.1, 0.2, 0.7]], "references": [[1, 0, 1], [-1, 0, 1]], "k": [0.5]},
         {"recall@50%": 0.5, "interviews_scored": 1, "interviews_skipped": 1},

@@ -2,7 +2,8 @@
 
 config.py (DorisConfig, XGBoostParams), templates.py (templates and prompts), annotators.py (embedding /
 transformers / openai backends), embedder.py, cache.py (on-disk caches), features.py (the feature maths),
-pipeline.py (DorisPipeline: fit, predict, explain, save, load), data.py (the `users` schema and the simulated
+pipeline.py (DorisPipeline: fit, predict, explain, save, load), streaming.py (a user's running state as posts
+arrive), data.py (the `users` schema and the simulated
 cohort), arguments.py and recipe.py (`depdetect train doris`). Names load on first use.
 """
 
@@ -16,7 +17,7 @@ _EXPORTS = {
     "TransformersAnnotator": "annotators", "make_annotator": "annotators",
     "SentenceTransformerEmbedder": "embedder", "risk_scores": "features", "top_percent_cutoff": "features",
     "user_features": "features", "EMOTIONS": "templates", "PROMPT_VERSIONS": "templates", "SYMPTOMS": "templates",
-    "parse_symptom_answer": "templates",
+    "parse_symptom_answer": "templates", "DorisUserStream": "streaming",
 }
 
 

@@ -54,7 +54,7 @@ def _text_or_none(answer: str | None) -> str | None:
 
 
 def _excerpt(text: str, words: int = 25) -> str:
-    tokens = text.split()
+    tokens = text.split(None, words)  # the first `words` words and the rest unsplit: cheap for long posts
     return " ".join(tokens[:words]) + (" ..." if len(tokens) > words else "")
 
 

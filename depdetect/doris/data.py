@@ -98,6 +98,28 @@ def load_users(data_args=None, seed: int = 42, cohort_users: int = 1000) -> Data
     return complete_splits(record_splits(users_from_records, data_args, "users"), seed)
 
 
+def _cohort_pool(seed: int, split_sizes: tuple[float, float, float]) -> tuple[pd.DataFrame, np.random.Generator]:
+    """The RMHD posts with their `kind` (clinical / control / other) and `part` (0 train, 1 validation, 2 test) as
+    the cohort of `seed` deals them, and the random generator the cohort goes on drawing from."""
+    frame = pd.read_csv(rmhd_csv_path(), usecols=["subreddit", "date", "post"])
+    frame = frame[frame["post"].fillna("").str.strip() != ""].reset_index(drop=True)
+    frame["timestamp"] = pd.to_datetime(frame["date"], format="%Y/%m/%d", errors="coerce").dt.strftime("%Y-%m-%d")
+    frame["kind"] = "other"
+    frame.loc[frame["subreddit"].isin(COHORT_CLINICAL_SUBREDDITS), "kind"] = "clinical"
+    frame.loc[frame["subreddit"].isin(RMHD_CONTROL_SUBREDDITS), "kind"] = "control"
+    rng = np.random.default_rng(seed)
+    frame["part"] = rng.choice(3, size=len(frame), p=np.asarray(split_sizes) / sum(split_sizes))
+    return frame, rng
+
+
+def cohort_post_pool(seed: int = 42, split_sizes: tuple[float, float, float] = (0.7, 0.1, 0.2)) -> pd.DataFrame:
+    """The posts `rmhd_user_cohort(seed=seed)` draws its users from, with `kind` (clinical: r/depression and
+    r/suicidewatch; control: the 10 non-clinical subreddits; other: the other mental-health subreddits) and `part`
+    (0/1/2: the train/validation/test users' pool). A post-level model trained on part 0 has seen none of the
+    validation or test users' posts (the benchmarks train the Hybrid this way)."""
+    return _cohort_pool(seed, split_sizes)[0]
+
+
 def rmhd_user_cohort(
     num_users: int = 1000,
     seed: int = 42,
@@ -119,14 +141,8 @@ def rmhd_user_cohort(
     """
     if not 0 < prevalence < 1:
         raise ValueError(f"`prevalence` must be in (0, 1), got {prevalence}.")
-    frame = pd.read_csv(rmhd_csv_path(), usecols=["subreddit", "date", "post"])
-    frame = frame[frame["post"].fillna("").str.strip() != ""].reset_index(drop=True)
-    frame["timestamp"] = pd.to_datetime(frame["date"], format="%Y/%m/%d", errors="coerce").dt.strftime("%Y-%m-%d")
-    kind = pd.Series("other", index=frame.index)
-    kind[frame["subreddit"].isin(COHORT_CLINICAL_SUBREDDITS)] = "clinical"
-    kind[frame["subreddit"].isin(RMHD_CONTROL_SUBREDDITS)] = "control"
-    rng = np.random.default_rng(seed)
-    part = rng.choice(3, size=len(frame), p=np.asarray(split_sizes) / sum(split_sizes))
+    frame, rng = _cohort_pool(seed, split_sizes)
+    kind, part = frame["kind"], frame["part"].to_numpy()
     num_depressed = max(3, round(num_users * prevalence))
     labels = np.zeros(num_users, dtype=int)
     labels[rng.choice(num_users, size=num_depressed, replace=False)] = 1

@@ -7,6 +7,7 @@ L2-normalised float32 row per text) can stand in; `SentenceTransformerEmbedder` 
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,23 @@ import numpy as np
 from ..utils import MINILM_HUB_ID, default_encoder_path, looks_like_path, public_name
 
 logger = logging.getLogger(__name__)
+
+
+#: texts are cut after this many words per token of the model's window (4: a wide margin over "a word is a token")
+WORDS_PER_TOKEN_WINDOW = 4
+_WORD = re.compile(r"\S+")
+
+
+def cut_words(text: str, words: int) -> str:
+    """`text` up to the end of its `words`-th whitespace-separated word (the text itself when it has no more)."""
+    if len(text) < 2 * words:  # too short to hold more than `words` words
+        return text
+    end = None
+    for count, match in enumerate(_WORD.finditer(text), start=1):
+        if count == words:
+            end = match.end()
+            break
+    return text if end is None else text[:end]
 
 
 class SentenceTransformerEmbedder:
@@ -49,6 +67,14 @@ class SentenceTransformerEmbedder:
         self.dimension = int(self.model.get_embedding_dimension())
 
     def encode(self, texts: list[str]) -> np.ndarray:
+        """L2-normalised embeddings. A text longer than WORDS_PER_TOKEN_WINDOW x the model's `max_seq_length`
+        words is cut there before tokenizing: the model reads only its first `max_seq_length` tokens, and every
+        whitespace-separated word is at least one token (unless it holds only characters the tokenizer drops), so
+        the tokens it reads are the same and the cost of a long text (a mood course listing a thousand posts)
+        stays bounded."""
+        limit = getattr(self.model, "max_seq_length", None)
+        if limit:
+            texts = [cut_words(t, WORDS_PER_TOKEN_WINDOW * int(limit)) for t in texts]
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         for start in range(0, len(texts), self.chunk_size):
             chunk = texts[start : start + self.chunk_size]

@@ -27,6 +27,41 @@ def top_percent_cutoff(values: np.ndarray, percent: float) -> float:
     return float(np.quantile(values, 1 - percent / 100))
 
 
+def feature_sums(post_embeddings: np.ndarray, symptom_vectors: np.ndarray, emotional: np.ndarray) -> dict:
+    """The sums the user features are made of (float64), as the streaming state keeps them running."""
+    h = np.asarray(post_embeddings, dtype=np.float64)
+    return {
+        "num_posts": int(h.shape[0]),
+        "embedding_sum": h.sum(axis=0),
+        "symptom_sum": np.asarray(symptom_vectors, dtype=np.float64).sum(axis=0),
+        "emotional_sum": h[np.asarray(emotional, dtype=bool)].sum(axis=0),
+        "emotional_count": int(np.asarray(emotional, dtype=bool).sum()),
+    }
+
+
+def features_from_sums(num_posts: int, embedding_sum: np.ndarray, symptom_sum: np.ndarray,
+                       emotional_sum: np.ndarray, emotional_count: int, mood_course_embedding: np.ndarray | None,
+                       ablate: tuple[str, ...] | list[str] = ()) -> np.ndarray:
+    """F = concat(F_MC + F_PH, F_DC) (eq. 10) from the running sums: F_DC = symptom_sum / n (eq. 4); F_MC =
+    (emotional_sum + Emb(T_MC)) / (|P_E| + 1) (eq. 8); F_PH = embedding_sum / n (eq. 9). Computed in float64, then
+    float32, so a streamed user and the same user scored at once get the same features."""
+    if num_posts < 1:
+        raise ValueError("A user needs at least one post to have features.")
+    parts = []
+    dense = []
+    if "mc" not in ablate:
+        if mood_course_embedding is None:
+            raise ValueError("The mood-course feature needs the summary's embedding.")
+        dense.append((emotional_sum + np.asarray(mood_course_embedding, dtype=np.float64)) / (emotional_count + 1))
+    if "ph" not in ablate:
+        dense.append(embedding_sum / num_posts)
+    if dense:
+        parts.append(dense[0] + dense[1] if len(dense) == 2 else dense[0])  # (d,)
+    if "dc" not in ablate:
+        parts.append(symptom_sum / num_posts)  # (9,)
+    return np.concatenate(parts).astype(np.float32)
+
+
 def user_features(
     post_embeddings: np.ndarray,  # (n, d) H_p, L2-normalised
     symptom_vectors: np.ndarray,  # (n, 9) E_p, 0/1
@@ -39,19 +74,8 @@ def user_features(
     F_DC = mean of E_p over all posts (eq. 4); F_MC = (sum of H_p over P_E + Emb(T_MC)) / (|P_E| + 1) (eq. 8);
     F_PH = mean of H_p over all posts (eq. 9). Without MC (or PH) the summed part is the other one alone.
     """
-    parts = []
-    dense = []
-    if "mc" not in ablate:
-        if mood_course_embedding is None:
-            raise ValueError("The mood-course feature needs the summary's embedding.")
-        dense.append((post_embeddings[emotional].sum(axis=0) + mood_course_embedding) / (emotional.sum() + 1))
-    if "ph" not in ablate:
-        dense.append(post_embeddings.mean(axis=0))
-    if dense:
-        parts.append(np.sum(dense, axis=0))  # (d,)
-    if "dc" not in ablate:
-        parts.append(symptom_vectors.mean(axis=0))  # (9,)
-    return np.concatenate(parts).astype(np.float32)
+    return features_from_sums(**feature_sums(post_embeddings, symptom_vectors, emotional),
+                              mood_course_embedding=mood_course_embedding, ablate=ablate)
 
 
 def feature_names(dimension: int, symptom_codes: list[str], ablate: tuple[str, ...] | list[str] = ()) -> list[str]:

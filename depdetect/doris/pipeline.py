@@ -493,6 +493,20 @@ class DorisPipeline:
         _store(cache, key, answer)
         return answer
 
+    def stream(self, user_id: str = "user", evidence: bool = True):
+        """A running state for one user whose posts arrive one at a time (or in chunks): `add(post)` returns
+        P(depression) after it at the cost of that post only; `evidence()` explains the decision so far. After the
+        last post the score equals `predict_proba` of the whole history. See depdetect.doris.streaming."""
+        from .streaming import DorisUserStream
+
+        return DorisUserStream(self, user_id, evidence=evidence)
+
+    def prefetch(self, users) -> None:
+        """Embed the posts of `users` in large batches now (into the cache), so that streaming them one post at a
+        time does not embed one post per call. Changes no score."""
+        users = [check_user(u, f"users[{i}]") for i, u in enumerate(_as_users(users))]
+        self._embed([p["text"] for u in users for p in u["posts"]])
+
     def evaluate(self, users, labels=None) -> dict:
         """Precision, recall, F1 (threshold `config.threshold`), AUROC and AUPRC of the depressed class."""
         users = _as_users(users)
