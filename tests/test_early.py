@@ -396,7 +396,7 @@ def test_erisk_xml_in_both_forms_becomes_time_ordered_users(tmp_path):
         assert users["subject22"]["posts"][1]["text"] == "Recipe"  # a title alone is a post
 
 
-def test_erisk_converter_cli_writes_splits_and_refuses_to_push_without_permission(tmp_path):
+def test_erisk_converter_cli_writes_splits_and_refuses_to_push_without_permission(tmp_path, capsys):
     from datasets import load_from_disk
 
     whole, chunked, truth = erisk_files(tmp_path)
@@ -413,7 +413,7 @@ def test_erisk_converter_cli_writes_splits_and_refuses_to_push_without_permissio
     assert sum(sum(split["label"]) for split in data.values()) == 4
     with pytest.raises(SystemExit) as exit_info:
         main(["data", "erisk", str(whole), str(truth), str(tmp_path / "again"), "--push_to_hub", "me/erisk"])
-    assert exit_info.value.code != 0
+    assert exit_info.value.code == 1 and "Refusing to push erisk" in capsys.readouterr().err
 
 
 def test_erisk_golden_truth_mismatches_are_listed(tmp_path):
