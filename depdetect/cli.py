@@ -109,6 +109,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, FlagSet]]:
                              help="Output format (default: from the -o suffix; JSON Lines otherwise).")
             sub.add_argument("--no_explain", dest="explain", action="store_false",
                              help="Predictions only, no explanations (faster).")
+            sub.add_argument("--html", default=None, metavar="REPORT.html",
+                             help="Also write one self-contained HTML page of the predictions and their explanations "
+                                  "(highlighted words, turns shaded by attention, symptoms, mood-course timeline).")
         _add_early_flags(sub, labelled)
         sub.add_argument("--batch_size", type=int, default=32, help="Records per model call (default: 32).")
         sub.add_argument("--skip_bad", action="store_true",
@@ -227,10 +230,14 @@ def run(args: argparse.Namespace, flagsets: dict[str, FlagSet], on_step=None) ->
             if early is not None:
                 from .early.recipe import predict_early_file
 
+                if args.html:
+                    raise ValueError("--html is not available with --early yet: the early output is a trajectory "
+                                     "per user (its plot is written beside -o).")
                 common.pop("text_column")
                 return predict_early_file(args.model, args.data, args.output, args.output_format, early,
                                           explain=args.explain, **common)
-            return predict_file(args.model, args.data, args.output, args.output_format, explain=args.explain, **common)
+            return predict_file(args.model, args.data, args.output, args.output_format, explain=args.explain,
+                                html=args.html, **common)
         if args.bootstrap_resamples < 0:
             raise ValueError(f"--bootstrap_resamples must be >= 0, got {args.bootstrap_resamples}.")
         if early is not None:

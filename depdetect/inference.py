@@ -78,9 +78,11 @@ def _unit(kind: str) -> str:
 
 def predict_file(model: str, input_path: str, output: str | None = None, output_format: str | None = None,
                  batch_size: int = 32, skip_bad: bool = False, explain: bool = True, device: Any = None,
-                 revision: str | None = None, encoding: str = "utf-8", text_column: str = "text") -> list[dict]:
+                 revision: str | None = None, encoding: str = "utf-8", text_column: str = "text",
+                 html: str | None = None) -> list[dict]:
     """Predict (and explain) every record of `input_path` (`-`: JSON Lines on stdin) with a trained model; write
-    JSON Lines or CSV to `output` (stdout when None). Returns the output rows."""
+    JSON Lines or CSV to `output` (stdout when None), and with `html` a self-contained HTML report of the
+    predictions (depdetect.report_html). Returns the output rows."""
     kind, folder, system = load_system(model, revision)
     fmt = output_format or ("csv" if output and output.lower().endswith(".csv") else "jsonl")
     if fmt not in ("jsonl", "csv"):
@@ -100,6 +102,12 @@ def predict_file(model: str, input_path: str, output: str | None = None, output_
         print(f"Wrote {len(results)} predictions to {output}.", file=sys.stderr)
     else:
         sys.stdout.write(text)
+    if html:
+        from .report_html import render_report
+
+        write_text(html, render_report(kind, results, [r for _, r in records], model=str(model),
+                                       source=str(input_path)))
+        print(f"Wrote the HTML report to {html}.", file=sys.stderr)
     return results
 
 

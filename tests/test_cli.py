@@ -21,8 +21,6 @@ from depdetect.arguments import FlagSet, parse_bundle
 from depdetect.cli import _legacy_train_argv, build_parser, main
 from depdetect.metrics import classification_metrics
 
-from .conftest import TINY_BERT, doris_config
-
 ROOT = Path(__file__).resolve().parents[1]
 TEXTS = ["I feel lost and hopeless and I cannot sleep", "We went hiking on Sunday and the weather was lovely",
          "Nothing matters any more", "Looking for advice on my pension"]
@@ -202,33 +200,6 @@ def test_no_import_cycle_among_the_package_modules():
 
 
 # -- predict and evaluate --------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def models(tmp_path_factory, tokenizer, tiny_embedder, cohort) -> dict[str, Path]:
-    """One saved model of each system: the two torch ones written by their own save_pretrained, DORIS fitted."""
-    from depdetect import (
-        DorisPipeline,
-        DualEncoderConfig,
-        DualEncoderForDepressionScoring,
-        HybridConfig,
-        HybridForSequenceClassification,
-    )
-
-    root = tmp_path_factory.mktemp("models")
-    enc = {**TINY_BERT, "vocab_size": tokenizer.vocab_size}
-    torch.manual_seed(0)
-    hybrid = HybridForSequenceClassification(HybridConfig(encoder_config=enc, lstm_hidden_size=8, cnn_num_filters=4,
-                                                          fc_hidden_size=16))
-    dual = DualEncoderForDepressionScoring(DualEncoderConfig(
-        prefix_encoder_config=enc, sentence_encoder_config=enc, prefix_length=2, projection_size=8,
-        lstm_hidden_size=4, max_turn_length=32, score_mean=10.0, score_std=4.0))
-    for name, model in (("hybrid", hybrid), ("dual_encoder", dual)):
-        model.save_pretrained(root / name)
-        tokenizer.save_pretrained(root / name)
-    DorisPipeline(doris_config(), embedder=tiny_embedder).fit(cohort["train"]).save_pretrained(
-        root / "doris", include_embedder=True)
-    return {name: root / name for name in ("hybrid", "dual_encoder", "doris")}
 
 
 def write_jsonl(path: Path, rows) -> str:

@@ -60,7 +60,7 @@ def test_the_trees_learn_the_training_users(fitted, cohort):
 def test_explain_reports_symptom_posts_mood_course_and_explanation(fitted, cohort):
     user = next(u for u in users_of(cohort["test"]) if u["label"] == 1)
     out = fitted.explain(user)
-    assert set(out) == {"label", "probability", "symptoms", "mood_course", "explanation"}
+    assert set(out) == {"label", "probability", "symptoms", "mood_course", "mood_posts", "explanation"}
     assert out["label"] in ("control", "depression")
     assert out["probability"] == pytest.approx(fitted.predict_proba(user)[0])
     texts = {p["text"] for p in user["posts"]}

@@ -362,6 +362,7 @@ class DorisPipeline:
                     post = user["posts"][i]
                     symptom_posts.setdefault(int(j), []).append({"text": post["text"], "timestamp": post["timestamp"]})
             info.append({"symptom_posts": symptom_posts, "mood_course": summaries[u], "order": orders[u],
+                         "mood_posts": mood_posts[u],
                          "annotated": E[base : offsets[u + 1]]})
         return X, users, info
 
@@ -475,6 +476,8 @@ class DorisPipeline:
             "probability": probability,
             "symptoms": symptoms,
             "mood_course": info["mood_course"],
+            # the mood course's posts by time and dominant emotion (no text: the summary quotes them), for timelines
+            "mood_posts": [{"timestamp": p["timestamp"], "emotion": p["emotion"]} for p in info.get("mood_posts", [])],
             "explanation": explanation,
         }
 

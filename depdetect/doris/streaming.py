@@ -168,7 +168,7 @@ class DorisUserStream:
             for code in post["codes"]:
                 by_symptom.setdefault(codes.index(code), []).append({"text": post["text"],
                                                                      "timestamp": post["timestamp"]})
-        info = {"symptom_posts": by_symptom, "mood_course": self.summary}
+        info = {"symptom_posts": by_symptom, "mood_course": self.summary, "mood_posts": self.mood_posts}
         out = self.pipeline._explained(info, self.probability)
         out["posts_seen"] = self.num_posts
         return out
