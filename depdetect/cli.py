@@ -1,9 +1,10 @@
-"""`depdetect {train,predict,evaluate,push,data}`: one command line over the library's recipes.
+"""`depdetect {train,predict,evaluate,push,demo,data}`: one command line over the library's recipes.
 
     depdetect train {hybrid,dual-encoder,doris} [flags]     (also: python train.py SYSTEM ..., accelerate launch)
     depdetect predict MODEL_DIR_OR_REPO INPUT [-o OUT]      any trained system, detected from the folder
     depdetect evaluate MODEL_DIR_OR_REPO DATA [-o JSON]     metrics on labelled data
     depdetect push OUTPUT_DIR REPO_ID [...]                 publish with a model card (also: python push_to_hub.py)
+    depdetect demo MODEL [MODEL ...]                        a Gradio app, one tab per model, on 127.0.0.1
     depdetect data CORPUS ...                               corpus converters (also: datasets_scripts/*.py)
 
 Each system's training flags are built from its dataclasses (`depdetect/<system>/arguments.py` and the model
@@ -135,6 +136,19 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, FlagSet]]:
                       help="Publish symbolic links that point to files inside the folder (refused otherwise); links "
                            "leading outside the folder are always refused.")
 
+    demo = commands.add_parser("demo", help="A Gradio app with one tab per trained model, on 127.0.0.1.",
+                               description="Serve a Gradio demo (Blocks) on this machine: one tab per model (any "
+                                           "trained folder or Hub repo id, the system detected from it). Nothing "
+                                           "typed is logged or stored. Needs `pip install 'depdetect[demo]'`.",
+                               formatter_class=_Formatter)
+    demo.add_argument("models", nargs="+", metavar="MODEL", help="Trained model folders or Hub repo ids.")
+    demo.add_argument("--host", default="127.0.0.1",
+                      help="Address to serve on (default: 127.0.0.1, this machine only; 0.0.0.0 opens it to your "
+                           "network).")
+    demo.add_argument("--port", type=int, default=None, help="Port (default: Gradio's, 7860 or the next free one).")
+    demo.add_argument("--device", default=None, help="cpu, cuda, ... (default: a GPU if there is one).")
+    demo.add_argument("--revision", default=None, help="Revision of Hub repo MODELs.")
+
     data = commands.add_parser("data", help="Convert a corpus to a depdetect schema (and publish it).",
                                description="Corpus converters. `depdetect data CORPUS --help` lists a corpus' "
                                            "arguments.\n\n" + "\n".join(f"  {name:<18}{text}" for name, (_, text)
@@ -262,6 +276,10 @@ def run(args: argparse.Namespace, flagsets: dict[str, FlagSet], on_step=None) ->
         print(f"Published {result['kind']} to {result['url']} ({len(result['files'])} files); usage pinned to "
               f"revision {result['pinned_revision']}, latest commit {result['commit']}.")
         return result
+    if args.command == "demo":
+        from .demo import launch
+
+        return launch(args.models, host=args.host, port=args.port, device=args.device, revision=args.revision)
     module = importlib.import_module(f"depdetect.corpora.{CORPORA[args.corpus][0]}")
     return module.main(args.args)
 
