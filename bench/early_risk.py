@@ -198,15 +198,20 @@ def report(results: dict) -> None:
 
 
 def cost(args) -> None:
+    embedder = SentenceTransformerEmbedder(None)
+    cohort = rmhd_user_cohort(num_users=args.users, seed=0)
+    fitted = DorisPipeline(DorisConfig(seed=0), embedder=embedder, cache_dir=args.cache).fit(cohort["train"])
+    with tempfile.TemporaryDirectory() as saved:
+        fitted.save_pretrained(saved)
+        measure_costs(args, embedder, saved)
+
+
+def measure_costs(args, embedder, saved: str) -> None:
+    """The cost rows of `cost` for the DORIS saved in `saved`."""
     import pandas as pd
 
     from depdetect.data import rmhd_csv_path
 
-    embedder = SentenceTransformerEmbedder(None)
-    cohort = rmhd_user_cohort(num_users=args.users, seed=0)
-    fitted = DorisPipeline(DorisConfig(seed=0), embedder=embedder, cache_dir=args.cache).fit(cohort["train"])
-    saved = tempfile.mkdtemp()
-    fitted.save_pretrained(saved)
     frame = pd.read_csv(rmhd_csv_path(), usecols=["post"])
     posts = [p.strip() for p in frame["post"].fillna("") if p.strip()]
     rng = np.random.default_rng(0)

@@ -187,9 +187,10 @@ def cohort():
     return rmhd_user_cohort(num_users=200, seed=3)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def models(tmp_path_factory, tokenizer, tiny_embedder, cohort) -> dict[str, Path]:
-    """One saved model of each system: the two torch ones written by their own save_pretrained, DORIS fitted."""
+    """One saved model of each system: the two torch ones written by their own save_pretrained, DORIS fitted (built
+    once per session: the CLI, report, demo and browser tests read the same folders and never write to them)."""
     from depdetect import (
         DorisPipeline,
         DualEncoderConfig,
@@ -212,6 +213,15 @@ def models(tmp_path_factory, tokenizer, tiny_embedder, cohort) -> dict[str, Path
     DorisPipeline(doris_config(), embedder=tiny_embedder).fit(cohort["train"]).save_pretrained(
         root / "doris", include_embedder=True)
     return {name: root / name for name in ("hybrid", "dual_encoder", "doris")}
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (for apps the tests launch)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def doris_config(**overrides):

@@ -3,18 +3,11 @@ pipelines return; bad input comes back as the pipeline's own message."""
 
 from __future__ import annotations
 
-import socket
-
 import pandas as pd
 import pytest
 
+from .conftest import free_port
 from .test_cli import TURNS
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
