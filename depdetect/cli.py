@@ -132,6 +132,13 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, FlagSet]]:
     push.add_argument("--commit-message", dest="commit_message", default=None)
     push.add_argument("--card-template", dest="card_template", default=None,
                       help="Your own card template (Jinja; see depdetect/model_cards/).")
+    push.add_argument("--space", default=None, metavar="SPACE_ID",
+                      help="Also publish a Gradio demo Space of the model: app.py (the `depdetect demo` app, loading "
+                           "the model at the revision just pushed), requirements.txt pinned to this machine's "
+                           "versions, and a Space README (sdk: gradio, models: REPO_ID, licence, notice).")
+    push.add_argument("--space_dir", default=None, metavar="DIR",
+                      help="With --space: write the Space folder here too (new or empty folder), to read it or run it "
+                           "with `pip install -r requirements.txt && python app.py`.")
     push.add_argument("--follow_symlinks", action="store_true",
                       help="Publish symbolic links that point to files inside the folder (refused otherwise); links "
                            "leading outside the folder are always refused.")
@@ -270,11 +277,25 @@ def run(args: argparse.Namespace, flagsets: dict[str, FlagSet], on_step=None) ->
     if args.command == "push":
         from .hub import push_folder
 
+        if args.space_dir and not args.space:
+            raise ValueError("--space_dir goes with --space SPACE_ID (the Space it is written for).")
+        if args.space:
+            from .space import check_space
+            from .systems import folder_kind
+
+            check_space(folder_kind(args.output_dir), args.space_dir, args.space)  # before anything is uploaded
         result = push_folder(args.output_dir, args.repo_id, private=args.private, revision=args.revision,
                              commit_message=args.commit_message, template=args.card_template,
                              follow_symlinks=args.follow_symlinks)
         print(f"Published {result['kind']} to {result['url']} ({len(result['files'])} files); usage pinned to "
               f"revision {result['pinned_revision']}, latest commit {result['commit']}.")
+        if args.space:
+            from .space import push_space
+
+            result["space"] = push_space(args.space, args.repo_id, result["kind"], revision=result["pinned_revision"],
+                                         private=args.private, space_dir=args.space_dir)
+            print(f"Published the demo Space to {result['space']['url']} ({len(result['space']['files'])} files), "
+                  f"showing {args.repo_id} at revision {result['pinned_revision']}.")
         return result
     if args.command == "demo":
         from .demo import launch

@@ -55,14 +55,46 @@ def _rows(table) -> list[list[Any]]:
             if any(str(v).strip() for v in row if v is not None)]
 
 
-class Tab:
-    """One model of the demo: the system's recipe (check_record, predict) and the loaded predictor."""
+class RemoteCode:
+    """A torch model (Hybrid, dual encoder) loaded through transformers with the model's own remote code, as a Hub
+    Space does: the same check_record / predict as a recipe, with nothing of depdetect installed. The pipeline
+    checks its input itself (empty text, an interview with no turns) and says what is wrong."""
+
+    KINDS = {"depression-detection": "hybrid", "depression-scoring": "dual_encoder"}
 
     def __init__(self, model: str, device: Any = None, revision: str | None = None):
+        from transformers import pipeline
+
+        self.predictor = pipeline(model=model, revision=revision, trust_remote_code=True, device=device)
+        if self.predictor.task not in self.KINDS:
+            raise ValueError(f"{model!r} is not a depdetect Hybrid or dual-encoder model (its pipeline task is "
+                             f"{self.predictor.task!r}).")
+        self.kind = self.KINDS[self.predictor.task]
+
+    def check_record(self, record: Any, where: str, labelled: bool) -> dict:
+        return {"text": record} if self.kind == "hybrid" else record
+
+    def predict(self, predictor, records: list[dict], explain: bool = True) -> list[dict]:
+        """One call per record, so that the pipeline's message speaks of "the input" / "the interview", not of
+        "inputs[0]"."""
+        if self.kind == "hybrid":
+            return [predictor(r["text"], explain=explain) for r in records]
+        return [predictor({"turns": r["turns"]}) for r in records]
+
+
+class Tab:
+    """One model of the demo: the system's recipe (check_record, predict) and the loaded predictor; with
+    `remote_code`, a torch model's published pipeline loaded through transformers instead (see RemoteCode)."""
+
+    def __init__(self, model: str, device: Any = None, revision: str | None = None, remote_code: bool = False):
+        self.model = model
+        if remote_code:
+            self.system = RemoteCode(model, device, revision)
+            self.kind, self.predictor = self.system.kind, self.system.predictor
+            return
         from .inference import load_system
 
         self.kind, self.folder, self.system = load_system(model, revision)
-        self.model = model
         self.predictor = self.system.load_predictor(self.folder, device)
 
     def run(self, record: Any, where: str) -> tuple[dict, dict]:
@@ -118,12 +150,13 @@ class Tab:
         return summary, doris_section(out)
 
 
-def build_demo(models: list[str], device: Any = None, revision: str | None = None):
-    """The Gradio Blocks app with one tab per model (a trained folder or Hub repo id)."""
+def build_demo(models: list[str], device: Any = None, revision: str | None = None, remote_code: bool = False):
+    """The Gradio Blocks app with one tab per model (a trained folder or Hub repo id). `remote_code` loads torch
+    models through transformers with their own code (what a Space written by `depdetect push --space` does)."""
     gr = _gradio()
     if not models:
         raise ValueError("Pass at least one trained model folder or Hub repo id.")
-    tabs = [Tab(model, device, revision) for model in models]
+    tabs = [Tab(model, device, revision, remote_code) for model in models]
     counts: dict[str, int] = {}
     with gr.Blocks(title="depdetect demo", analytics_enabled=False) as demo:
         gr.Markdown("# depdetect: explainable depression detection (research demo)")
