@@ -201,14 +201,15 @@ def write_space(out_dir: str | Path, model_repo: str, kind: str, revision: str |
 
 def push_space(space_id: str, model_repo: str, kind: str, revision: str | None = None, private: bool = False,
                space_dir: str | Path | None = None, token: str | None = None) -> dict:
-    """Write the Space folder (into `space_dir`, kept, or a temporary folder) and upload it as a Gradio Space."""
+    """Write the Space folder and upload it as a Gradio Space; with `space_dir` (new or empty), keep a copy of what
+    was uploaded there."""
     from huggingface_hub import HfApi
 
     from .hub import PublishError, _is_http_error
 
     check_space(kind, space_dir, space_id)
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(space_dir) if space_dir else Path(tmp) / "space"
+        folder = Path(tmp) / "space"
         files = write_space(folder, model_repo, kind, revision, space_id)
         api = HfApi(token=token)
         try:
@@ -222,4 +223,6 @@ def push_space(space_id: str, model_repo: str, kind: str, revision: str | None =
                 raise
             raise PublishError(f"Publishing the Space {space_id} failed: {type(err).__name__}: {err}. Run the same "
                                "command again (files already uploaded are not sent twice).") from err
+        if space_dir:  # only after the upload, so that a failed one can be run again with the same --space_dir
+            shutil.copytree(folder, space_dir, dirs_exist_ok=True)
     return {"space_id": space_id, "files": files, "commit": commit.oid, "url": str(url)}

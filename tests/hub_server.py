@@ -6,7 +6,8 @@ It implements what those clients call: create_repo (`/api/repos/create`), branch
 commit endpoint (NDJSON: header, file, lfsFile, deletedFile), the LFS batch API with basic upload and verify,
 `resolve` downloads (HEAD and GET) with ETag, X-Repo-Commit and X-Linked-Etag/-Size, whoami, and YAML metadata
 validation (`/api/validate-yaml`). State lives in memory. Failures can be injected: `refuse_commits` (n commits
-answered 403) and `drop_commits` / `drop_uploads` (n requests whose connection is closed mid-body).
+answered 403; with `refuse_only` = a repo type, only commits to repos of that type) and `drop_commits` /
+`drop_uploads` (n requests whose connection is closed mid-body). A Space is created only with an sdk.
 
 Clients need, before they are imported: HF_ENDPOINT=server.url, HF_TOKEN=anything, HF_HUB_DISABLE_XET=1.
 """
@@ -31,8 +32,8 @@ def git_blob_sha(data: bytes) -> str:
 
 
 class Repo:
-    def __init__(self, repo_type: str, repo_id: str, private: bool):
-        self.repo_type, self.repo_id, self.private = repo_type, repo_id, private
+    def __init__(self, repo_type: str, repo_id: str, private: bool, sdk: str | None = None):
+        self.repo_type, self.repo_id, self.private, self.sdk = repo_type, repo_id, private, sdk
         self.commits: dict[str, dict] = {}
         root = self._new_commit({}, "initial commit", None)
         self.branches = {"main": root}
@@ -58,6 +59,7 @@ class HubServer:
         self.lfs: dict[str, bytes] = {}
         self.lock = threading.RLock()
         self.refuse_commits = 0
+        self.refuse_only = None  # a repo type ("space"): refuse only commits to repos of that type
         self.drop_commits = 0
         self.drop_uploads = 0
         self.requests: list[tuple[str, str]] = []
@@ -228,7 +230,9 @@ class HubServer:
                     handler, 409, {"error": "You already created this repo", "url": f"{self.url}/{prefix}{repo_id}"}
                 )
             private = bool(data.get("private")) or data.get("visibility") == "private"
-            self.repos[(repo_type, repo_id)] = Repo(repo_type, repo_id, private)
+            if repo_type == "space" and data.get("sdk") not in ("gradio", "docker", "static"):
+                return self.error(handler, 400, f"A Space needs an sdk (gradio, docker or static): {data.get('sdk')}")
+            self.repos[(repo_type, repo_id)] = Repo(repo_type, repo_id, private, data.get("sdk"))
         self.send(handler, 200, {"url": f"{self.url}/{prefix}{repo_id}", "name": repo_id, "id": repo_id})
 
     def validate_yaml(self, handler, method, query):
@@ -412,7 +416,8 @@ class HubServer:
         if repo is None:
             return
         with self.lock:
-            refuse, drop = self.refuse_commits > 0, self.drop_commits > 0 and self.refuse_commits <= 0
+            refuse = self.refuse_commits > 0 and self.refuse_only in (None, repo.repo_type)
+            drop = self.drop_commits > 0 and not refuse
             self.refuse_commits -= int(refuse)
             self.drop_commits -= int(drop)
         if drop:

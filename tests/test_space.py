@@ -79,7 +79,7 @@ def test_push_with_space_publishes_the_model_and_a_gradio_space_naming_it(hub, s
     assert {"README.md", "model.safetensors" if kind != "doris" else "xgboost_model.json"} <= set(
         hub.files(info["repo"]))
     files = hub.files(info["space"], "space")
-    assert hub.repos[("space", info["space"])].repo_type == "space"
+    assert hub.repos[("space", info["space"])].sdk == "gradio" and ("model", info["space"]) not in hub.repos
 
     meta, body = card(files["README.md"].decode())
     assert meta["sdk"] == "gradio" and meta["app_file"] == "app.py" and meta["models"] == [info["repo"]]
@@ -142,6 +142,24 @@ def test_a_space_without_gradio_installed_is_refused_with_what_to_install(monkey
     with pytest.raises(ValueError, match=r"gradio is not installed \(pip install 'depdetect\[demo\]'\)"):
         space.write_space(tmp_path / "space", "tester/model", "hybrid")
     assert not (tmp_path / "space").exists()  # nothing half-written
+
+
+def test_a_refused_space_upload_is_a_clear_error_and_the_same_command_succeeds_again(hub, models, tmp_path):
+    argv = [str(models["hybrid"]), "tester/retried", "--space", "tester/retried-demo", "--space_dir",
+            str(tmp_path / "space")]
+    hub.refuse_commits, hub.refuse_only = 1, "space"
+    try:
+        out = push(hub, tmp_path / "home", *argv, check=False)
+    finally:
+        hub.refuse_commits, hub.refuse_only = 0, None
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert "Publishing the Space tester/retried-demo failed" in out.stderr
+    assert "Run the same command again" in out.stderr
+    assert "README.md" in hub.files("tester/retried")  # the model went out; the Space folder was not kept
+    assert not (tmp_path / "space").exists()
+    push(hub, tmp_path / "home", *argv)
+    assert set(hub.files("tester/retried-demo", "space")) == DEMO_FILES
+    assert {p.relative_to(tmp_path / "space").as_posix() for p in (tmp_path / "space").rglob("*.*")} == DEMO_FILES
 
 
 def test_pushing_again_refreshes_the_copied_files_and_keeps_the_spaces_own(hub, spaces, models, tmp_path):
