@@ -4,7 +4,8 @@ The Space folder holds `app.py` (the `depdetect demo` app for one model), `requi
 this machine runs), a Space README (`sdk: gradio`, `app_file`, `models:` naming the model repo, the licence, the
 notice) and, under `depdetect/`, the depdetect files the app imports, copied from this installation:
 
-* Hybrid and dual encoder: only the demo's two files (`demo.py`, `report_html.py`, standard library and Gradio).
+* Hybrid and dual encoder: only the demo's files (`demo.py`, `report_html.py` and the package's light
+  `__init__.py`; standard library and Gradio).
   The model itself loads through transformers with its own remote code, so the requirements are torch,
   transformers and gradio.
 * DORIS has no remote code (it is trees over sentence embeddings, not a transformers model), so its Space carries
