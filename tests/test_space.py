@@ -181,9 +181,12 @@ def test_pushing_again_refreshes_the_copied_files_and_keeps_the_spaces_own(hub, 
 
 
 def download_space(hub, space_id: str, where: Path) -> Path:
-    for name, data in hub.files(space_id, "space").items():
-        (where / name).parent.mkdir(parents=True, exist_ok=True)
-        (where / name).write_bytes(data)
+    """The Space as a user gets it: huggingface_hub's snapshot_download from the server, in a clean process."""
+    script = ("import sys; from huggingface_hub import snapshot_download\n"
+              "snapshot_download(sys.argv[1], repo_type='space', local_dir=sys.argv[2])")
+    run(hub, where.parent / "home-download", [sys.executable, "-c", script, space_id, str(where)])
+    got = {p.relative_to(where).as_posix() for p in where.rglob("*") if p.is_file() and ".cache" not in p.parts}
+    assert got == set(hub.files(space_id, "space"))
     return where
 
 
