@@ -24,8 +24,8 @@ import depdetect
 from .conftest import free_port
 from .hub_server import HubServer
 from .test_cli import TURNS
+from .test_hub import run
 
-ROOT = Path(__file__).resolve().parents[1]
 DEMO_FILES = {"app.py", "requirements.txt", "README.md", "depdetect/__init__.py", "depdetect/demo.py",
               "depdetect/report_html.py"}
 TEXT = "I can't sleep and I feel hopeless"
@@ -40,16 +40,8 @@ def hub():
         yield server
 
 
-def run(hub, home: Path, argv: list[str], check: bool = True, **kwargs) -> subprocess.CompletedProcess:
-    env = {**os.environ, **hub.client_env(str(home))}
-    out = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600, **kwargs)
-    if check and out.returncode != 0:
-        raise AssertionError(f"{argv} failed:\n{out.stdout}\n{out.stderr}")
-    return out
-
-
 def push(hub, home: Path, *argv: str, check: bool = True) -> subprocess.CompletedProcess:
-    return run(hub, home, [sys.executable, "-m", "depdetect.cli", "push", *argv], check=check, cwd=ROOT)
+    return run(hub, home, [sys.executable, "-m", "depdetect.cli", "push", *argv], check=check)
 
 
 @pytest.fixture(scope="module")
