@@ -29,8 +29,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from depdetect.doris.config import DorisConfig, default_xgboost_params
 from depdetect.doris.data import rmhd_user_cohort
-from depdetect.doris.embedder import SentenceTransformerEmbedder
 from depdetect.doris.pipeline import DorisPipeline
+from depdetect.embedder import SentenceTransformerEmbedder
 from depdetect.metrics import classification_metrics
 
 METRICS = ("precision", "recall", "f1", "auroc", "auprc")
@@ -66,7 +66,7 @@ def throughput(embedder, texts: list[str]) -> dict:
     runners = {
         "sentence_transformers": lambda part: embedder.model.encode(
             part, batch_size=embedder.batch_size, normalize_embeddings=True, show_progress_bar=False),
-        "doris": lambda part: DorisPipeline(DorisConfig(), embedder=embedder)._embed(part),  # fresh: nothing cached
+        "doris": lambda part: DorisPipeline(DorisConfig(), embedder=embedder).embed(part),  # fresh: nothing cached
     }
     embedder.encode(texts[:64])  # warm-up
     half = len(texts) // 2

@@ -39,13 +39,13 @@ import numpy as np
 
 from depdetect.doris.config import DorisConfig
 from depdetect.doris.data import cohort_post_pool, rmhd_user_cohort
-from depdetect.doris.embedder import SentenceTransformerEmbedder
 from depdetect.doris.pipeline import DorisPipeline
 from depdetect.early.baselines import tfidf_prefix_trajectories
 from depdetect.early.metrics import early_risk_metrics
-from depdetect.early.policy import choose_threshold
+from depdetect.early.policy import choose_early_policy
 from depdetect.early.recipe import StreamingSystem
 from depdetect.early.streams import HybridUserStream, PrecomputedScorer, run_stream
+from depdetect.embedder import SentenceTransformerEmbedder
 from depdetect.metrics import binary_metrics
 from depdetect.utils import write_json
 
@@ -95,7 +95,7 @@ def hybrid_posts_model(seed: int, workdir: str, epochs: int, negatives_per_posit
 
 
 def decide(trajectories_val, trajectories_test, min_posts: int, patience: int) -> dict:
-    policy, found = choose_threshold(trajectories_val, min_posts, patience)
+    policy, found = choose_early_policy(trajectories_val, min_posts, patience)
     decisions = [policy.decide(t) for t in trajectories_test]
     labels = [t.label for t in trajectories_test]
     out = early_risk_metrics([d.decision for d in decisions], [d.delay for d in decisions], labels,

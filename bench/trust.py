@@ -57,7 +57,7 @@ def top_share(p: np.ndarray, y: np.ndarray, cut: float = 0.9) -> str:
 
 def hybrid(args) -> None:
     from depdetect.hybrid.data import load_rmhd
-    from depdetect.hybrid.recipe import load_predictor
+    from depdetect.hybrid.predictor import load_predictor
 
     folder = Path(args.model_dir)
     saved = json.loads((folder / "metrics.json").read_text())
@@ -127,7 +127,7 @@ def out_of_fold(pipeline, cohort, seed: int, val_p, val_y, test_p, test_y) -> di
     from depdetect.doris.pipeline import _as_users
 
     y = np.array(cohort["train"]["label"])
-    X, _ = pipeline._featurize(_as_users(cohort["train"]))
+    X, _ = pipeline.featurize(_as_users(cohort["train"]))
     params = dict(pipeline.config.xgboost)
     rounds = int(params.pop("n_estimators"))
     params.update({"scale_pos_weight": float((y == 0).sum() / (y == 1).sum()), "objective": "binary:logistic",
@@ -178,7 +178,7 @@ def doris(args) -> None:
                                            resamples=0)
             row[rule] = {**report["test"], "threshold": report["threshold"]["threshold"]}
         baselines = fit_baselines(post_texts(cohort["train"]), cohort["train"]["label"], post_texts(cohort["test"]),
-                                  embedder=CachedEmbedder(pipeline._embed), seed=seed)
+                                  embedder=CachedEmbedder(pipeline.embed), seed=seed)
         for name, scores in baselines.items():
             row[name] = binary_metrics(scores, test_y, 0.5)
         row["gain"] = result.metrics["gain_over_baseline"]

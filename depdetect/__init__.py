@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import importlib
 
-__version__ = "0.7.0"
+__version__ = "0.8.0"
 
 #: public name -> the module that defines it
 _EXPORTS = {
-    "HybridConfig": "depdetect.auto",
-    "HybridForSequenceClassification": "depdetect.auto",
-    "DepressionDetectionPipeline": "depdetect.auto",
-    "DualEncoderConfig": "depdetect.auto",
-    "DualEncoderForDepressionScoring": "depdetect.auto",
-    "DepressionScoringPipeline": "depdetect.auto",
+    "HybridConfig": "depdetect.hybrid.configuration_hybrid",
+    "HybridForSequenceClassification": "depdetect.hybrid.modeling_hybrid",
+    "DepressionDetectionPipeline": "depdetect.hybrid.pipeline_hybrid",
+    "DualEncoderConfig": "depdetect.dual_encoder.configuration_dual_encoder",
+    "DualEncoderForDepressionScoring": "depdetect.dual_encoder.modeling_dual_encoder",
+    "DepressionScoringPipeline": "depdetect.dual_encoder.pipeline_dual_encoder",
     "HybridExplanationOutput": "depdetect.hybrid.modeling_hybrid",
     "awvti": "depdetect.hybrid.modeling_hybrid",
     "nas": "depdetect.hybrid.modeling_hybrid",
@@ -28,11 +28,15 @@ _EXPORTS = {
     "push_to_hub": "depdetect.hub",
 }
 
+#: the modules whose names, on first use, register depdetect's models with transformers (depdetect.auto)
+_TORCH_MODULES = {module for module in _EXPORTS.values() if "modeling_" in module or "configuration_" in module
+                  or "pipeline_" in module}
+
 
 def __getattr__(name: str):
     if name not in _EXPORTS:
         raise AttributeError(f"module 'depdetect' has no attribute {name!r}")
-    if _EXPORTS[name] != "depdetect.auto" and _EXPORTS[name].startswith(("depdetect.hybrid", "depdetect.dual_")):
+    if _EXPORTS[name] in _TORCH_MODULES:
         importlib.import_module("depdetect.auto")  # a torch model is in use: register it with transformers
     value = getattr(importlib.import_module(_EXPORTS[name]), name)
     globals()[name] = value

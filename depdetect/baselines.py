@@ -44,7 +44,7 @@ class CachedEmbedder:
         self._cache: dict[str, np.ndarray] = {}
 
     def _default_encode(self, texts: list[str]) -> np.ndarray:
-        from .doris.embedder import load_embedder
+        from .embedder import load_embedder
 
         self._encode = load_embedder(None).encode
         return self._encode(texts)

@@ -19,19 +19,12 @@ from typing import Any
 import jinja2
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from .systems import folder_kind
+from .systems import folder_spec
+from .systems import get as get_system
 
 logger = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).parent / "model_cards"
-PAPERS = {
-    "hybrid": ("An interpretable deep learning framework for early detection of depression using hybrid "
-               "architectures (IJECE 16(2), 2026, pp. 895-904)", "https://doi.org/10.11591/ijece.v16i2.pp895-904"),
-    "dual_encoder": ("Explainable Depression Detection using Masked Hard Instance Mining (arXiv 2505.24609)",
-                     "https://arxiv.org/abs/2505.24609"),
-    "doris": ("Depression Detection on Social Media with Large Language Models (arXiv 2403.10750)",
-              "https://arxiv.org/abs/2403.10750"),
-}
 CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "auroc", "auprc")
 REGRESSION_METRICS = ("rmse", "mae", "attention_entropy", "recall@10%", "recall@30%", "recall@50%")
 
@@ -63,7 +56,7 @@ def render_card(template: str | Path, card_data: ModelCardData, **fields: Any) -
     return ModelCard(text)
 
 
-def _numbers(metrics: dict, keys: tuple[str, ...]) -> dict[str, float]:
+def metric_numbers(metrics: dict, keys: tuple[str, ...]) -> dict[str, float]:
     test = metrics.get("test") or {}
     return {
         k: float(test[k]) for k in keys if isinstance(test.get(k), (int, float)) and not isinstance(test.get(k), bool)
@@ -80,7 +73,7 @@ def eval_results(numbers: dict[str, float], task_type: str, task_name: str, card
     ]
 
 
-def _card_data(model_name: str, numbers: dict, task_type: str, task_name: str, card: dict,
+def card_data(model_name: str, numbers: dict, task_type: str, task_name: str, card: dict,
                pipeline_tag: str | None, library_name: str, tags: list[str]) -> ModelCardData:
     return ModelCardData(
         model_name=model_name,
@@ -263,13 +256,15 @@ def trust_section(metrics: dict, unit: str) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _common(kind: str, metrics: dict, repo_or_path: str, revision: str | None, numbers: dict) -> dict:
+def common_fields(kind: str, metrics: dict, repo_or_path: str, revision: str | None, numbers: dict) -> dict:
+    """The fields every system's card template uses (paper, results, trust section, data, versions)."""
     from . import __version__
 
+    spec = get_system(kind)
     card = metrics.get("card", {})
-    unit = {"hybrid": "texts", "dual_encoder": "interviews", "doris": "users"}[kind]
+    unit = spec.units
     versions = card.get("versions", {})
-    title, url = PAPERS[kind]
+    title, url = spec.paper
     return {
         "paper_title": title,
         "paper_url": url,
@@ -287,106 +282,10 @@ def _common(kind: str, metrics: dict, repo_or_path: str, revision: str | None, n
     }
 
 
-def hybrid_card(config, metrics: dict, repo_or_path: str = "path/to/this/folder", revision: str | None = None,
-                template: str | Path | None = None) -> ModelCard:
-    """The card of a Hybrid folder (intended use, data, results, explanations, limits)."""
-    card = metrics.get("card", {})
-    numbers = _numbers(metrics, CLASSIFICATION_METRICS)
-    name = (
-        "depdetect Hybrid (PTLM"
-        + (" + BiLSTM" if config.use_bilstm else "")
-        + (" + CNN" if config.use_cnn else "")
-        + ")"
-    )
-    data = _card_data(name, numbers, "text-classification", "Depression detection (single post)", card,
-                      "text-classification", "transformers", ["custom_code"])
-    return render_card(
-        template or TEMPLATES / "hybrid.md",
-        data,
-        **_common("hybrid", metrics, repo_or_path, revision, numbers),
-        model_name=name,
-        base_model=card.get("base_model") or config.encoder_config.model_type,
-        lstm=f"{config.lstm_hidden_size} units per direction" if config.use_bilstm else "disabled",
-        cnn=f"kernels {tuple(config.cnn_kernel_sizes)}, {config.cnn_num_filters} filters each"
-        if config.use_cnn
-        else "disabled",
-        fc_hidden_size=config.fc_hidden_size,
-        max_length=config.max_length,
-        split_description=card.get("split_description", "Not recorded."),
-        best_epoch=metrics.get("best_epoch"),
-        metric_for_best_model=metrics.get("metric_for_best_model", "f1"),
-    )
-
-
-def dual_encoder_card(config, metrics: dict, repo_or_path: str = "path/to/this/folder", revision: str | None = None,
-                      template: str | Path | None = None) -> ModelCard:
-    """The card of a saved dual encoder (donor or receiver)."""
-    card = metrics.get("card", {})
-    regression = config.num_labels == 1
-    numbers = _numbers(metrics, REGRESSION_METRICS if regression else CLASSIFICATION_METRICS + ("attention_entropy",))
-    role = metrics.get("role", "model")
-    encoders = card.get("encoders") or ["unknown", "unknown"]
-    data = _card_data(f"depdetect MHIM dual encoder ({role})", numbers,
-                      "text-regression" if regression else "text-classification",
-                      "Depression severity (interview)" if regression else "Depression detection (interview)", card,
-                      None if regression else "text-classification", "transformers",
-                      ["custom_code", "multiple-instance-learning"])
-    return render_card(
-        template or TEMPLATES / "dual_encoder.md", data,
-        **_common("dual_encoder", metrics, repo_or_path, revision, numbers),
-        role=role,
-        regression=regression,
-        prefix_encoder=encoders[0],
-        sentence_encoder=encoders[1],
-        prefix_length=config.prefix_length,
-        projection_size=config.projection_size,
-        lstm_hidden_size=config.lstm_hidden_size,
-        max_turn_length=config.max_turn_length,
-        prompts=getattr(config, "prompts", "keep"),
-        mhim=metrics.get("mhim"),
-    )
-
-
-def doris_card(config, metrics: dict, repo_or_path: str = "path/to/this/folder", revision: str | None = None,
-               template: str | Path | None = None) -> ModelCard:
-    """The card of a saved DORIS pipeline (versions from the config: those the trees were fitted with)."""
-    card = metrics.get("card", {})
-    numbers = _numbers(metrics, CLASSIFICATION_METRICS)
-    base_model = card.get("base_model") or (None if Path(config.embedder).exists() else config.embedder)
-    card = {**card, "base_model": base_model, "versions": config.versions or {}}
-    data = _card_data("depdetect DORIS", numbers, "text-classification", "Depression detection (user)",
-                      card, "text-classification", "depdetect", ["xgboost", "doris"])
-    return render_card(
-        template or TEMPLATES / "doris.md", data,
-        **_common("doris", {**metrics, "card": card}, repo_or_path, revision, numbers),
-        embedder=config.embedder,
-        annotator=config.annotator,
-        uses_llm=config.annotator != "embedding",
-        k=config.k,
-        m=config.m,
-        ablate=config.ablate,
-        n_estimators=config.xgboost.get("n_estimators"),
-        threshold=config.threshold,
-        xgboost_version=card["versions"].get("xgboost", "unknown"),
-        st_version=card["versions"].get("sentence-transformers", "unknown"),
-    )
-
-
 def card_for_folder(folder: str | Path, repo_id: str | None = None, revision: str | None = None,
                     template: str | Path | None = None) -> ModelCard:
-    """The card of any trained output folder, for local use or (with repo_id/revision) for the Hub."""
+    """The card of any trained output folder, for local use or (with repo_id/revision) for the Hub: the system's
+    own card function (its spec's `card`) on the folder's metrics.json."""
     folder = Path(folder)
-    kind = folder_kind(folder)
-    metrics = read_metrics(folder)
-    where = repo_id or str(folder)
-    if kind == "doris":
-        from .doris.config import DorisConfig
-
-        return doris_card(DorisConfig.from_json_file(folder / "doris_config.json"), metrics, where, revision, template)
-    if kind == "hybrid":
-        from .hybrid.configuration_hybrid import HybridConfig
-
-        return hybrid_card(HybridConfig.from_pretrained(folder), metrics, where, revision, template)
-    from .dual_encoder.configuration_dual_encoder import DualEncoderConfig
-
-    return dual_encoder_card(DualEncoderConfig.from_pretrained(folder), metrics, where, revision, template)
+    spec = folder_spec(folder)
+    return spec.load("card")(folder, read_metrics(folder), repo_id or str(folder), revision, template)

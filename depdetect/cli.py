@@ -7,8 +7,8 @@
     depdetect demo MODEL [MODEL ...]                        a Gradio app, one tab per model, on 127.0.0.1
     depdetect data CORPUS ...                               corpus converters (also: datasets_scripts/*.py)
 
-Each system's training flags are built from its dataclasses (`depdetect/<system>/arguments.py` and the model
-configs), so a default and its help are defined once. Only light modules are imported before the arguments are
+Each system's training flags are built from its dataclasses (its spec's `arguments` in the registry, and the
+model configs), so a default and its help are defined once. Only light modules are imported before the arguments are
 parsed: `--help` answers without loading torch. A user's error ends with one line and exit code 2 (`--debug`
 shows the traceback); a failed upload with exit code 1.
 """
@@ -17,36 +17,19 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import logging
 import os
 import sys
 import textwrap
 from typing import Any
 
-from . import __version__
+from . import __version__, systems
 from .arguments import FlagSet, add_spec, dataclass_specs, parse_bundle
-from .corpora import CORPORA
-from .doris.arguments import DorisArguments
-from .dual_encoder.arguments import DualEncoderArguments
+from .corpora import all_corpora
 from .early.options import EVALUATE_ONLY as EARLY_EVALUATE_ONLY
 from .early.options import EarlyOptions
-from .hybrid.arguments import HybridArguments
-from .systems import SYSTEMS
 
-#: system -> (its argument bundle: the flags and what the recipe takes, the recipe function)
-TRAINERS = {
-    "hybrid": (HybridArguments, "train_hybrid"),
-    "dual_encoder": (DualEncoderArguments, "train_dual_encoder"),
-    "doris": (DorisArguments, "fit_doris"),
-}
-DESCRIPTIONS = {
-    "hybrid": "Train the Hybrid (PTLM + BiLSTM + CNN, IJECE 2026) on texts; default data: the RMHD sample. Writes a "
-              "Hub-ready folder (weights, config, remote code, tokenizer, metrics.json, model card).",
-    "dual_encoder": "Train the MHIM dual encoder (arXiv 2505.24609) on interviews: Phase 1 (donor) and, with --mhim, "
-                    "Phase 2 (receiver); or K-fold cross-validation with --folds.",
-    "doris": "Fit DORIS (arXiv 2403.10750) on users' timestamped posts; default data: a SIMULATED cohort of real "
-             "RMHD posts. No LLM by default (--annotator embedding).",
-}
 USER_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError, UnicodeDecodeError)
 
 
@@ -68,60 +51,81 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, FlagSet]]:
     parser.add_argument("--version", action="version", version=f"depdetect {__version__}")
     parser.add_argument("--debug", action="store_true", help="Show the full traceback of an error.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    flagsets = _add_train(commands)
+    for name in ("predict", "evaluate"):
+        _add_predict_or_evaluate(commands, name, labelled=name == "evaluate")
+    _add_push(commands)
+    _add_demo(commands)
+    _add_data(commands)
+    return parser, flagsets
 
+
+def _add_train(commands) -> dict[str, FlagSet]:
+    """`depdetect train SYSTEM`: one subcommand per registered system, its flags built from its argument bundle."""
     train = commands.add_parser("train", help="Train and evaluate a system; save a Hub-ready folder.",
                                 description="Train a system. `depdetect train SYSTEM --help` lists its flags.",
                                 formatter_class=_Formatter)
-    systems = train.add_subparsers(dest="system", required=True, metavar="SYSTEM")
+    parsers = train.add_subparsers(dest="system", required=True, metavar="SYSTEM")
     flagsets = {}
-    for kind, (bundle, _) in TRAINERS.items():
-        name = SYSTEMS[kind]
-        sub = systems.add_parser(name, help=DESCRIPTIONS[kind].split(";")[0].split(":")[0] + ".",
-                                 description=textwrap.fill(DESCRIPTIONS[kind], 100), formatter_class=_Formatter)
-        flagsets[kind] = FlagSet(sub)
-        flagsets[kind].add_bundle(bundle)
+    for spec in systems.specs():
+        sub = parsers.add_parser(spec.cli_name, help=spec.description.split(";")[0].split(":")[0] + ".",
+                                 description=textwrap.fill(spec.description, 100), formatter_class=_Formatter)
+        flagsets[spec.name] = FlagSet(sub)
+        flagsets[spec.name].add_bundle(spec.load("arguments"))
+    return flagsets
 
-    for name, labelled in (("predict", False), ("evaluate", True)):
-        what = "Predict and explain with" if not labelled else "Score on labelled data"
-        sub = commands.add_parser(name, help=f"{what} any trained model (system detected from the folder).",
-                                  description=_PREDICT_HELP if not labelled else _EVALUATE_HELP,
-                                  formatter_class=_Formatter)
-        sub.add_argument("model", help="A trained model folder or Hub repo id.")
-        sub.add_argument("data", metavar="INPUT" if not labelled else "DATA",
-                         help="CSV/TSV/JSONL/JSON/Parquet file, or - for JSON Lines on stdin"
-                              + ("" if not labelled else "; or a dataset folder or Hub dataset id") + ".")
-        if labelled:
-            sub.add_argument("-o", "--output", default="evaluation.json", help="Where to write the metrics (JSON).")
-            sub.add_argument("--split", default="test", help="The split of a dataset DATA to score (default: test).")
-            sub.add_argument("--group_column", default=None,
-                             help="A field of each record (e.g. gender, subreddit, source): metrics per group, the "
-                                  "largest gap, and groups with < 10 positives flagged.")
-            sub.add_argument("--bootstrap_resamples", type=int, default=1000,
-                             help="Bootstrap resamples for the 95%% intervals (default: 1000; 0: none).")
-            sub.add_argument("--baselines", choices=("all", "tfidf", "none"), default="all",
-                             help="Simple baselines cross-fitted (5 folds) on DATA: TF-IDF + logistic regression and "
-                                  "mean MiniLM embedding + logistic regression (default: all).")
-            sub.add_argument("--plots_dir", default=None,
-                             help="Where the PNG plots go (default: beside -o, e.g. evaluation_plots/).")
-            sub.add_argument("--no_plots", dest="plots", action="store_false", help="Write no plots.")
-        else:
-            sub.add_argument("-o", "--output", default=None, help="Output file (default: JSON Lines on stdout).")
-            sub.add_argument("--format", dest="output_format", choices=("jsonl", "csv"), default=None,
-                             help="Output format (default: from the -o suffix; JSON Lines otherwise).")
-            sub.add_argument("--no_explain", dest="explain", action="store_false",
-                             help="Predictions only, no explanations (faster).")
-            sub.add_argument("--html", default=None, metavar="REPORT.html",
-                             help="Also write one self-contained HTML page of the predictions and their explanations "
-                                  "(highlighted words, turns shaded by attention, symptoms, mood-course timeline).")
-        _add_early_flags(sub, labelled)
-        sub.add_argument("--batch_size", type=int, default=32, help="Records per model call (default: 32).")
-        sub.add_argument("--skip_bad", action="store_true",
-                         help="Leave out records that fail validation (each reported on stderr) instead of stopping.")
-        sub.add_argument("--text_column", default="text", help="Hybrid: the field holding the text (default: text).")
-        sub.add_argument("--encoding", default="utf-8", help="Text encoding of the input file (default: utf-8).")
-        sub.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default: a GPU if there is one).")
-        sub.add_argument("--revision", default=None, help="Revision of a Hub repo MODEL.")
 
+def _add_predict_or_evaluate(commands, name: str, labelled: bool) -> None:
+    what = "Predict and explain with" if not labelled else "Score on labelled data"
+    sub = commands.add_parser(name, help=f"{what} any trained model (system detected from the folder).",
+                              description=_PREDICT_HELP if not labelled else _EVALUATE_HELP,
+                              formatter_class=_Formatter)
+    sub.add_argument("model", help="A trained model folder or Hub repo id.")
+    sub.add_argument("data", metavar="INPUT" if not labelled else "DATA",
+                     help="CSV/TSV/JSONL/JSON/Parquet file, or - for JSON Lines on stdin"
+                          + ("" if not labelled else "; or a dataset folder or Hub dataset id") + ".")
+    if labelled:
+        _add_evaluate_flags(sub)
+    else:
+        _add_predict_flags(sub)
+    _add_early_flags(sub, labelled)
+    sub.add_argument("--batch_size", type=int, default=32, help="Records per model call (default: 32).")
+    sub.add_argument("--skip_bad", action="store_true",
+                     help="Leave out records that fail validation (each reported on stderr) instead of stopping.")
+    sub.add_argument("--text_column", default="text", help="Hybrid: the field holding the text (default: text).")
+    sub.add_argument("--encoding", default="utf-8", help="Text encoding of the input file (default: utf-8).")
+    sub.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default: a GPU if there is one).")
+    sub.add_argument("--revision", default=None, help="Revision of a Hub repo MODEL.")
+
+
+def _add_evaluate_flags(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("-o", "--output", default="evaluation.json", help="Where to write the metrics (JSON).")
+    sub.add_argument("--split", default="test", help="The split of a dataset DATA to score (default: test).")
+    sub.add_argument("--group_column", default=None,
+                     help="A field of each record (e.g. gender, subreddit, source): metrics per group, the "
+                          "largest gap, and groups with < 10 positives flagged.")
+    sub.add_argument("--bootstrap_resamples", type=int, default=1000,
+                     help="Bootstrap resamples for the 95%% intervals (default: 1000; 0: none).")
+    sub.add_argument("--baselines", choices=("all", "tfidf", "none"), default="all",
+                     help="Simple baselines cross-fitted (5 folds) on DATA: TF-IDF + logistic regression and "
+                          "mean MiniLM embedding + logistic regression (default: all).")
+    sub.add_argument("--plots_dir", default=None,
+                     help="Where the PNG plots go (default: beside -o, e.g. evaluation_plots/).")
+    sub.add_argument("--no_plots", dest="plots", action="store_false", help="Write no plots.")
+
+
+def _add_predict_flags(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("-o", "--output", default=None, help="Output file (default: JSON Lines on stdout).")
+    sub.add_argument("--format", dest="output_format", choices=("jsonl", "csv"), default=None,
+                     help="Output format (default: from the -o suffix; JSON Lines otherwise).")
+    sub.add_argument("--no_explain", dest="explain", action="store_false",
+                     help="Predictions only, no explanations (faster).")
+    sub.add_argument("--html", default=None, metavar="REPORT.html",
+                     help="Also write one self-contained HTML page of the predictions and their explanations "
+                          "(highlighted words, turns shaded by attention, symptoms, mood-course timeline).")
+
+
+def _add_push(commands) -> None:
     push = commands.add_parser("push", help="Publish a trained folder to the Hub with its model card.",
                                description=_PUSH_HELP, formatter_class=_Formatter)
     push.add_argument("output_dir", help="A trained folder (outputs/hybrid, outputs/dual_encoder/receiver, "
@@ -143,6 +147,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, FlagSet]]:
                       help="Publish symbolic links that point to files inside the folder (refused otherwise); links "
                            "leading outside the folder are always refused.")
 
+
+def _add_demo(commands) -> None:
     demo = commands.add_parser("demo", help="A Gradio app with one tab per trained model, on 127.0.0.1.",
                                description="Serve a Gradio demo (Blocks) on this machine: one tab per model (any "
                                            "trained folder or Hub repo id, the system detected from it). Nothing "
@@ -156,14 +162,16 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, FlagSet]]:
     demo.add_argument("--device", default=None, help="cpu, cuda, ... (default: a GPU if there is one).")
     demo.add_argument("--revision", default=None, help="Revision of Hub repo MODELs.")
 
+
+def _add_data(commands) -> None:
+    corpora = all_corpora()
     data = commands.add_parser("data", help="Convert a corpus to a depdetect schema (and publish it).",
                                description="Corpus converters. `depdetect data CORPUS --help` lists a corpus' "
                                            "arguments.\n\n" + "\n".join(f"  {name:<18}{text}" for name, (_, text)
-                                                                        in CORPORA.items()),
+                                                                        in corpora.items()),
                                formatter_class=_Formatter)
-    data.add_argument("corpus", choices=list(CORPORA), metavar="CORPUS", help="One of: " + ", ".join(CORPORA) + ".")
+    data.add_argument("corpus", choices=list(corpora), metavar="CORPUS", help="One of: " + ", ".join(corpora) + ".")
     data.add_argument("args", nargs=argparse.REMAINDER, help="The corpus converter's own arguments.")
-    return parser, flagsets
 
 
 _PREDICT_HELP = """Predict with any trained model and explain each prediction; one output row per input record.
@@ -226,83 +234,106 @@ def _legacy_train_argv(argv: list[str]) -> list[str]:
                   file=sys.stderr)
             argv.insert(0, value)
             break
-    if argv and argv[0] == "dual_encoder":
-        argv[0] = "dual-encoder"
+    if argv:  # a system's code name (dual_encoder) for its command-line name (dual-encoder)
+        argv[0] = next((s.cli_name for s in systems.specs() if argv[0] == s.name), argv[0])
     return argv
 
 
 def run(args: argparse.Namespace, flagsets: dict[str, FlagSet], on_step=None) -> Any:
     """Carry out a parsed command (heavy imports happen here, after parsing)."""
     if args.command == "train":
-        kind = next(k for k, name in SYSTEMS.items() if name == args.system)
-        bundle_cls, function = TRAINERS[kind]
-        bundle = parse_bundle(bundle_cls, flagsets[kind].values(args))
-        train = getattr(importlib.import_module(f"depdetect.{kind}.recipe"), function)
-        return train(bundle, on_step=on_step) if kind != "doris" else train(bundle)
-    if args.command in ("predict", "evaluate"):
-        from .inference import evaluate_file, predict_file
-
-        common = dict(batch_size=args.batch_size, skip_bad=args.skip_bad, device=args.device, revision=args.revision,
-                      encoding=args.encoding, text_column=args.text_column)
-        if args.batch_size < 1:
-            raise ValueError(f"--batch_size must be >= 1, got {args.batch_size}.")
-        early = _early_options(args)
-        if args.command == "predict":
-            if early is not None:
-                from .early.recipe import predict_early_file
-
-                if args.html:
-                    raise ValueError("--html is not available with --early yet: the early output is a trajectory "
-                                     "per user (its plot is written beside -o).")
-                common.pop("text_column")
-                return predict_early_file(args.model, args.data, args.output, args.output_format, early,
-                                          explain=args.explain, **common)
-            return predict_file(args.model, args.data, args.output, args.output_format, explain=args.explain,
-                                html=args.html, **common)
-        if args.bootstrap_resamples < 0:
-            raise ValueError(f"--bootstrap_resamples must be >= 0, got {args.bootstrap_resamples}.")
-        if early is not None:
-            from .early.recipe import evaluate_early_file
-
-            if args.group_column:
-                raise ValueError("--group_column is not available with --early yet; run without --early for "
-                                 "per-group metrics.")
-            common.pop("text_column")
-            return evaluate_early_file(args.model, args.data, args.output, early, args.split,
-                                       bootstrap_resamples=args.bootstrap_resamples, baselines=args.baselines,
-                                       plots_dir=args.plots_dir, plots=args.plots, **common)
-        return evaluate_file(args.model, args.data, args.output, args.split, group_column=args.group_column,
-                             bootstrap_resamples=args.bootstrap_resamples, baselines=args.baselines,
-                             plots_dir=args.plots_dir, plots=args.plots, **common)
+        return _run_train(args, flagsets, on_step)
+    if args.command == "predict":
+        return _run_predict(args)
+    if args.command == "evaluate":
+        return _run_evaluate(args)
     if args.command == "push":
-        from .hub import push_folder
-
-        if args.space_dir and not args.space:
-            raise ValueError("--space_dir goes with --space SPACE_ID (the Space it is written for).")
-        if args.space:
-            from .space import check_space
-            from .systems import folder_kind
-
-            check_space(folder_kind(args.output_dir), args.space_dir, args.space)  # before anything is uploaded
-        result = push_folder(args.output_dir, args.repo_id, private=args.private, revision=args.revision,
-                             commit_message=args.commit_message, template=args.card_template,
-                             follow_symlinks=args.follow_symlinks)
-        print(f"Published {result['kind']} to {result['url']} ({len(result['files'])} files); usage pinned to "
-              f"revision {result['pinned_revision']}, latest commit {result['commit']}.")
-        if args.space:
-            from .space import push_space
-
-            result["space"] = push_space(args.space, args.repo_id, result["kind"], revision=result["pinned_revision"],
-                                         private=args.private, space_dir=args.space_dir)
-            print(f"Published the demo Space to {result['space']['url']} ({len(result['space']['files'])} files), "
-                  f"showing {args.repo_id} at revision {result['pinned_revision']}.")
-        return result
+        return _run_push(args)
     if args.command == "demo":
         from .demo import launch
 
         return launch(args.models, host=args.host, port=args.port, device=args.device, revision=args.revision)
-    module = importlib.import_module(f"depdetect.corpora.{CORPORA[args.corpus][0]}")
+    module = importlib.import_module(all_corpora()[args.corpus][0])
     return module.main(args.args)
+
+
+def _run_train(args: argparse.Namespace, flagsets: dict[str, FlagSet], on_step=None) -> Any:
+    spec = systems.get(args.system)
+    bundle = parse_bundle(spec.load("arguments"), flagsets[spec.name].values(args))
+    train = spec.load("trainer")
+    accepts_steps = "on_step" in inspect.signature(train).parameters  # DORIS fits trees: it has no steps
+    return train(bundle, on_step=on_step) if accepts_steps else train(bundle)
+
+
+def _common_inference(args: argparse.Namespace) -> dict:
+    if args.batch_size < 1:
+        raise ValueError(f"--batch_size must be >= 1, got {args.batch_size}.")
+    return dict(batch_size=args.batch_size, skip_bad=args.skip_bad, device=args.device, revision=args.revision,
+                encoding=args.encoding, text_column=args.text_column)
+
+
+def _run_predict(args: argparse.Namespace) -> Any:
+    from .inference import predict_file
+
+    common = _common_inference(args)
+    early = _early_options(args)
+    if early is None:
+        return predict_file(args.model, args.data, args.output, args.output_format, explain=args.explain,
+                            html=args.html, **common)
+    from .early.recipe import predict_early_file
+
+    if args.html:
+        raise ValueError("--html is not available with --early yet: the early output is a trajectory "
+                         "per user (its plot is written beside -o).")
+    common.pop("text_column")
+    return predict_early_file(args.model, args.data, args.output, args.output_format, early,
+                              explain=args.explain, **common)
+
+
+def _run_evaluate(args: argparse.Namespace) -> Any:
+    from .inference import evaluate_file
+
+    common = _common_inference(args)
+    early = _early_options(args)
+    if args.bootstrap_resamples < 0:
+        raise ValueError(f"--bootstrap_resamples must be >= 0, got {args.bootstrap_resamples}.")
+    if early is None:
+        return evaluate_file(args.model, args.data, args.output, args.split, group_column=args.group_column,
+                             bootstrap_resamples=args.bootstrap_resamples, baselines=args.baselines,
+                             plots_dir=args.plots_dir, plots=args.plots, **common)
+    from .early.recipe import evaluate_early_file
+
+    if args.group_column:
+        raise ValueError("--group_column is not available with --early yet; run without --early for "
+                         "per-group metrics.")
+    common.pop("text_column")
+    return evaluate_early_file(args.model, args.data, args.output, early, args.split,
+                               bootstrap_resamples=args.bootstrap_resamples, baselines=args.baselines,
+                               plots_dir=args.plots_dir, plots=args.plots, **common)
+
+
+def _run_push(args: argparse.Namespace) -> dict:
+    from .hub import push_folder
+
+    if args.space_dir and not args.space:
+        raise ValueError("--space_dir goes with --space SPACE_ID (the Space it is written for).")
+    if args.space:
+        from .space import check_space
+
+        check_space(systems.folder_kind(args.output_dir), args.space_dir, args.space)  # before anything is uploaded
+    result = push_folder(args.output_dir, args.repo_id, private=args.private, revision=args.revision,
+                         commit_message=args.commit_message, template=args.card_template,
+                         follow_symlinks=args.follow_symlinks)
+    print(f"Published {result['kind']} to {result['url']} ({len(result['files'])} files); usage pinned to "
+          f"revision {result['pinned_revision']}, latest commit {result['commit']}.")
+    if args.space:
+        from .space import push_space
+
+        result["space"] = push_space(args.space, args.repo_id, result["kind"], revision=result["pinned_revision"],
+                                     private=args.private, space_dir=args.space_dir)
+        print(f"Published the demo Space to {result['space']['url']} ({len(result['space']['files'])} files), "
+              f"showing {args.repo_id} at revision {result['pinned_revision']}.")
+    return result
 
 
 def main(argv: list[str] | None = None, on_step=None) -> Any:
@@ -312,7 +343,7 @@ def main(argv: list[str] | None = None, on_step=None) -> Any:
     argv = [a for a in argv if a != "--debug"]
     if argv and argv[0] == "train":
         argv = ["train", *_legacy_train_argv(argv[1:])]
-    if len(argv) >= 2 and argv[0] == "data" and argv[1] in CORPORA:  # the converter parses its own arguments
+    if len(argv) >= 2 and argv[0] == "data" and argv[1] in all_corpora():  # the converter parses its own arguments
         argv = ["data", argv[1], "--", *argv[2:]] if "--" not in argv[2:3] else argv
     parser, flagsets = build_parser()
     args = parser.parse_args(argv)

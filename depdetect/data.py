@@ -1,8 +1,9 @@
 """Shared data I/O: reading records from files, loading datasets, splitting; the bundled RMHD corpus.
 
-The schemas live with their systems (`depdetect.hybrid.data`: posts, `depdetect.dual_encoder.data`: interviews,
-`depdetect.doris.data`: users). Each gives this module a `from_records(rows, where) -> Dataset` that validates
-rows and names the bad one; everything here is about where rows come from: CSV/TSV, JSON, JSON Lines or Parquet
+The `users` and `interviews` schemas (DESIGN.md) are defined at the end of this module, for the systems and the
+corpus converters alike; the posts schema lives with the Hybrid (`depdetect.hybrid.data`). Each gives a
+`from_records(rows, where) -> Dataset` that validates rows and names the bad one (the checks of one record are in
+depdetect.schemas); everything else here is about where rows come from: CSV/TSV, JSON, JSON Lines or Parquet
 files (text decoded strictly, with the line number of the first undecodable byte), a saved DatasetDict, a folder
 of data files or a Hub dataset (`datasets.load_dataset`).
 """
@@ -14,12 +15,15 @@ import importlib.util
 import io
 import json
 import logging
+import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from datasets import Dataset, DatasetDict, Value
+from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
+
+from .schemas import check_interview, check_user
 
 logger = logging.getLogger(__name__)
 
@@ -321,3 +325,94 @@ def normalize_labels(values: Sequence[object], names: Sequence[str], where: str 
             )
         out.append(index)
     return out
+
+
+def check_user_record(record: Any, where: str, labelled: bool, **_) -> dict:
+    """One user of the `users` schema (depdetect.schemas.check_user), with its label checked when `labelled`."""
+    user = check_user(record, where)
+    if labelled:
+        user["label"] = normalize_labels([user["label"]], POST_LABELS, rows=[where])[0]
+    return user
+
+
+# -- the users and interviews schemas (DESIGN.md: datasets.Features), shared by systems and corpus converters ------
+
+POST_FEATURES = {"text": Value("string"), "timestamp": Value("string")}
+USERS_FEATURES = Features(
+    {"user_id": Value("string"), "posts": [POST_FEATURES], "label": ClassLabel(names=POST_LABELS)}
+)
+
+
+def users_from_records(records: Sequence[dict], where: str, require_label: bool = True) -> Dataset:
+    """Build a validated `users` Dataset from dicts with user_id, posts[, label (0/1 or control/depression)]."""
+    rows = {"user_id": [], "posts": [], "label": []}
+    for i, record in enumerate(records):
+        user = check_user(record, f"{where}[{i}]")
+        label = user["label"]
+        label = -1 if label is None else label
+        if isinstance(label, str) and label in POST_LABELS:
+            label = POST_LABELS.index(label)
+        if label not in (0, 1) and (require_label or label != -1):
+            raise ValueError(
+                f"{where}[{i}]: user {user['user_id']!r} has label {label!r}; use 0/'control' or 1/'depression'."
+            )
+        rows["user_id"].append(user["user_id"])
+        rows["posts"].append(user["posts"])
+        rows["label"].append(int(label))
+    if not rows["user_id"]:
+        raise ValueError(f"{where} holds no users.")
+    return Dataset.from_dict(rows, features=USERS_FEATURES)
+
+
+TURN_FEATURES = {"prompt": Value("string"), "response": Value("string"), "importance": Value("int8")}
+INTERVIEWS_FEATURES = Features(
+    {
+        "interview_id": Value("string"),
+        "turns": [TURN_FEATURES],
+        "score": Value("float32"),
+        "label": ClassLabel(names=POST_LABELS),
+    }
+)
+
+
+def check_turns(turns: object, where: str, importance: object = None) -> list[dict]:
+    """Validate one interview's turns: a non-empty list of {prompt, response[, importance]} (see check_interview);
+    `importance`, when given, is the interview's list of one importance per turn."""
+    if not isinstance(turns, (list, tuple)):
+        raise ValueError(f"{where}: `turns` must be a list of {{'prompt', 'response'}} dicts, got "
+                         f"{type(turns).__name__}.")
+    return check_interview(turns if importance is None else {"turns": turns, "importance": importance}, where)
+
+
+def check_score_and_label(record: dict, name: str, require_score: bool = True) -> tuple[float, int]:
+    """An interview's score (a number; NaN when absent and not required) and label (0, 1 or -1 for none)."""
+    score = record.get("score")
+    if score is None or (isinstance(score, float) and math.isnan(score)):
+        if require_score:
+            raise ValueError(f"{name} has no score (missing or NaN); drop it or give it a score.")
+        score = math.nan
+    elif isinstance(score, bool) or not isinstance(score, (int, float)):
+        raise ValueError(f"{name}: `score` must be a number, got {score!r}.")
+    label = record.get("label", -1)
+    label = -1 if label is None else label
+    if label not in (-1, 0, 1):
+        raise ValueError(f"{name}: `label` must be 0, 1 or -1 (none), got {label!r}.")
+    return float(score), int(label)
+
+
+def interviews_from_records(records: list[dict], where: str, require_score: bool = True) -> Dataset:
+    """Build a validated `interviews` Dataset from dicts with interview_id, turns, score[, label]."""
+    rows = {"interview_id": [], "turns": [], "score": [], "label": []}
+    for i, record in enumerate(records):
+        if not isinstance(record, dict):
+            raise ValueError(f"{where}: interview {i} must be a dict with `turns` and `score`, got "
+                             f"{type(record).__name__}.")
+        name = f"{where}: interview {record.get('interview_id', i)!r}"
+        rows["turns"].append(check_turns(record.get("turns"), name, record.get("importance")))
+        score, label = check_score_and_label(record, name, require_score)
+        rows["interview_id"].append(str(record.get("interview_id", i)))
+        rows["score"].append(score)
+        rows["label"].append(label)
+    if not rows["turns"]:
+        raise ValueError(f"{where} holds no interviews.")
+    return Dataset.from_dict(rows, features=INTERVIEWS_FEATURES)

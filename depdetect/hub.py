@@ -15,6 +15,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from . import systems
 from .cards import card_for_folder
 from .runs import RUN_FILE, artifact_hashes, check_metrics_match
 from .systems import folder_kind
@@ -23,11 +24,6 @@ from .utils import write_json
 logger = logging.getLogger(__name__)
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib", ".npy", ".npz", ".dill", ".sav")
-REQUIRED_FILES = {
-    "hybrid": ("config.json", "tokenizer_config.json"),
-    "dual_encoder": ("config.json", "tokenizer_config.json"),
-    "doris": ("doris_config.json", "xgboost_model.json"),
-}
 SKIPPED_DIRS = {"checkpoints", "__pycache__", ".git", ".cache"}
 
 
@@ -56,8 +52,9 @@ def publishable_files(folder: str | Path, kind: str | None = None, follow_symlin
     on these very weights."""
     folder = Path(folder)
     kind = kind or folder_kind(folder)
-    missing = [name for name in REQUIRED_FILES[kind] if not (folder / name).is_file()]
-    if kind != "doris":
+    spec = systems.get(kind)
+    missing = [name for name in spec.required_files if not (folder / name).is_file()]
+    if spec.remote_code:  # a transformers model: weights, tokenizer and the code its config points to
         if not any((folder / name).is_file() for name in ("model.safetensors", "model.safetensors.index.json")):
             missing.append("model.safetensors")
         if not any((folder / name).is_file() for name in ("tokenizer.json", "vocab.txt", "vocab.json")):

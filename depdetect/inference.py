@@ -2,8 +2,7 @@
 
 Every record is read and checked before the model loads and before anything is written: a bad record stops the
 run with its file and line (or is skipped and reported with `skip_bad`), so no partial output exists. Each system's
-recipe supplies the parts that differ: `load_predictor(folder, device)`, `check_record(record, where, labelled,
-**options)`, `predict(predictor, records, explain)` and `score_predictions(outputs, records, predictor)`.
+`predictor.py` (named by its spec in the registry) supplies the parts that differ: the `Predictor` protocol below.
 """
 
 from __future__ import annotations
@@ -14,25 +13,46 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from tqdm.auto import tqdm
 
 from .baselines import cross_fitted_baselines
 from .data import TABLE_SUFFIXES, load_dataset_dict, read_records
 from .reporting import classification_report, format_report, plots_for, public, read_groups, regression_report
-from .systems import folder_kind, recipe, resolve_model
+from .systems import SystemSpec, folder_spec, resolve_model
 from .utils import json_safe, write_files, write_json, write_text
 
 #: the fields of a record that identify it in the output (its text is not repeated there)
 ID_FIELDS = ("id", "interview_id", "user_id")
 
 
-def load_system(model: str, revision: str | None = None):
-    """(kind, folder, recipe module) of a model folder or Hub repo id."""
+class Predictor(Protocol):
+    """What a system's `predictor.py` module provides to `depdetect predict` / `evaluate`, the demo and the Space."""
+
+    def load_predictor(self, folder: str | Path, device: Any = None) -> Any:
+        """The loaded model of a saved folder (a transformers pipeline, a DorisPipeline, ...)."""
+
+    def check_record(self, record: Any, where: str, labelled: bool, **options) -> dict:
+        """One input record as the system reads it; a ValueError naming `where` and the fix otherwise."""
+
+    def predict(self, predictor: Any, records: list[dict], explain: bool = True, uncalibrated: bool = False
+                ) -> list[dict]:
+        """One output row per checked record (with its explanation when `explain`)."""
+
+    def score_predictions(self, outputs: list[dict], records: list[dict], predictor: Any) -> dict:
+        """Point metrics of the outputs against the records' labels or scores."""
+
+    def evaluation_inputs(self, outputs: list[dict], records: list[dict], predictor: Any) -> dict | None:
+        """What the trust report reads (task, y, uncalibrated scores, calibration, threshold, documents); None for
+        point metrics only."""
+
+
+def load_system(model: str, revision: str | None = None) -> tuple[SystemSpec, Path, Predictor]:
+    """(spec, folder, predictor module) of a model folder or Hub repo id."""
     folder = resolve_model(model, revision)
-    kind = folder_kind(folder)
-    return kind, folder, recipe(kind)
+    spec = folder_spec(folder)
+    return spec, folder, spec.load("predictor")
 
 
 def checked_records(rows: list[tuple[str, Any]], system, labelled: bool, skip_bad: bool, source: str,
@@ -72,10 +92,6 @@ def run_batches(system, predictor, records: list[dict], batch_size: int, explain
     return outputs
 
 
-def _unit(kind: str) -> str:
-    return {"hybrid": "text", "dual_encoder": "interview", "doris": "user"}[kind]
-
-
 def predict_file(model: str, input_path: str, output: str | None = None, output_format: str | None = None,
                  batch_size: int = 32, skip_bad: bool = False, explain: bool = True, device: Any = None,
                  revision: str | None = None, encoding: str = "utf-8", text_column: str = "text",
@@ -83,14 +99,14 @@ def predict_file(model: str, input_path: str, output: str | None = None, output_
     """Predict (and explain) every record of `input_path` (`-`: JSON Lines on stdin) with a trained model; write
     JSON Lines or CSV to `output` (stdout when None), and with `html` a self-contained HTML report of the
     predictions (depdetect.report_html). Returns the output rows."""
-    kind, folder, system = load_system(model, revision)
+    spec, folder, system = load_system(model, revision)
     fmt = output_format or ("csv" if output and output.lower().endswith(".csv") else "jsonl")
     if fmt not in ("jsonl", "csv"):
         raise ValueError(f"--format must be jsonl or csv, got {fmt!r}.")
     rows = read_records(input_path, encoding)
     records = checked_records(rows, system, False, skip_bad, input_path, text_column=text_column)
     predictor = system.load_predictor(folder, device)
-    outputs = run_batches(system, predictor, [r for _, r in records], batch_size, explain, _unit(kind))
+    outputs = run_batches(system, predictor, [r for _, r in records], batch_size, explain, spec.unit)
     results = []
     for (where, record), out in zip(records, outputs):
         ids = {k: record[k] for k in ID_FIELDS if record.get(k) is not None}
@@ -105,7 +121,7 @@ def predict_file(model: str, input_path: str, output: str | None = None, output_
     if html:
         from .report_html import render_report
 
-        write_text(html, render_report(kind, results, [r for _, r in records], model=str(model),
+        write_text(html, render_report(spec.name, results, [r for _, r in records], model=str(model),
                                        source=str(input_path)))
         print(f"Wrote the HTML report to {html}.", file=sys.stderr)
     return results
@@ -145,7 +161,7 @@ def evaluate_file(model: str, data: str, output: str | None = "evaluation.json",
     """A trained model's metrics on labelled data, with bootstrap intervals, calibration (ECE/Brier before and
     after the saved calibration), the saved threshold, conformal coverage, cross-fitted baselines, per-group
     metrics (`group_column`) and plots; printed as a table and written as JSON to `output`."""
-    kind, folder, system = load_system(model, revision)
+    spec, folder, system = load_system(model, revision)
     rows, source = evaluation_rows(data, split, encoding)
     records = checked_records(rows, system, True, skip_bad, source, text_column=text_column)
     groups = None
@@ -155,14 +171,14 @@ def evaluate_file(model: str, data: str, output: str | None = "evaluation.json",
                               for where, _ in records], group_column)
     predictor = system.load_predictor(folder, device)
     plain = [r for _, r in records]
-    # the dual encoder's metrics read its attention; the others need no explanation
-    outputs = run_batches(system, predictor, plain, batch_size, kind == "dual_encoder", _unit(kind),
+    outputs = run_batches(system, predictor, plain, batch_size, spec.explain_when_evaluating, spec.unit,
                           uncalibrated=True)
     metrics = system.score_predictions(outputs, plain, predictor)
-    report = trust_report(system.evaluation_inputs(outputs, plain, predictor), groups, bootstrap_resamples,
+    report = evaluation_report(system.evaluation_inputs(outputs, plain, predictor), groups, bootstrap_resamples,
                           baselines, seed)
-    result = {"model": str(model), "system": kind, "data": source, "num_records": len(plain), "metrics": metrics}
-    title = f"{kind} on {source} ({len(plain)} {_unit(kind)}s)"
+    result = {"model": str(model), "system": spec.name, "data": source, "num_records": len(plain),
+              "metrics": metrics}
+    title = f"{spec.name} on {source} ({len(plain)} {spec.units})"
     if report is None:
         print(metrics_table(metrics, title))
     else:
@@ -183,7 +199,7 @@ def evaluate_file(model: str, data: str, output: str | None = "evaluation.json",
     return result
 
 
-def trust_report(inputs: dict | None, groups, resamples: int, baselines: str, seed: int) -> dict | None:
+def evaluation_report(inputs: dict | None, groups, resamples: int, baselines: str, seed: int) -> dict | None:
     """The evaluation report of a system's `evaluation_inputs` (None: the system reports point metrics only).
     Baselines are cross-fitted (5 stratified folds) on the evaluated data itself: `depdetect evaluate` has no
     training split, and what a simple model learns from this very data is the comparison a reader needs."""
@@ -203,7 +219,8 @@ def trust_report(inputs: dict | None, groups, resamples: int, baselines: str, se
                                  resamples=resamples, seed=seed)
     report = classification_report(
         test_y=inputs["y"], test_raw=inputs["uncalibrated"], fitted_calibration=inputs.get("calibration") or {},
-        threshold=inputs.get("threshold"), threshold_rule=inputs.get("rule") or "0.5 (argmax)",
+        threshold=inputs.get("decision_threshold"),
+        threshold_rule=inputs.get("threshold_rule") or "0.5 (argmax)",
         baseline_scores=scores, groups=groups, resamples=resamples, seed=seed)
     report.pop("saved_calibration", None)
     return report

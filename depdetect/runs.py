@@ -7,8 +7,8 @@
 * Checkpoints carry the run id (`depdetect.training`); resuming another run's checkpoint is refused, naming both.
 * `saving_folder` writes a model folder into a temporary folder beside it and moves the files into place only
   once weights, metrics and card are all written: a run killed mid-save leaves the previous folder as it was.
-* metrics.json records the SHA-256 of the files it describes (`ARTIFACTS`); `check_metrics_match` (run by
-  `depdetect push`) refuses a folder whose metrics belong to other weights.
+* metrics.json records the SHA-256 of the files it describes (each system's `artifacts` in the registry);
+  `check_metrics_match` (run by `depdetect push`) refuses a folder whose metrics belong to other weights.
 
 Standard library only.
 """
@@ -25,26 +25,22 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Any
 
+from . import systems
 from .utils import file_modes, write_json
 
 logger = logging.getLogger(__name__)
 
 RUN_FILE = "depdetect_run.json"
-#: the files whose hashes metrics.json records, per system (what the metrics were measured on)
-ARTIFACTS = {
-    "hybrid": ("config.json", "model.safetensors"),
-    "dual_encoder": ("config.json", "model.safetensors"),
-    "doris": ("doris_config.json", "xgboost_model.json"),
-}
-#: what a depdetect output folder holds (anything else means the folder is not ours to clear): exact names, and
-#: name patterns of the weights, remote code and tokenizer files transformers writes
+#: what a depdetect output folder holds (anything else means the folder is not ours to clear): exact names (and
+#: each system's own files, from the registry: `own_names()`), and name patterns of the weights, remote code and
+#: tokenizer files transformers writes
 OWN_NAMES = {
     RUN_FILE, "checkpoints", "metrics.json", "cv_metrics.json", "evaluation.json", "README.md", "config.json",
-    "doris_config.json", "xgboost_model.json", "donor", "receiver", "generation_config.json", "tokenizer.json",
+    "generation_config.json", "tokenizer.json",
     "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "vocab.txt", "vocab.json", "merges.txt",
     "chat_template.jinja", "plots",
 }
@@ -103,11 +99,21 @@ def read_run(folder: str | Path) -> dict | None:
         return None
 
 
+def own_names() -> set[str]:
+    """OWN_NAMES and every registered system's own files (its marker, artifacts, required and output files)."""
+    names = set(OWN_NAMES)
+    for spec in systems.specs():
+        names.update((*spec.artifacts, *spec.required_files, *spec.output_names, spec.marker_file or "config.json"))
+    return names
+
+
 def _foreign(folder: Path) -> list[str]:
     """Entries of `folder` that a depdetect run would not have written (a DORIS folder's copied embedder is a
     folder holding sentence-transformers' modules.json)."""
+    names = own_names()
+
     def own(p: Path) -> bool:
-        return (p.name in OWN_NAMES or any(fnmatch.fnmatch(p.name, pattern) for pattern in OWN_PATTERNS)
+        return (p.name in names or any(fnmatch.fnmatch(p.name, pattern) for pattern in OWN_PATTERNS)
                 or (p.is_dir() and (p / "modules.json").is_file()))
 
     return sorted(p.name for p in folder.iterdir() if not p.name.startswith(".") and not own(p))
@@ -182,8 +188,9 @@ def saving_folder(folder: str | Path) -> Iterator[Path]:
 
 
 def artifact_hashes(folder: str | Path, kind: str) -> dict[str, str]:
+    """SHA-256 of the files the metrics of a `kind` folder were measured on (its spec's `artifacts`)."""
     folder = Path(folder)
-    return {name: sha256_file(folder / name) for name in ARTIFACTS[kind] if (folder / name).is_file()}
+    return {name: sha256_file(folder / name) for name in systems.get(kind).artifacts if (folder / name).is_file()}
 
 
 def check_metrics_match(folder: str | Path, kind: str) -> None:
@@ -208,3 +215,26 @@ def check_metrics_match(folder: str | Path, kind: str) -> None:
             "measured (a run killed while saving, or files copied over another run). Re-run training into an empty "
             "--output_dir (or --overwrite_output_dir) before publishing."
         )
+
+
+# -- what every recipe returns and says at the end ---------------------------------------------------------------
+
+
+@dataclass
+class TrainResult:
+    """What a recipe trained and measured: metrics (as in metrics.json), the saved folder(s), the model(s)."""
+
+    metrics: dict
+    output_dir: Path | None = None
+    models: dict = field(default_factory=dict)
+
+
+def say_saved(folders: list[Path], main_process: bool = True) -> None:
+    """The last lines of a run: where the model is, and the command to run next."""
+    if not main_process:
+        return
+    for folder in folders:
+        print(f"Saved the Hub-ready model folder to {folder}.")
+    if folders:
+        print(f"Next: depdetect predict {folders[-1]} INPUT -o predictions.jsonl   |   "
+              f"depdetect push {folders[-1]} your-name/REPO_NAME")

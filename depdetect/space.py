@@ -4,10 +4,10 @@ The Space folder holds `app.py` (the `depdetect demo` app for one model), `requi
 this machine runs), a Space README (`sdk: gradio`, `app_file`, `models:` naming the model repo, the licence, the
 notice) and, under `depdetect/`, the depdetect files the app imports, copied from this installation:
 
-* Hybrid and dual encoder: only the demo's files (`demo.py`, `report_html.py` and the package's light
-  `__init__.py`; standard library and Gradio).
-  The model itself loads through transformers with its own remote code, so the requirements are torch,
-  transformers and gradio.
+* a remote-code system (Hybrid, dual encoder): only the demo's files (`demo.py`, `report_html.py`, the registry
+  `systems.py` with `utils.py`, the package's and every system's light `__init__.py`, and the system's `views.py`;
+  standard library and Gradio). The model itself loads through transformers with its own remote code, so the
+  requirements are torch, transformers and gradio.
 * DORIS has no remote code (it is trees over sentence embeddings, not a transformers model), so its Space carries
   the whole depdetect package (pure Python, about 650 KB) and requires what depdetect requires.
 
@@ -24,11 +24,11 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 
-#: the demo's own files: enough for a torch model, whose code comes with the model repo
-DEMO_FILES = ("__init__.py", "demo.py", "report_html.py")
-REMOTE_CODE_KINDS = ("hybrid", "dual_encoder")
-TITLES = {"hybrid": "text classifier (Hybrid)", "dual_encoder": "interview scorer (MHIM dual encoder)",
-          "doris": "user-level detector (DORIS)"}
+from . import systems
+
+#: the demo's own files: enough for a remote-code model, whose code comes with the model repo (with the registry's
+#: light files and the system's views, `vendored_files`)
+DEMO_FILES = ("__init__.py", "demo.py", "report_html.py", "systems.py", "utils.py")
 
 APP = '''"""depdetect demo of {model} ({kind}), written by depdetect {version}.
 
@@ -70,7 +70,7 @@ def _requirement_name(requirement: str) -> str | None:
 def space_requirements(kind: str) -> list[str]:
     """The Space's requirements.txt lines, each pinned to the version installed here: torch, transformers and
     gradio for a torch model; depdetect's own requirements and gradio for DORIS."""
-    if kind in REMOTE_CODE_KINDS:
+    if systems.get(kind).remote_code:
         names = ["torch", "transformers", "gradio"]
     else:
         try:
@@ -90,8 +90,10 @@ def space_requirements(kind: str) -> list[str]:
 def vendored_files(kind: str) -> list[str]:
     """The depdetect files (relative to the package) a Space of this system carries."""
     root = Path(__file__).parent
-    if kind in REMOTE_CODE_KINDS:
-        return list(DEMO_FILES)
+    spec = systems.get(kind)
+    if spec.remote_code:
+        packages = [f"{s.views.rsplit('.', 2)[-2]}/__init__.py" for s in systems.specs()]
+        return [*DEMO_FILES, *packages, spec.views.split(".", 1)[1].replace(".", "/") + ".py"]
     files = [p.relative_to(root).as_posix() for p in sorted(root.rglob("*"))
              if p.is_file() and p.suffix in (".py", ".md") and "__pycache__" not in p.parts]
     return files
@@ -105,6 +107,7 @@ def space_readme(model_repo: str, kind: str, revision: str | None, space_id: str
     from .report_html import NOTICE
 
     name = model_repo.rsplit("/", 1)[-1]
+    spec = systems.get(kind)
     data = SpaceCardData(
         title=f"depdetect demo: {name}"[:60], sdk="gradio", sdk_version=_installed("gradio"), app_file="app.py",
         python_version=f"{sys.version_info[0]}.{sys.version_info[1]}", models=[model_repo], license="apache-2.0",
@@ -114,14 +117,14 @@ def space_readme(model_repo: str, kind: str, revision: str | None, space_id: str
     )
     pinned = f"at revision `{revision}`" if revision else "at its `main` branch"
     code = ("The model runs on its own remote code through transformers (`trust_remote_code=True`); `depdetect/` "
-            "holds only the demo's user interface." if kind in REMOTE_CODE_KINDS else
+            "holds only the demo's user interface." if spec.remote_code else
             "DORIS is not a transformers model and has no remote code: `depdetect/` holds the depdetect "
             f"{__version__} package, which the app imports to load and run it.")
     body = f"""
 # depdetect demo: {name}
 
-A Gradio demo of the depdetect {TITLES[kind]} [{model_repo}](https://huggingface.co/{model_repo}), {pinned}.
-It shows the model's prediction and its explanation: {_WHAT[kind]}
+A Gradio demo of the depdetect {spec.demo_title} model [{model_repo}](https://huggingface.co/{model_repo}), {pinned}.
+It shows the model's prediction and its explanation: {spec.shows}
 
 **Notice.** {NOTICE}
 
@@ -146,15 +149,6 @@ Written by `depdetect push ... --space {space_id or 'SPACE_ID'}`. Licence: Apach
     return f"---\n{data.to_yaml()}\n---\n{body}"
 
 
-_WHAT = {
-    "hybrid": "the label, P(depression) and the words highlighted by NAS or AWVTI.",
-    "dual_encoder": "the severity score (with its interval where the model has one) and the attention per "
-                    "interview turn.",
-    "doris": "P(depression) for a user's dated posts, the symptoms found with their evidence posts, the mood "
-             "course over time and a written explanation.",
-}
-
-
 def check_space(kind: str, space_dir: str | Path | None = None, space_id: str | None = None) -> list[str]:
     """What `push --space` checks before the model is uploaded: the Space id, a new or empty folder to write into,
     and the installed versions to pin (gradio among them). Returns the requirements."""
@@ -176,8 +170,7 @@ def write_space(out_dir: str | Path, model_repo: str, kind: str, revision: str |
     from .hub import check_repo_id
 
     check_repo_id(model_repo)
-    if kind not in TITLES:
-        raise ValueError(f"Unknown system {kind!r}: expected one of {', '.join(TITLES)}.")
+    spec = systems.get(kind)
     out = Path(out_dir)
     requirements = check_space(kind, out)  # before writing anything
     readme = space_readme(model_repo, kind, revision, space_id)
@@ -185,7 +178,7 @@ def write_space(out_dir: str | Path, model_repo: str, kind: str, revision: str |
     from . import __version__
 
     (out / "app.py").write_text(APP.format(model=model_repo, kind=kind, version=__version__, revision=revision,
-                                           remote_code=kind in REMOTE_CODE_KINDS), encoding="utf-8")
+                                           remote_code=spec.remote_code), encoding="utf-8")
     (out / "requirements.txt").write_text(
         f"# depdetect {__version__}: this Space's requirements, pinned to the versions it was written with\n"
         + "\n".join(requirements) + "\n", encoding="utf-8")

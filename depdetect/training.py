@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 
 from .arguments import TrainingArguments
-from .runs import artifact_hashes, saving_folder
+from .runs import TrainResult, artifact_hashes, saving_folder, say_saved  # noqa: F401 (re-exported)
 from .utils import write_files, write_json, write_text
 
 logger = logging.getLogger(__name__)
@@ -158,9 +158,47 @@ def train(
     """
     num_epochs = num_epochs or config.num_epochs
     metric = metric_for_best_model or config.metric_for_best_model
-    greater_is_better = metric not in LOWER_IS_BETTER
     output_dir = Path(checkpoint_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
+    run = _prepare(model, train_loader, eval_loader, config, accelerator, num_epochs, output_dir)
+    state = _resume(run, resume_from_checkpoint, run_id)
+    progress = tqdm(
+        total=run.total_steps, initial=state.global_step, desc="training",
+        disable=not accelerator.is_local_main_process,
+    )
+    for epoch in range(state.epoch, num_epochs):
+        if config.max_steps and state.global_step >= config.max_steps:
+            break
+        seconds = _train_epoch(run, state, epoch, progress, prepare_batch, on_step)
+        _evaluate_epoch(run, state, epoch, seconds, evaluate_fn, metric)
+        state.epoch, state.batches_done_in_epoch, state.epoch_loss_sum = epoch + 1, 0, 0.0
+        _save_checkpoint(accelerator, output_dir, state, config.keep_checkpoints)
+    progress.close()
+    return _best_model(run), state
+
+
+@dataclass
+class _Run:
+    """What the phases of one `train` call share: the prepared objects and where the run writes."""
+
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: object
+    train_loader: DataLoader
+    eval_loader: DataLoader
+    accelerator: Accelerator
+    config: TrainingArguments
+    output_dir: Path
+    total_steps: int
+
+    @property
+    def best_path(self) -> Path:
+        return self.output_dir / "best.safetensors"
+
+
+def _prepare(model, train_loader, eval_loader, config: TrainingArguments, accelerator: Accelerator, num_epochs: int,
+             output_dir: Path) -> _Run:
+    """Optimiser and linear warm-up schedule, everything passed through `accelerator.prepare`."""
     optimizer = torch.optim.AdamW(parameter_groups(model, config))
     model, optimizer, train_loader, eval_loader = accelerator.prepare(model, optimizer, train_loader, eval_loader)
     # counted on this process's shard of the data, after prepare()
@@ -174,110 +212,120 @@ def train(
         optimizer, int(config.warmup_ratio * total_steps) * processes, total_steps * processes
     )
     scheduler = accelerator.prepare(scheduler)
+    return _Run(model, optimizer, scheduler, train_loader, eval_loader, accelerator, config, output_dir, total_steps)
 
+
+def _resume(run: _Run, resume_from_checkpoint: str | None, run_id: str | None) -> TrainState:
+    """A fresh state, or the state of the checkpoint to resume (refused when it belongs to another run)."""
     state = TrainState(run_id=run_id)
-    if resume_from_checkpoint:
-        path = latest_checkpoint(output_dir) if resume_from_checkpoint == "latest" else Path(resume_from_checkpoint)
-        if path is None or not (path / STATE_FILE).is_file():
-            raise FileNotFoundError(
-                f"No checkpoint to resume from at {resume_from_checkpoint!r} (looked for {STATE_FILE}); "
-                f"checkpoints live in {output_dir}."
-            )
-        try:
-            saved = json.loads((path / STATE_FILE).read_text(encoding="utf-8"))
-            state = TrainState(**saved)
-        except (ValueError, TypeError) as err:
-            raise ValueError(f"{path / STATE_FILE} is not a depdetect checkpoint state ({err}).") from err
-        if run_id is not None and state.run_id is None:
-            raise ValueError(
-                f"Checkpoint {path} records no run id (written by depdetect < 0.3), so it cannot be checked to belong "
-                "to this run. Start afresh with --overwrite_output_dir."
-            )
-        if run_id is not None and state.run_id != run_id:
-            raise ValueError(
-                f"Checkpoint {path} belongs to run {state.run_id}, not to this run ({run_id}): its "
-                "data or model arguments differ. Resume with that run's arguments, or start afresh with "
-                "--overwrite_output_dir."
-            )
-        accelerator.load_state(str(path))
-        accelerator.print(f"Resumed from {path} (epoch {state.epoch + 1}, step {state.global_step}).")
+    if not resume_from_checkpoint:
+        return state
+    output_dir = run.output_dir
+    path = latest_checkpoint(output_dir) if resume_from_checkpoint == "latest" else Path(resume_from_checkpoint)
+    if path is None or not (path / STATE_FILE).is_file():
+        raise FileNotFoundError(
+            f"No checkpoint to resume from at {resume_from_checkpoint!r} (looked for {STATE_FILE}); "
+            f"checkpoints live in {output_dir}."
+        )
+    try:
+        saved = json.loads((path / STATE_FILE).read_text(encoding="utf-8"))
+        state = TrainState(**saved)
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"{path / STATE_FILE} is not a depdetect checkpoint state ({err}).") from err
+    if run_id is not None and state.run_id is None:
+        raise ValueError(
+            f"Checkpoint {path} records no run id (written by depdetect < 0.3), so it cannot be checked to belong "
+            "to this run. Start afresh with --overwrite_output_dir."
+        )
+    if run_id is not None and state.run_id != run_id:
+        raise ValueError(
+            f"Checkpoint {path} belongs to run {state.run_id}, not to this run ({run_id}): its "
+            "data or model arguments differ. Resume with that run's arguments, or start afresh with "
+            "--overwrite_output_dir."
+        )
+    run.accelerator.load_state(str(path))
+    run.accelerator.print(f"Resumed from {path} (epoch {state.epoch + 1}, step {state.global_step}).")
+    return state
 
-    best_path = output_dir / "best.safetensors"
-    progress = tqdm(
-        total=total_steps, initial=state.global_step, desc="training", disable=not accelerator.is_local_main_process
-    )
-    for epoch in range(state.epoch, num_epochs):
+
+def _train_epoch(run: _Run, state: TrainState, epoch: int, progress, prepare_batch, on_step) -> float:
+    """One epoch of optimiser steps (after the batches a resumed checkpoint already did); returns this process's
+    training seconds."""
+    accelerator, config, model, train_loader = run.accelerator, run.config, run.model, run.train_loader
+    model.train()
+    train_loader.set_epoch(epoch)
+    skip = state.batches_done_in_epoch if epoch == state.epoch else 0
+    batches = train_loader
+    if skip:
+        batches = accelerator.skip_first_batches(train_loader, skip)
+        batches.set_epoch(epoch)  # a fresh loader starts at epoch 0: keep this epoch's shuffle order
+    if not skip:
+        state.epoch_loss_sum = 0.0
+    state.epoch, state.batches_done_in_epoch = epoch, skip
+    running, epoch_start = [], time.perf_counter()
+    for batch in batches:
+        if prepare_batch is not None:
+            batch = prepare_batch(batch, state.global_step)
+        with accelerator.accumulate(model):
+            loss = model(**batch).loss
+            accelerator.backward(loss)
+            if accelerator.sync_gradients and config.max_grad_norm:
+                accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+            run.optimizer.step()
+            run.scheduler.step()
+            run.optimizer.zero_grad()
+        state.batches_done_in_epoch += 1
+        running.append(loss.detach().float().item())
+        state.epoch_loss_sum += running[-1]
+        if not accelerator.sync_gradients:
+            continue
+        state.global_step += 1
+        progress.update(1)
+        progress.set_postfix(loss=f"{np.mean(running[-20:]):.4f}", epoch=epoch + 1)
+        if config.checkpointing_steps and state.global_step % config.checkpointing_steps == 0:
+            _save_checkpoint(accelerator, run.output_dir, state, config.keep_checkpoints)
+        if on_step is not None:
+            on_step(state.global_step)
         if config.max_steps and state.global_step >= config.max_steps:
             break
-        model.train()
-        train_loader.set_epoch(epoch)
-        skip = state.batches_done_in_epoch if epoch == state.epoch else 0
-        batches = train_loader
-        if skip:
-            batches = accelerator.skip_first_batches(train_loader, skip)
-            batches.set_epoch(epoch)  # a fresh loader starts at epoch 0: keep this epoch's shuffle order
-        if not skip:
-            state.epoch_loss_sum = 0.0
-        state.epoch, state.batches_done_in_epoch = epoch, skip
-        running, epoch_start = [], time.perf_counter()
-        for batch in batches:
-            if prepare_batch is not None:
-                batch = prepare_batch(batch, state.global_step)
-            with accelerator.accumulate(model):
-                loss = model(**batch).loss
-                accelerator.backward(loss)
-                if accelerator.sync_gradients and config.max_grad_norm:
-                    accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm)
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad()
-            state.batches_done_in_epoch += 1
-            running.append(loss.detach().float().item())
-            state.epoch_loss_sum += running[-1]
-            if not accelerator.sync_gradients:
-                continue
-            state.global_step += 1
-            progress.update(1)
-            progress.set_postfix(loss=f"{np.mean(running[-20:]):.4f}", epoch=epoch + 1)
-            if config.checkpointing_steps and state.global_step % config.checkpointing_steps == 0:
-                _save_checkpoint(accelerator, output_dir, state, config.keep_checkpoints)
-            if on_step is not None:
-                on_step(state.global_step)
-            if config.max_steps and state.global_step >= config.max_steps:
-                break
+    return time.perf_counter() - epoch_start  # validation excluded
 
-        seconds = time.perf_counter() - epoch_start  # this process's training time in the epoch, validation excluded
-        metrics = evaluate_fn(model, eval_loader, accelerator)
-        train_loss = state.epoch_loss_sum / state.batches_done_in_epoch if state.batches_done_in_epoch else math.nan
-        record = {"epoch": epoch + 1, "step": state.global_step, "train_loss": train_loss, "train_seconds": seconds}
-        record.update({f"eval_{k}": v for k, v in metrics.items()})
-        state.history.append(record)
-        if metric not in metrics:
-            raise ValueError(
-                f"metric_for_best_model={metric!r} is not among the validation metrics {sorted(metrics)}; pick one "
-                "of them."
-            )
-        value = metrics[metric]
-        better = state.best_metric is None or (
-            value > state.best_metric if greater_is_better else value < state.best_metric
-        )
-        if better and not math.isnan(value):
-            state.best_metric, state.best_epoch = float(value), epoch + 1
-            if accelerator.is_main_process:
-                save_model(accelerator.unwrap_model(model), str(best_path))
-        accelerator.print(
-            f"epoch {epoch + 1}: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items())
-            + (" (best)" if better else "")
-        )
-        state.epoch, state.batches_done_in_epoch, state.epoch_loss_sum = epoch + 1, 0, 0.0
-        _save_checkpoint(accelerator, output_dir, state, config.keep_checkpoints)
-    progress.close()
 
-    accelerator.wait_for_everyone()
-    unwrapped = accelerator.unwrap_model(model)
-    if best_path.is_file():
-        load_model(unwrapped, str(best_path))  # read on the CPU, copied into the parameters where they live
-    return unwrapped, state
+def _evaluate_epoch(run: _Run, state: TrainState, epoch: int, seconds: float, evaluate_fn, metric: str) -> None:
+    """Score the epoch on validation, record it in the history, and keep its weights when they are the best."""
+    accelerator = run.accelerator
+    metrics = evaluate_fn(run.model, run.eval_loader, accelerator)
+    train_loss = state.epoch_loss_sum / state.batches_done_in_epoch if state.batches_done_in_epoch else math.nan
+    record = {"epoch": epoch + 1, "step": state.global_step, "train_loss": train_loss, "train_seconds": seconds}
+    record.update({f"eval_{k}": v for k, v in metrics.items()})
+    state.history.append(record)
+    if metric not in metrics:
+        raise ValueError(
+            f"metric_for_best_model={metric!r} is not among the validation metrics {sorted(metrics)}; pick one "
+            "of them."
+        )
+    value = metrics[metric]
+    greater_is_better = metric not in LOWER_IS_BETTER
+    better = state.best_metric is None or (
+        value > state.best_metric if greater_is_better else value < state.best_metric
+    )
+    if better and not math.isnan(value):
+        state.best_metric, state.best_epoch = float(value), epoch + 1
+        if accelerator.is_main_process:
+            save_model(accelerator.unwrap_model(run.model), str(run.best_path))
+    accelerator.print(
+        f"epoch {epoch + 1}: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items())
+        + (" (best)" if better else "")
+    )
+
+
+def _best_model(run: _Run) -> torch.nn.Module:
+    """The unwrapped model with the best epoch's weights loaded."""
+    run.accelerator.wait_for_everyone()
+    unwrapped = run.accelerator.unwrap_model(run.model)
+    if run.best_path.is_file():
+        load_model(unwrapped, str(run.best_path))  # read on the CPU, copied into the parameters where they live
+    return unwrapped
 
 
 def _save_checkpoint(accelerator: Accelerator, output_dir: Path, state: TrainState, keep: int) -> None:
@@ -291,15 +339,6 @@ def _save_checkpoint(accelerator: Accelerator, output_dir: Path, state: TrainSta
 
 
 # -- what both torch recipes do with a trained model --------------------------------------------------------------
-
-
-@dataclass
-class TrainResult:
-    """What a recipe trained and measured: metrics (as in metrics.json), the saved folder(s), the model(s)."""
-
-    metrics: dict
-    output_dir: Path | None = None
-    models: dict = field(default_factory=dict)
 
 
 def save_model_folder(model, tokenizer, folder: str | Path, metrics: dict, card, kind: str,
@@ -324,14 +363,3 @@ def remove_checkpoints(accelerator: Accelerator, args: TrainingArguments) -> Non
     """Delete a finished run's checkpoints (they hold pickled optimiser states) unless asked to keep them."""
     if accelerator.is_main_process and not args.keep_checkpoints_after_training:
         shutil.rmtree(Path(args.output_dir) / "checkpoints", ignore_errors=True)
-
-
-def say_saved(folders: list[Path], main_process: bool = True) -> None:
-    """The last lines of a run: where the model is, and the command to run next."""
-    if not main_process:
-        return
-    for folder in folders:
-        print(f"Saved the Hub-ready model folder to {folder}.")
-    if folders:
-        print(f"Next: depdetect predict {folders[-1]} INPUT -o predictions.jsonl   |   "
-              f"depdetect push {folders[-1]} your-name/REPO_NAME")

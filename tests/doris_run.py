@@ -32,7 +32,7 @@ doris = DorisPipeline(config, embedder=SentenceTransformerEmbedder(args.st_path,
                       cache_dir=args.cache, state=state, batch_size=8)
 doris.fit(cohort["train"])
 probabilities = doris.predict_proba(cohort["test"])
-X, _ = doris._featurize(cohort["test"].to_list())
+X, _ = doris.featurize(cohort["test"].to_list())
 if state.is_main_process:
     with open(args.out, "w") as handle:
         json.dump({"probabilities": probabilities.tolist(), "features": X.tolist(), "stats": dict(doris.stats),

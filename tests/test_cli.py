@@ -290,7 +290,7 @@ def test_predict_and_evaluate_users_with_doris(models, cohort, tmp_path):
     assert result["metrics"] == pytest.approx(doris.evaluate(users), nan_ok=True)
     # evaluate decides at the saved pipeline's threshold, not at 0.5: at the median probability, half the users flip
     probabilities = sorted(o["probability"] for o in out)
-    doris.config.threshold = (probabilities[5] + probabilities[6]) / 2
+    doris.config.decision_threshold = (probabilities[5] + probabilities[6]) / 2
     assert sum(p >= 0.5 for p in probabilities) != 6
     doris.save_pretrained(tmp_path / "median", include_embedder=True)
     median = main(["evaluate", str(tmp_path / "median"), source, "-o", str(tmp_path / "eval.json")])

@@ -9,7 +9,7 @@ from datasets import ClassLabel, Dataset, DatasetDict
 from depdetect.data import normalize_labels, stratified_splits
 from depdetect.hybrid.arguments import PostsDataArguments
 from depdetect.hybrid.data import load_posts, load_rmhd
-from depdetect.hybrid.pipeline_hybrid import check_texts
+from depdetect.schemas import check_texts
 
 
 def posts(**kwargs):

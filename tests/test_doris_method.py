@@ -129,13 +129,19 @@ def test_make_annotator_reads_openai_and_transformers_specs(tmp_path):
         ({"m": -1}, "`m` must be a percentage"),
         ({"ablate": "dc,xx"}, "unknown"),
         ({"ablate": "dc,mc,ph"}, "keep at least one"),
-        ({"threshold": 1.0}, "`threshold`"),
+        ({"decision_threshold": 1.0}, "`decision_threshold`"),
         ({"symptoms": [{"code": "A"}]}, "`symptoms`"),
     ],
 )
 def test_config_rejects_bad_values(kwargs, match):
     with pytest.raises(ValueError, match=match):
         DorisConfig(**kwargs)
+
+
+def test_a_config_saved_with_the_old_threshold_name_loads_with_its_value():
+    old = {**DorisConfig().to_dict(), "threshold": 0.37}
+    del old["decision_threshold"]
+    assert DorisConfig.from_dict(old).decision_threshold == 0.37
 
 
 def test_config_round_trips_through_json(tmp_path):

@@ -21,7 +21,7 @@ from depdetect.early.policy import (
     Trajectory,
     _decisions_at,
     _window_scores,
-    choose_threshold,
+    choose_early_policy,
 )
 from depdetect.early.streams import HybridUserStream, ordered_posts, run_stream
 
@@ -162,7 +162,7 @@ def test_the_fast_threshold_search_decides_like_the_policy_and_finds_the_best_f_
         np.testing.assert_array_equal(fast[0], [d.decision for d in slow])
         np.testing.assert_array_equal(fast[1], [d.delay for d in slow])
         best = max(best, f_latency(fast[0], fast[1], labels, p)["f_latency"])
-    policy, found = choose_threshold(trajectories, min_posts, patience)
+    policy, found = choose_early_policy(trajectories, min_posts, patience)
     decisions = [policy.decide(t) for t in trajectories]
     achieved = f_latency([d.decision for d in decisions], [d.delay for d in decisions], labels, p)["f_latency"]
     assert achieved == pytest.approx(found["f_latency"]) and achieved >= best - 1e-12
@@ -172,7 +172,7 @@ def test_the_fast_threshold_search_decides_like_the_policy_and_finds_the_best_f_
 def test_a_threshold_cannot_be_chosen_without_depressed_validation_users():
     controls = [Trajectory("c", [1, 2], [0.1, 0.2], label=0)]
     with pytest.raises(ValueError, match="no depressed user"):
-        choose_threshold(controls)
+        choose_early_policy(controls)
 
 
 # -- DORIS streamed -----------------------------------------------------------------------------------------------
@@ -225,17 +225,17 @@ def test_streamed_scores_equal_batch_scores_after_every_post(doris_folder, tiny_
 def test_adding_a_post_embeds_that_post_only(doris_folder, tiny_embedder, cohort):
     counting = CountingEmbedder(tiny_embedder)
     doris = DorisPipeline.from_pretrained(doris_folder, embedder=counting)
-    doris._template_embeddings()
+    doris.template_embeddings()
     user = max(cohort["test"].to_list(), key=lambda u: len(u["posts"]))
     stream = doris.stream(user["user_id"])
     summaries = []
-    original = doris._summarize
+    original = doris.summarize
 
     def counted(post_lists):
         summaries.append(len(post_lists[0]))
         return original(post_lists)
 
-    doris._summarize = counted
+    doris.summarize = counted
     for post in user["posts"]:
         before = len(counting.calls)
         stream.add(post)
@@ -545,7 +545,8 @@ def test_early_flags_need_early_and_the_dual_encoder_is_refused(doris_folder, co
     with pytest.raises(SystemExit):
         main(["evaluate", str(doris_folder), source, "--early", "--threshold", "0.5", "--validation", source])
     assert "not both" in capsys.readouterr().err
-    with pytest.raises(ValueError, match="dual encoder scores interviews"):
+    with pytest.raises(ValueError, match="the dual-encoder model scores interviews. Use a model of a system that "
+                                         "streams users: hybrid, doris"):
         StreamingSystem("dual_encoder", None)
     empty = write_users(tmp_path / "empty.jsonl", [{"user_id": "ghost", "posts": [], "label": 0}])
     with pytest.raises(SystemExit):
@@ -560,7 +561,7 @@ def test_ordered_posts_keeps_dated_histories_in_order_without_a_note():
 
 
 def test_long_texts_are_cut_by_words_before_tokenizing_without_changing_the_embedding(tiny_embedder):
-    from depdetect.doris.embedder import cut_words
+    from depdetect.embedder import cut_words
 
     assert cut_words("a b  c", 3) == "a b  c" and cut_words("a\nb  c d e f g", 3) == "a\nb  c"
     assert cut_words("  one   two three four five six", 2) == "  one   two"

@@ -233,7 +233,7 @@ def test_prompts_drop_removes_every_prompt_token(tokenizer):
 
 def test_prompts_drop_is_saved_stated_on_the_card_and_followed_by_the_pipeline(tiny_encoder_dir, esconv_jsonl,
                                                                               tmp_path):
-    from depdetect.dual_encoder.recipe import load_predictor
+    from depdetect.dual_encoder.predictor import load_predictor
 
     out = tmp_path / "drop"
     main(dual_args(tiny_encoder_dir, esconv_jsonl, out, "--num_epochs", "1", "--prompts", "drop"))

@@ -436,7 +436,7 @@ def test_a_poisoned_answer_is_not_cached_and_is_asked_again(tiny_embedder, cohor
 def test_the_memory_store_without_a_cache_dir_is_bounded(tiny_embedder, cohort):
     doris = DorisPipeline(doris_config(), embedder=tiny_embedder, memory_size=50)
     doris.fit(balanced_users(cohort["train"], 40))
-    assert len(doris._memory) == 50
+    assert len(doris.caches.memory) == 50
     assert doris.predict_proba(balanced_users(cohort["test"], 6, depressed=1)).shape == (6,)
 
 

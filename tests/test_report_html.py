@@ -7,7 +7,8 @@ import json
 from html.parser import HTMLParser
 
 from depdetect.cli import main
-from depdetect.report_html import mood_timeline, render_report
+from depdetect.doris.views import mood_timeline
+from depdetect.report_html import render_report
 
 from .test_cli import TURNS, write_jsonl
 

@@ -27,7 +27,14 @@ from .test_cli import TURNS
 from .test_hub import run
 
 DEMO_FILES = {"app.py", "requirements.txt", "README.md", "depdetect/__init__.py", "depdetect/demo.py",
-              "depdetect/report_html.py"}
+              "depdetect/report_html.py", "depdetect/systems.py", "depdetect/utils.py", "depdetect/hybrid/__init__.py",
+              "depdetect/dual_encoder/__init__.py", "depdetect/doris/__init__.py"}
+
+
+def demo_files(kind: str) -> set[str]:
+    """What a remote-code model's Space holds: the demo's files and the system's own views."""
+    return DEMO_FILES | {f"depdetect/{kind}/views.py"}
+
 TEXT = "I can't sleep and I feel hopeless"
 POSTS = [["2024-01-03", "Started a new job today, nervous but excited."],
          ["2024-02-11", "I haven't slept properly in weeks and I feel worthless."],
@@ -96,7 +103,7 @@ def test_push_with_space_publishes_the_model_and_a_gradio_space_naming_it(hub, s
                 "depdetect/inference.py"} <= set(files)
     else:  # the model's own code does the rest
         assert set(pinned) == {"torch", "transformers", "gradio"}
-        assert set(files) == DEMO_FILES
+        assert set(files) == demo_files(kind)
     for name, data in files.items():
         if name.startswith("depdetect/"):
             assert data == (package / name.removeprefix("depdetect/")).read_bytes(), name
@@ -150,8 +157,9 @@ def test_a_refused_space_upload_is_a_clear_error_and_the_same_command_succeeds_a
     assert "README.md" in hub.files("tester/retried")  # the model went out; the Space folder was not kept
     assert not (tmp_path / "space").exists()
     push(hub, tmp_path / "home", *argv)
-    assert set(hub.files("tester/retried-demo", "space")) == DEMO_FILES
-    assert {p.relative_to(tmp_path / "space").as_posix() for p in (tmp_path / "space").rglob("*.*")} == DEMO_FILES
+    assert set(hub.files("tester/retried-demo", "space")) == demo_files("hybrid")
+    assert {p.relative_to(tmp_path / "space").as_posix() for p in (tmp_path / "space").rglob("*.*")} == demo_files(
+        "hybrid")
 
 
 def test_pushing_again_refreshes_the_copied_files_and_keeps_the_spaces_own(hub, spaces, models, tmp_path):
@@ -166,7 +174,7 @@ def test_pushing_again_refreshes_the_copied_files_and_keeps_the_spaces_own(hub, 
     assert "depdetect/removed_module.py" in hub.files(space, "space")
     push(hub, tmp_path / "home", str(models["hybrid"]), "tester/repushed", "--space", space)
     files = hub.files(space, "space")
-    assert set(files) == DEMO_FILES | {"notes.md"} and files["notes.md"] == b"our notes"
+    assert set(files) == demo_files("hybrid") | {"notes.md"} and files["notes.md"] == b"our notes"
 
 
 # -- the Space, run from a fresh venv that installs only its requirements.txt --------------------------------------
@@ -264,6 +272,7 @@ def test_the_fresh_venvs_hold_only_the_requirements_and_no_depdetect(venvs, tmp_
 def test_the_hybrid_space_runs_from_a_fresh_venv_and_answers_like_the_pipeline(hub, spaces, venvs, models,
                                                                                tmp_path):
     from depdetect.demo import Tab
+    from depdetect.hybrid.views import explain_text
 
     app = start(hub, spaces, venvs, "hybrid", tmp_path)
     try:
@@ -272,7 +281,7 @@ def test_the_hybrid_space_runs_from_a_fresh_venv_and_answers_like_the_pipeline(h
             app.client.predict("   ", "NAS", api_name="/explain_text")
     finally:
         app.close()
-    expected = Tab(str(models["hybrid"])).explain_text(TEXT, "AWVTI")
+    expected = explain_text(Tab(str(models["hybrid"])), TEXT, "AWVTI")
     assert (label, probability) == expected[:2]
     assert [(w["token"], w["class_or_confidence"]) for w in words] == [tuple(w) for w in expected[2]]
     log = "".join(app.lines)
@@ -282,6 +291,7 @@ def test_the_hybrid_space_runs_from_a_fresh_venv_and_answers_like_the_pipeline(h
 def test_the_interview_space_runs_from_a_fresh_venv_and_answers_like_the_pipeline(hub, spaces, venvs, models,
                                                                                  tmp_path):
     from depdetect.demo import Tab
+    from depdetect.dual_encoder.views import score_interview
 
     table = {"headers": ["prompt", "response"], "data": [[t["prompt"], t["response"]] for t in TURNS]}
     app = start(hub, spaces, venvs, "dual_encoder", tmp_path)
@@ -292,13 +302,14 @@ def test_the_interview_space_runs_from_a_fresh_venv_and_answers_like_the_pipelin
             app.client.predict(empty, api_name="/score_interview")
     finally:
         app.close()
-    local_summary, local_bars, local_shaded = Tab(str(models["dual_encoder"])).score_interview(table["data"])
+    local_summary, local_bars, local_shaded = score_interview(Tab(str(models["dual_encoder"])), table["data"])
     assert summary == local_summary and shaded == local_shaded
     assert [row[1] for row in bars["data"]] == pytest.approx(local_bars["attention"].tolist(), abs=1e-6)
 
 
 def test_the_doris_space_runs_from_a_fresh_venv_on_its_copy_of_depdetect(hub, spaces, venvs, models, tmp_path):
     from depdetect.demo import Tab
+    from depdetect.doris.views import explain_user
 
     table = {"headers": ["timestamp", "text"], "data": POSTS}
     app = start(hub, spaces, venvs, "doris", tmp_path)
@@ -309,4 +320,4 @@ def test_the_doris_space_runs_from_a_fresh_venv_on_its_copy_of_depdetect(hub, sp
             app.client.predict(bad, None, api_name="/explain_user")
     finally:
         app.close()
-    assert (summary, details) == Tab(str(models["doris"])).explain_user(POSTS)
+    assert (summary, details) == explain_user(Tab(str(models["doris"])), POSTS)

@@ -307,7 +307,7 @@ def test_the_pipeline_returns_the_calibrated_probabilities_the_metrics_were_comp
                                                                                         grouped_files):
     import pandas as pd
 
-    from depdetect.hybrid.recipe import load_predictor
+    from depdetect.hybrid.predictor import load_predictor
 
     out, metrics = calibrated_hybrid
     detector = load_predictor(out)
@@ -340,7 +340,7 @@ print("RESULT " + json.dumps({"out": out, "depdetect": [m for m in sys.modules i
 def test_a_calibrated_model_gives_the_same_calibrated_probabilities_in_a_fresh_process_without_depdetect(
     calibrated_hybrid, tmp_path
 ):
-    from depdetect.hybrid.recipe import load_predictor
+    from depdetect.hybrid.predictor import load_predictor
     from tests.test_remote_code import fresh_process
 
     out, _ = calibrated_hybrid
@@ -405,7 +405,7 @@ def test_dual_encoder_regression_saves_conformal_intervals_and_the_pipeline_retu
                                                                                          esconv_file, tmp_path):
     from depdetect.cli import main
     from depdetect.corpora import esconv
-    from depdetect.dual_encoder.recipe import load_predictor
+    from depdetect.dual_encoder.predictor import load_predictor
 
     out, data = tmp_path / "de", tmp_path / "esconv.jsonl"
     data.write_text("".join(json.dumps(row) + "\n" for row in esconv.load_esconv(esconv_file)))

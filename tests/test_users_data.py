@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from depdetect.arguments import DataArguments
-from depdetect.corpora import rmhd_users, swdd, users_jsonl
+from depdetect.corpora import swdd, users_jsonl
+from depdetect.doris import rmhd_users
 from depdetect.doris.data import check_user, load_users, rmhd_user_cohort, users_from_records
 
 

@@ -110,7 +110,7 @@ def load_daic_woz(root: str | Path):
     """The train/validation/test sessions of a DAIC-WOZ copy as an `interviews` DatasetDict."""
     from datasets import DatasetDict
 
-    from ..dual_encoder.data import interviews_from_records
+    from ..data import interviews_from_records
 
     root = Path(root)
     splits = {}

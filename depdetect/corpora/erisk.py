@@ -143,7 +143,7 @@ def _listing(names: list[str], limit: int = 10) -> str:
 
 def load_collection(xml_path: str | Path, golden_truth: str | Path, drop_empty_subjects: bool = False) -> list[dict]:
     """The users of one eRisk collection (records of the `users` schema), each subject's posts in time order."""
-    from ..doris.data import parse_timestamp
+    from ..schemas import parse_timestamp
 
     writings: dict[str, list[tuple[int, int, dict]]] = {}
     empty = 0
@@ -189,8 +189,7 @@ def load_erisk(xml_path: str | Path, golden_truth: str | Path, test: tuple[str, 
     """An eRisk collection (and its test collection) as a `users` DatasetDict with train/validation/test."""
     from datasets import DatasetDict
 
-    from ..data import stratified_splits
-    from ..doris.data import users_from_records
+    from ..data import stratified_splits, users_from_records
 
     data = users_from_records(load_collection(xml_path, golden_truth, drop_empty_subjects), str(xml_path))
     labels = list(data["label"])

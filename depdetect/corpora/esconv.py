@@ -80,7 +80,7 @@ def esconv_records(dialogues: list[dict], source: str = "ESConv") -> list[dict]:
 
 def load_esconv(path: str | Path):
     """All dialogues of an ESConv JSON file as one `interviews` Dataset (dialogues without a score are dropped)."""
-    from ..dual_encoder.data import interviews_from_records
+    from ..data import interviews_from_records
 
     dialogues = read_json_file(path)
     records = [r for r in esconv_records(dialogues, str(path)) if r["score"] is not None]

@@ -19,8 +19,7 @@ from .common import jsonl_main
 
 
 def load_jsonl(path: str | Path):
-    from ..data import read_jsonl
-    from ..dual_encoder.data import interviews_from_records
+    from ..data import interviews_from_records, read_jsonl
 
     return interviews_from_records(read_jsonl(path), str(path))
 

@@ -94,7 +94,7 @@ def load_swdd(folder: str | Path, seed: int = 42):
     """SWDD's users as a `users` DatasetDict, split 7:1:2 stratified by label."""
     from datasets import DatasetDict
 
-    from ..doris.data import users_from_records
+    from ..data import users_from_records
 
     folder = Path(folder)
     counts = {"empty_tweets": 0, "users_without_tweets": 0}

@@ -19,8 +19,7 @@ from .common import jsonl_main
 
 
 def load_jsonl(path: str | Path):
-    from ..data import read_jsonl
-    from ..doris.data import users_from_records
+    from ..data import read_jsonl, users_from_records
 
     return users_from_records(read_jsonl(path), str(path))
 

@@ -78,10 +78,11 @@ class DorisConfig:
     annotator_state: dict = field(default_factory=dict, metadata=_help(
         "What the annotator fitted (the embedding annotator's per-symptom thresholds)."))
     xgboost: dict = field(default_factory=default_xgboost_params, metadata=_help("XGBoostParams, as a dict."))
-    threshold: float = field(default=0.5, metadata=_help(
-        "P(depression) (calibrated) at or above which a user is depressed; chosen on validation by `threshold_rule`."))
+    decision_threshold: float = field(default=0.5, metadata=_help(
+        "P(depression) (calibrated) at or above which a user is depressed; chosen on validation by `threshold_rule` "
+        "(saved as `threshold` before depdetect 0.8; such configs still load)."))
     threshold_rule: str = field(default="0.5", metadata=_help(
-        "The rule that chose `threshold` (0.5, f1, recall@R, precision@P or a number)."))
+        "The rule that chose `decision_threshold` (0.5, f1, recall@R, precision@P or a number)."))
     calibration: dict = field(default_factory=dict, metadata=_help(
         "Calibration of the trees' P(depression) fitted on validation ({'method': 'platt', 'a', 'b'}); empty: none."))
     seed: int = field(default=42, metadata=_help("Seed of XGBoost and of the data splits (and the simulated cohort)."))
@@ -105,8 +106,8 @@ class DorisConfig:
             raise ValueError(f"`ablate` takes parts from {FEATURE_PARTS}, got unknown {sorted(unknown)}.")
         if set(self.ablate) == set(FEATURE_PARTS):
             raise ValueError("`ablate` removes every feature part; keep at least one of dc, mc, ph.")
-        if not 0 < self.threshold < 1:
-            raise ValueError(f"`threshold` must be in (0, 1), got {self.threshold}.")
+        if not 0 < self.decision_threshold < 1:
+            raise ValueError(f"`decision_threshold` must be in (0, 1), got {self.decision_threshold}.")
         if not self.symptoms or any("code" not in s or "name" not in s or "template" not in s for s in self.symptoms):
             raise ValueError("`symptoms` must be a non-empty list of {'code', 'name', 'template'} dicts.")
         if not self.emotions or any("name" not in e or "template" not in e for e in self.emotions):
@@ -133,6 +134,8 @@ class DorisConfig:
         values = dict(values)
         if values.pop("model_type", "doris") != "doris":
             raise ValueError("This config is not a DORIS config (model_type must be 'doris').")
+        if "threshold" in values and "decision_threshold" not in values:  # the name before depdetect 0.8
+            values["decision_threshold"] = values.pop("threshold")
         known = set(cls.__dataclass_fields__)
         unknown = set(values) - known
         if unknown:

@@ -3,90 +3,28 @@ cohort used as offline default data."""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
-from datetime import datetime, timezone
-
 import numpy as np
 import pandas as pd
-from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
+from datasets import DatasetDict
 
-from ..data import POST_LABELS, RMHD_CONTROL_SUBREDDITS, complete_splits, record_splits, rmhd_csv_path
-
-# the one rule for texts (it lives in the Hybrid's pipeline file because remote code must carry it itself)
-from ..hybrid.pipeline_hybrid import check_text
-
-POST_FEATURES = {"text": Value("string"), "timestamp": Value("string")}
-USERS_FEATURES = Features(
-    {"user_id": Value("string"), "posts": [POST_FEATURES], "label": ClassLabel(names=POST_LABELS)}
+from ..data import (  # noqa: F401 (the shared users schema)
+    POST_FEATURES,
+    POST_LABELS,
+    RMHD_CONTROL_SUBREDDITS,
+    USERS_FEATURES,
+    complete_splits,
+    record_splits,
+    rmhd_csv_path,
+    users_from_records,
 )
+from ..schemas import check_user, parse_timestamp  # noqa: F401 (the users schema's checks, re-exported)
+
 #: The simulated RMHD cohort (see `rmhd_user_cohort`): which subreddits feed which users.
 COHORT_CLINICAL_SUBREDDITS = ("depression", "suicidewatch")
 
 
-def parse_timestamp(value: object, where: str) -> datetime | None:
-    """An ISO 8601 timestamp (or None). Naive times are read as UTC so that all posts sort on one clock."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{where}: `timestamp` must be an ISO 8601 string or null, got {value!r}.")
-    try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError as err:
-        raise ValueError(
-            f"{where}: timestamp {value!r} is not ISO 8601 (e.g. '2020-01-30T01:01:11+08:00'); "
-            "convert it, or set it to null when unknown."
-        ) from err
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def check_user(user: object, where: str) -> dict:
-    """Validate one user of the `users` schema and return it with posts as {text, timestamp} dicts.
-
-    A post may be a dict with `text` and an optional `timestamp` (ISO 8601 or null; unknown times keep their
-    given order) or a bare string. A user with no posts, a post with empty or non-string text, or an unreadable
-    timestamp raises a ValueError naming the user and the post.
-    """
-    if not isinstance(user, dict):
-        raise ValueError(f"{where}: a user must be a dict with `user_id` and `posts`, got {type(user).__name__}.")
-    name = f"{where}: user {user.get('user_id', '?')!r}"
-    posts = user.get("posts")
-    if not isinstance(posts, (list, tuple)):
-        raise ValueError(f"{name}: `posts` must be a list of {{'text', 'timestamp'}} dicts, got "
-                         f"{type(posts).__name__}.")
-    if not posts:
-        raise ValueError(f"{name} has no posts; drop the user or give it at least one post.")
-    clean = []
-    for i, post in enumerate(posts):
-        post = {"text": post} if isinstance(post, str) else post
-        if not isinstance(post, dict):
-            raise ValueError(f"{name}, post {i}: expected a dict with `text`, got {type(post).__name__}.")
-        text = check_text(post.get("text"), f"{name}, post {i} `text`")
-        timestamp = post.get("timestamp")
-        parse_timestamp(timestamp, f"{name}, post {i}")
-        clean.append({"text": text, "timestamp": timestamp.strip() if isinstance(timestamp, str) else None})
-    return {"user_id": str(user.get("user_id", where)), "posts": clean, "label": user.get("label", -1)}
-
-
-def users_from_records(records: Sequence[dict], where: str, require_label: bool = True) -> Dataset:
-    """Build a validated `users` Dataset from dicts with user_id, posts[, label (0/1 or control/depression)]."""
-    rows = {"user_id": [], "posts": [], "label": []}
-    for i, record in enumerate(records):
-        user = check_user(record, f"{where}[{i}]")
-        label = user["label"]
-        label = -1 if label is None else label
-        if isinstance(label, str) and label in POST_LABELS:
-            label = POST_LABELS.index(label)
-        if label not in (0, 1) and (require_label or label != -1):
-            raise ValueError(
-                f"{where}[{i}]: user {user['user_id']!r} has label {label!r}; use 0/'control' or 1/'depression'."
-            )
-        rows["user_id"].append(user["user_id"])
-        rows["posts"].append(user["posts"])
-        rows["label"].append(int(label))
-    if not rows["user_id"]:
-        raise ValueError(f"{where} holds no users.")
-    return Dataset.from_dict(rows, features=USERS_FEATURES)
 
 
 def load_users(data_args=None, seed: int = 42, cohort_users: int = 1000) -> DatasetDict:

@@ -15,49 +15,26 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import Counter, OrderedDict
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from ..calibration import calibrate
 from ..metrics import classification_metrics
 from ..utils import saved_versions, write_files, write_json, write_text
 from .annotators import EmbeddingAnnotator, make_annotator, offline_explanation, offline_summary
-from .cache import AnswerCache, EmbeddingCache, cache_key
+from .cache import PipelineCaches, cache_key, store
 from .config import CONFIG_NAME, DorisConfig
 from .data import check_user, parse_timestamp
-from .features import feature_names, normalize_rows, risk_scores, top_percent_cutoff, user_features
+from .features import feature_names, risk_scores, top_percent_cutoff, user_features
+from .method import annotation_targets, emotional_posts, mood_course_posts, symptom_vectors, template_similarities
 
 logger = logging.getLogger(__name__)
 
 BOOSTER_NAME = "xgboost_model.json"
-#: texts embedded per step (bounds memory and cache appends; one progress-bar update each)
-EMBED_CHUNK = 1024
 #: fewest training users of each class DORIS fits on (fewer give trees and cut-offs that mean nothing)
 MIN_USERS_PER_CLASS = 5
-
-
-class LRUStore(OrderedDict):
-    """A dict that keeps at most `size` entries, dropping the least recently used (the in-memory cache of a
-    pipeline without `cache_dir`: a long-running process does not keep every text it ever saw)."""
-
-    def __init__(self, size: int):
-        super().__init__()
-        self.size = size
-
-    def get(self, key, default=None):
-        if key in self:
-            self.move_to_end(key)
-            return self[key]
-        return default
-
-    def __setitem__(self, key, value) -> None:
-        super().__setitem__(key, value)
-        self.move_to_end(key)
-        while len(self) > self.size:
-            self.popitem(last=False)
 
 
 def _as_users(users) -> list[dict]:
@@ -103,34 +80,23 @@ class DorisPipeline:
         self.annotator = annotator
         if not self.config.fitted:  # a fitted config keeps the annotator it was fitted with (for the card)
             self.config.annotator = _public_spec(annotator)
-        self.cache_dir = Path(cache_dir) if cache_dir else None
-        self._state = state
+        self.caches = PipelineCaches(cache_dir, memory_size, state)
         self.batch_size = batch_size
-        if memory_size < 1:
-            raise ValueError(f"`memory_size` must be >= 1, got {memory_size}.")
-        self.memory_size = memory_size
         self.booster = None
         self.stats: Counter = Counter()
         self._folder: Path | None = None  # the folder from_pretrained read (saved paths resolve only inside it)
-        self._memory: LRUStore = LRUStore(memory_size)
-        self._embedding_cache = None
-        self._answer_caches: dict[str, AnswerCache] = {}
         self._templates = None
 
-    # -- plumbing ---------------------------------------------------------------------------------------------
+    # -- plumbing (caches and work splitting: doris/cache.py) -----------------------------------------------------
 
     @property
     def state(self):
-        """The given Accelerate state, else the process-wide PartialState (looked up each time, never kept)."""
-        if self._state is not None:
-            return self._state
-        from accelerate import PartialState
-
-        return PartialState()
+        """The Accelerate state work is split over (see `PipelineCaches.state`)."""
+        return self.caches.state
 
     def _get_embedder(self):
         if self.embedder is None:
-            from .embedder import load_embedder, resolve_saved_embedder
+            from ..embedder import load_embedder, resolve_saved_embedder
 
             if self._folder is not None:  # a loaded pipeline: its saved name is resolved safely
                 self.embedder = resolve_saved_embedder(self.config.embedder, self._folder)
@@ -138,95 +104,17 @@ class DorisPipeline:
                 self.embedder = load_embedder(self.config.embedder)
         return self.embedder
 
-    def _split(self, items: list, work) -> list:
-        """Run `work(items_part) -> list` on each process's share of `items`; every process gets all results."""
-        state = self.state
-        if state.num_processes == 1:
-            return work(items)
-        from accelerate.utils import gather_object
-
-        with state.split_between_processes(items) as part:
-            done = work(list(part))
-        return gather_object([done])  # one list per process, in process order
-
-    def _gathered(self, items: list, work) -> list:
-        parts = self._split(items, work)
-        if self.state.num_processes == 1:
-            return parts
-        return [x for part in parts for x in part]
-
-    def _answers(self, kind: str) -> AnswerCache | dict:
-        """The answer store of one kind: a disk cache with `cache_dir`, else a dict for this object's lifetime."""
-        self._open_caches()
-        return self._answer_caches.setdefault(kind, LRUStore(self.memory_size))
-
-    def _embed(self, texts: list[str]) -> np.ndarray:
+    def embed(self, texts: list[str]) -> np.ndarray:
         """L2-normalised embeddings of `texts`, each distinct text embedded once (and cached)."""
         embedder = self._get_embedder()
-        self._open_caches()
-        store = self._embedding_cache
-        keys = [cache_key(embedder.identifier, t) for t in texts]
-        found: dict[str, np.ndarray] = {}  # this call's rows (the LRU store may drop some before they are read)
-        for key in keys:
-            if key not in found:
-                row = store.get(key) if store is not None and key in store else self._memory.get(key)
-                if row is not None:
-                    found[key] = row
-        missing = list(dict.fromkeys((k, t) for k, t in zip(keys, texts) if k not in found))
-
-        def work(part):
-            rows = np.asarray(embedder.encode([t for _, t in part]), dtype=np.float32)
-            if rows.shape != (len(part), embedder.dimension):
-                raise ValueError(f"The embedder returned shape {rows.shape} for {len(part)} texts.")
-            bad = ~np.isfinite(rows).all(axis=1)
-            if bad.any():  # checked before caching, so a broken run leaves nothing bad on disk
-                raise ValueError(
-                    f"The embedder returned NaN or infinite values for {int(bad.sum())} of {len(part)} texts; "
-                    "check the embedding model (and its dtype) before fitting."
-                )
-            rows = normalize_rows(rows)
-            if store is not None and part:
-                store.put_many([k for k, _ in part], rows)
-            return list(zip([k for k, _ in part], rows))
-
-        for start in self._progress(range(0, len(missing), EMBED_CHUNK), len(missing), "embedding", EMBED_CHUNK):
-            done = self._gathered(missing[start : start + EMBED_CHUNK], work)
-            found.update(done)
-            if store is not None:
-                store.remember(done)  # rows other processes computed: known here too, written by them
-            else:
-                for key, row in done:
-                    self._memory[key] = row
-        self.stats["posts_embedded"] += len(missing)
-        out = np.empty((len(texts), embedder.dimension), dtype=np.float32)
-        for i, key in enumerate(keys):
-            out[i] = found[key]
+        out, computed = self.caches.embed(embedder, texts)
+        self.stats["posts_embedded"] += computed
         return out
 
-    def _open_caches(self) -> None:
-        """Open the disk caches once, on every process, before any process writes to them (else the processes
-        could see different cached sets and split different work lists)."""
-        if self.cache_dir is None or self._embedding_cache is not None:
-            return
-        embedder = self._get_embedder()
-        self._embedding_cache = EmbeddingCache(self.cache_dir, embedder.identifier, embedder.dimension)
-        for kind in ("annotations", "summaries", "explanations"):
-            self._answer_caches[kind] = AnswerCache(self.cache_dir, kind)
-        self.state.wait_for_everyone()
-
-    def _progress(self, steps, total: int, what: str, per_step: int):
-        """Progress over `total` items in steps of `per_step`, shown on the main process (stderr) when long."""
-        bar = tqdm(total=total, desc=what, unit="post", leave=False,
-                   disable=not self.state.is_main_process or total < 2 * per_step)
-        for step in steps:
-            yield step
-            bar.update(min(per_step, total - bar.n))
-        bar.close()
-
-    def _template_embeddings(self) -> tuple[np.ndarray, np.ndarray]:
+    def template_embeddings(self) -> tuple[np.ndarray, np.ndarray]:
         if self._templates is None:
-            symptoms = self._embed([s["template"] for s in self.config.symptoms])
-            emotions = self._embed([e["template"] for e in self.config.emotions])
+            symptoms = self.embed([s["template"] for s in self.config.symptoms])
+            emotions = self.embed([e["template"] for e in self.config.emotions])
             self._templates = (symptoms, emotions)
         return self._templates
 
@@ -234,20 +122,22 @@ class DorisPipeline:
         a = self.annotator
         return cache_key(a.backend, a.model, self.config.prompt_versions[prompt_kind], payload)
 
-    def _annotate(self, texts: list[str], similarity: np.ndarray) -> list[list[str] | None]:
+    def annotate(self, texts: list[str], similarity: np.ndarray) -> list[list[str] | None]:
         """Symptom codes per text (None: unreadable answer); LLM answers cached per text as they arrive."""
         a = self.annotator
         if not a.uses_llm:
             return a.annotate(texts, similarity)
         keys = [self._llm_key("annotate", t) for t in texts]
-        return self._cached("annotations", keys, texts, lambda batch: a.annotate(batch, None), self.batch_size)
+        return self.caches.answered("annotations", keys, texts, lambda batch: a.annotate(batch, None),
+                                    self.batch_size, self._get_embedder())
 
-    def _summarize(self, post_lists: list[list[dict]]) -> list[str]:
+    def summarize(self, post_lists: list[list[dict]]) -> list[str]:
         a = self.annotator
         if not a.uses_llm:
             return [a.summarize(posts) for posts in post_lists]
         keys = [self._llm_key("mood_course", json.dumps(posts, sort_keys=True)) for posts in post_lists]
-        answers = self._cached("summaries", keys, post_lists, lambda batch: [a.summarize(p) for p in batch], 1)
+        answers = self.caches.answered("summaries", keys, post_lists, lambda batch: [a.summarize(p) for p in batch], 1,
+                                       self._get_embedder())
         out = []
         for posts, answer in zip(post_lists, answers):
             if answer is None:  # unreadable after retries: the offline summary stands in (and nothing is cached)
@@ -256,94 +146,30 @@ class DorisPipeline:
             out.append(answer)
         return out
 
-    def _cached(self, kind: str, keys: list[str], items: list, answer, batch_size: int) -> list:
-        """Answers for `items` from the `kind` cache; the missing ones (each distinct key once) are computed by
-        `answer(batch) -> list` across the processes, `batch_size` at a time, each batch cached as it arrives.
-        Only answers that parsed are cached: None (unreadable) is returned for this call and asked again next
-        time, so a transient fault (a proxy's error pages) never poisons the cache."""
-        cache = self._answers(kind)
-        results = {}
-        for key in keys:
-            if key in cache:
-                results[key] = cache.get(key)
-        todo = list({k: item for k, item in zip(keys, items) if k not in results}.items())
-
-        def work(part):
-            done = []
-            for start in self._progress(range(0, len(part), batch_size), len(part), kind, batch_size):
-                batch = part[start : start + batch_size]
-                for (key, _), value in zip(batch, answer([item for _, item in batch])):
-                    if value is not None:
-                        _store(cache, key, value)
-                    done.append((key, value))
-            return done
-
-        for key, value in self._gathered(todo, work):
-            results[key] = value
-            if value is not None:
-                _remember(cache, key, value)
-        return [results[k] for k in keys]
-
     # -- the method -------------------------------------------------------------------------------------------
 
-    def _featurize(self, users: list[dict], fit: bool = False, details: bool = False):
-        """Feature matrix (U, D) for validated users; with `details`, what explain() reports per user."""
+    def featurize(self, users: list[dict], fit: bool = False, details: bool = False):
+        """Feature matrix (U, D) for validated users; with `details`, what explain() reports per user. The
+        method's steps (doris/method.py) over all posts at once, then eq. 10 per user."""
         cfg = self.config
         users = [check_user(u, f"users[{i}]") for i, u in enumerate(users)]
         if not users:
             raise ValueError("No users given.")
         texts = [p["text"] for u in users for p in u["posts"]]
         offsets = np.cumsum([0] + [len(u["posts"]) for u in users])
-        H = self._embed(texts)  # (N, d)
-        symptom_emb, emotion_emb = self._template_embeddings()
-        S = H @ symptom_emb.T  # (N, 9) cosine similarity to the symptom templates
-        Em = H @ emotion_emb.T  # (N, 5) ... to the emotion templates
-        risk = risk_scores(S)  # (N,)
+        H = self.embed(texts)  # (N, d)
+        S, Em = template_similarities(H, *self.template_embeddings())  # (N, 9), (N, 5)
         if fit:
-            cfg.risk_cutoff = top_percent_cutoff(risk, cfg.k)
-            cfg.emotion_cutoffs = [top_percent_cutoff(Em[:, j], cfg.m) for j in range(Em.shape[1])]
-            self.annotator.fit(S)
-            cfg.annotator = _public_spec(self.annotator)
-            cfg.annotator_state = self.annotator.state()
-            if self.annotator.uses_llm:  # what a loaded copy uses unless its user asks for the LLM again
-                offline = EmbeddingAnnotator(symptoms=cfg.symptoms)
-                offline.fit(S)
-                cfg.annotator_state["offline"] = offline.state()
-            cfg.embedding_dim = int(H.shape[1])
-            cfg.feature_names = feature_names(H.shape[1], [s["code"] for s in cfg.symptoms], cfg.ablate)
+            self._fit_cutoffs(H, S, Em)
         elif not cfg.fitted:
             raise RuntimeError("This DORIS pipeline is not fitted: call fit(train_users) or from_pretrained(folder).")
-        codes = [s["code"] for s in cfg.symptoms]
-        selected = np.flatnonzero(risk >= cfg.risk_cutoff)
-        if "dc" in cfg.ablate and not details:
-            selected = selected[:0]  # no DC feature: nothing to annotate (explain() still annotates)
-        E = np.zeros((len(texts), len(codes)), dtype=np.float32)  # (N, 9) E_p, zero for unannotated posts
-        answers = self._annotate([texts[i] for i in selected], S[selected])
-        unreadable = 0
-        for i, answer in zip(selected, answers):
-            if answer is None:
-                unreadable += 1
-                continue
-            E[i, [codes.index(c) for c in answer]] = 1.0
-        self.stats["posts"] += len(texts)
-        self.stats["posts_annotated"] += len(selected)
-        self.stats["unparseable_answers"] += unreadable
-        cleared = Em >= np.asarray(cfg.emotion_cutoffs)  # (N, 5)
-        emotional = cleared.any(axis=1)  # (N,) P_E membership
-        dominant = np.where(cleared, Em, -np.inf).argmax(axis=1)
-        need_mood = "mc" not in cfg.ablate or details
-        orders, mood_posts = [], []
-        for u, user in enumerate(users):
-            order = _time_order(user["posts"])
-            orders.append(order)
-            base = offsets[u]
-            mood_posts.append([
-                {"text": user["posts"][i]["text"], "timestamp": user["posts"][i]["timestamp"],
-                 "emotion": cfg.emotions[int(dominant[base + i])]["name"]}
-                for i in order if emotional[base + i]
-            ])
-        summaries = self._summarize(mood_posts) if need_mood else [None] * len(users)
-        mood_emb = self._embed(summaries) if "mc" not in cfg.ablate else [None] * len(users)
+        _, E = self.annotate_posts(texts, S, evidence=details)  # (N, 9) E_p
+        emotional, dominant = emotional_posts(Em, cfg.emotion_cutoffs)  # (N,), (N,)
+        orders = [_time_order(user["posts"]) for user in users]
+        mood_posts = [mood_course_posts(user["posts"], orders[u], emotional[offsets[u]:], dominant[offsets[u]:],
+                                        cfg.emotions) for u, user in enumerate(users)]
+        summaries = self.summarize(mood_posts) if "mc" not in cfg.ablate or details else [None] * len(users)
+        mood_emb = self.embed(summaries) if "mc" not in cfg.ablate else [None] * len(users)
         X = np.stack([
             user_features(H[offsets[u] : offsets[u + 1]], E[offsets[u] : offsets[u + 1]],
                           emotional[offsets[u] : offsets[u + 1]], mood_emb[u], cfg.ablate)
@@ -353,18 +179,39 @@ class DorisPipeline:
             raise ValueError("Some user features are NaN or infinite; check the embedder's output.")
         if not details:
             return X, users
-        info = []
-        for u, user in enumerate(users):
-            base = offsets[u]
-            symptom_posts = {}
-            for i in orders[u]:
-                for j in np.flatnonzero(E[base + i]):
-                    post = user["posts"][i]
-                    symptom_posts.setdefault(int(j), []).append({"text": post["text"], "timestamp": post["timestamp"]})
-            info.append({"symptom_posts": symptom_posts, "mood_course": summaries[u], "order": orders[u],
-                         "mood_posts": mood_posts[u],
-                         "annotated": E[base : offsets[u + 1]]})
+        info = [{"symptom_posts": _symptom_posts(user["posts"], orders[u], E[offsets[u] : offsets[u + 1]]),
+                 "mood_course": summaries[u], "order": orders[u], "mood_posts": mood_posts[u],
+                 "annotated": E[offsets[u] : offsets[u + 1]]} for u, user in enumerate(users)]
         return X, users, info
+
+    def _fit_cutoffs(self, H: np.ndarray, S: np.ndarray, Em: np.ndarray) -> None:
+        """What fitting learns from the training posts: the top-k% risk and top-m% emotion cut-offs, the
+        annotator's state and the feature layout."""
+        cfg = self.config
+        cfg.risk_cutoff = top_percent_cutoff(risk_scores(S), cfg.k)
+        cfg.emotion_cutoffs = [top_percent_cutoff(Em[:, j], cfg.m) for j in range(Em.shape[1])]
+        self.annotator.fit(S)
+        cfg.annotator = _public_spec(self.annotator)
+        cfg.annotator_state = self.annotator.state()
+        if self.annotator.uses_llm:  # what a loaded copy uses unless its user asks for the LLM again
+            offline = EmbeddingAnnotator(symptoms=cfg.symptoms)
+            offline.fit(S)
+            cfg.annotator_state["offline"] = offline.state()
+        cfg.embedding_dim = int(H.shape[1])
+        cfg.feature_names = feature_names(H.shape[1], [s["code"] for s in cfg.symptoms], cfg.ablate)
+
+    def annotate_posts(self, texts: list[str], S: np.ndarray, evidence: bool = False
+                       ) -> tuple[np.ndarray, np.ndarray]:
+        """Section 3.2.1 for a batch of posts: the top-k% risk posts (none when DC is ablated and no `evidence`
+        is asked for) annotated, as (their indices, E_p for every post (N, 9)); counted in `stats`."""
+        cfg = self.config
+        selected = annotation_targets(S, cfg.risk_cutoff, skip="dc" in cfg.ablate and not evidence)
+        answers = self.annotate([texts[i] for i in selected], S[selected]) if selected.size else []
+        E, unreadable = symptom_vectors(len(texts), selected, answers, [s["code"] for s in cfg.symptoms])
+        self.stats["posts"] += len(texts)
+        self.stats["posts_annotated"] += int(selected.size)
+        self.stats["unparseable_answers"] += unreadable
+        return selected, E
 
     def _labels(self, users: list[dict], labels) -> np.ndarray:
         if labels is None:
@@ -408,7 +255,7 @@ class DorisPipeline:
                 f"DORIS fits on at least {MIN_USERS_PER_CLASS} users of each class; the training users hold "
                 f"{counts[0]} {names[0]} and {counts[1]} {names[1]}. Add users (the paper's cohorts hold hundreds)."
             )
-        X, _ = self._featurize(users, fit=True)
+        X, _ = self.featurize(users, fit=True)
         params = dict(self.config.xgboost)
         rounds = int(params.pop("n_estimators", 300))
         if params.get("scale_pos_weight") == "balanced":
@@ -427,7 +274,7 @@ class DorisPipeline:
 
         if self.booster is None:
             raise RuntimeError("This DORIS pipeline is not fitted: call fit(train_users) or from_pretrained(folder).")
-        X, _ = self._featurize(_as_users(users))
+        X, _ = self.featurize(_as_users(users))
         p = self.booster.predict(xgb.DMatrix(X, feature_names=self.config.feature_names)).astype(np.float64)
         return self.calibrate(p) if calibrated else p
 
@@ -436,7 +283,7 @@ class DorisPipeline:
         return calibrate(p, self.config.calibration or None)
 
     def predict(self, users) -> np.ndarray:
-        return (self.predict_proba(users) >= self.config.threshold).astype(int)
+        return (self.predict_proba(users) >= self.config.decision_threshold).astype(int)
 
     def explain(self, user: dict) -> dict:
         """The decision for one user with its evidence: symptoms found (with posts), mood course, explanation."""
@@ -451,16 +298,16 @@ class DorisPipeline:
 
         if self.booster is None:
             raise RuntimeError("This DORIS pipeline is not fitted: call fit(train_users) or from_pretrained(folder).")
-        X, _, infos = self._featurize(_as_users(users), details=True)
+        X, _, infos = self.featurize(_as_users(users), details=True)
         raw = self.booster.predict(xgb.DMatrix(X, feature_names=self.config.feature_names)).astype(np.float64)
-        out = [self._explained(info, float(p)) for info, p in zip(infos, self.calibrate(raw))]
+        out = [self.explained(info, float(p)) for info, p in zip(infos, self.calibrate(raw))]
         if return_uncalibrated:
             for row, r in zip(out, raw):
                 row["uncalibrated_probability"] = float(r)
         return out
 
-    def _explained(self, info: dict, probability: float) -> dict:
-        depressed = probability >= self.config.threshold
+    def explained(self, info: dict, probability: float) -> dict:
+        depressed = probability >= self.config.decision_threshold
         symptoms = [
             {"code": s["code"], "name": s["name"], "posts": info["symptom_posts"][j]}
             for j, s in enumerate(self.config.symptoms) if j in info["symptom_posts"]
@@ -485,7 +332,7 @@ class DorisPipeline:
         a = self.annotator
         if not a.uses_llm:
             return a.explain(mood_course, symptom_posts, depressed, probability)
-        cache = self._answers("explanations")
+        cache = self.caches.answers("explanations", self._get_embedder())
         key = self._llm_key("explain", json.dumps([mood_course, symptom_posts, depressed], sort_keys=True))
         if key in cache:
             return cache.get(key)
@@ -493,7 +340,7 @@ class DorisPipeline:
         if answer is None:  # unreadable after retries: the offline explanation, not cached
             self.stats["unparseable_explanations"] += 1
             return offline_explanation(mood_course, symptom_posts, depressed, probability)
-        _store(cache, key, answer)
+        store(cache, key, answer)
         return answer
 
     def stream(self, user_id: str = "user", evidence: bool = True):
@@ -508,14 +355,14 @@ class DorisPipeline:
         """Embed the posts of `users` in large batches now (into the cache), so that streaming them one post at a
         time does not embed one post per call. Changes no score."""
         users = [check_user(u, f"users[{i}]") for i, u in enumerate(_as_users(users))]
-        self._embed([p["text"] for u in users for p in u["posts"]])
+        self.embed([p["text"] for u in users for p in u["posts"]])
 
     def evaluate(self, users, labels=None) -> dict:
-        """Precision, recall, F1 (threshold `config.threshold`), AUROC and AUPRC of the depressed class."""
+        """Precision, recall, F1 (threshold `config.decision_threshold`), AUROC and AUPRC of the depressed class."""
         users = _as_users(users)
         y = self._labels(users, labels)
         p = self.predict_proba(users)
-        return classification_metrics(np.stack([1 - p, p], axis=1), y, threshold=self.config.threshold)
+        return classification_metrics(np.stack([1 - p, p], axis=1), y, threshold=self.config.decision_threshold)
 
     # -- persistence --------------------------------------------------------------------------------------------
 
@@ -622,20 +469,13 @@ def _public_spec(annotator) -> str:
     return getattr(annotator, "public_spec", None) or annotator.spec
 
 
-def _store(cache: AnswerCache | dict, key: str, value) -> None:
-    """Keep an answer this process produced (appended to its disk file when there is one)."""
-    if isinstance(cache, AnswerCache):
-        cache.put(key, value)
-    else:
-        cache[key] = value
-
-
-def _remember(cache: AnswerCache | dict, key: str, value) -> None:
-    """Know an answer gathered from any process (its own process already wrote it to disk)."""
-    if isinstance(cache, AnswerCache):
-        cache.remember(key, value)
-    else:
-        cache[key] = value
-
-
 __all__ = ["BOOSTER_NAME", "DorisPipeline"]
+
+
+def _symptom_posts(posts: list[dict], order: list[int], E: np.ndarray) -> dict[int, list[dict]]:
+    """{symptom index: the user's posts annotated with it, in time order}: the evidence explain() reports."""
+    found: dict[int, list[dict]] = {}
+    for i in order:
+        for j in np.flatnonzero(E[i]):
+            found.setdefault(int(j), []).append({"text": posts[i]["text"], "timestamp": posts[i]["timestamp"]})
+    return found

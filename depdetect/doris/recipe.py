@@ -13,22 +13,19 @@ import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 from accelerate import PartialState
 
 from ..baselines import CachedEmbedder, fit_baselines
-from ..cards import doris_card
-from ..data import POST_LABELS, normalize_labels, split_groups
-from ..metrics import prediction_metrics
+from ..data import split_groups
+from ..embedder import SentenceTransformerEmbedder
 from ..reporting import classification_report, format_report, plots_for, public
-from ..runs import claim_output_dir, run_fingerprint
-from ..training import TrainResult, say_saved
+from ..runs import TrainResult, claim_output_dir, run_fingerprint, say_saved
 from ..utils import MINILM_HUB_ID, json_safe
 from .annotators import make_annotator
 from .arguments import DorisArguments
-from .data import check_user, load_users
-from .embedder import SentenceTransformerEmbedder, resolve_saved_embedder
+from .card import doris_card
+from .data import load_users
 from .pipeline import DorisPipeline
 
 SIMULATED_DESCRIPTION = (
@@ -82,7 +79,7 @@ def post_texts(split) -> list[list[str]]:
     return [[post["text"] for post in posts] for posts in split["posts"]]
 
 
-def trust_report(pipeline: DorisPipeline, data, args: DorisArguments, main_process: bool) -> tuple[dict, dict]:
+def calibrate_and_report(pipeline: DorisPipeline, data, args: DorisArguments, main_process: bool) -> tuple[dict, dict]:
     """Platt scaling and the threshold fitted on validation users (saved in the pipeline's config), and the test
     report with bootstrap intervals (users resampled), ECE/Brier before and after, and the baselines (fitted on
     the training users; the embedding baseline reuses the pipeline's cached post embeddings)."""
@@ -90,7 +87,7 @@ def trust_report(pipeline: DorisPipeline, data, args: DorisArguments, main_proce
     validation_raw = pipeline.predict_proba(data["validation"], calibrated=False)
     test_raw = pipeline.predict_proba(data["test"], calibrated=False)
     baselines = fit_baselines(post_texts(data["train"]), data["train"]["label"], post_texts(data["test"]),
-                              which=ev.baselines, embedder=CachedEmbedder(pipeline._embed), seed=seed)
+                              which=ev.baselines, embedder=CachedEmbedder(pipeline.embed), seed=seed)
     report = classification_report(
         test_y=data["test"]["label"], test_raw=test_raw, validation_y=data["validation"]["label"],
         validation_raw=validation_raw, calibration="platt" if ev.calibration == "auto" else ev.calibration,
@@ -98,7 +95,7 @@ def trust_report(pipeline: DorisPipeline, data, args: DorisArguments, main_proce
         resamples=ev.bootstrap_resamples, seed=seed, min_calibration_examples=ev.calibration_min_examples,
     )
     pipeline.config.calibration = report.pop("saved_calibration") or {}
-    pipeline.config.threshold = report["threshold"]["threshold"]
+    pipeline.config.decision_threshold = report["threshold"]["threshold"]
     pipeline.config.threshold_rule = report["threshold"]["rule"]
     plots = plots_for(report) if ev.plots and main_process else {}
     return public(report), plots
@@ -121,7 +118,7 @@ def fit_doris(args: DorisArguments | None = None, *, dataset=None) -> TrainResul
     pipeline = build_pipeline(args)
     pipeline.fit(data["train"])
     fit_stats = dict(pipeline.stats)
-    report, plots = trust_report(pipeline, data, args, state.is_main_process)
+    report, plots = calibrate_and_report(pipeline, data, args, state.is_main_process)
     validation = pipeline.evaluate(data["validation"])
     stats = dict(pipeline.stats)
     llm_calls = pipeline.annotator.calls
@@ -166,52 +163,3 @@ def fit_doris(args: DorisArguments | None = None, *, dataset=None) -> TrainResul
     say_saved([output_dir], state.is_main_process)
     state.wait_for_everyone()
     return TrainResult(metrics=metrics, output_dir=output_dir, models={"doris": pipeline})
-
-
-# -- depdetect predict / evaluate ----------------------------------------------------------------------------
-
-
-def load_predictor(folder: str | Path, device: Any = None) -> DorisPipeline:
-    """A saved DORIS pipeline; embeddings are computed afresh (no cache is written beside the model)."""
-    pipeline = DorisPipeline.from_pretrained(folder)
-    if device is not None:
-        pipeline.embedder = resolve_saved_embedder(pipeline.config.embedder, folder, device=str(device))
-    return pipeline
-
-
-def check_record(record: Any, where: str, labelled: bool, **_) -> dict:
-    """One user of the `users` schema (a `label` to evaluate)."""
-    user = check_user(record, where)
-    if labelled:
-        user["label"] = normalize_labels([user["label"]], POST_LABELS, rows=[where])[0]
-    return user
-
-
-def predict(predictor: DorisPipeline, records: list[dict], explain: bool = True,
-            uncalibrated: bool = False) -> list[dict]:
-    """Label and P(depression) (calibrated) per user and, with `explain`, the symptoms with their posts, the mood
-    course and the written explanation; `uncalibrated` keeps the trees' own P(depression) too."""
-    if explain:
-        return predictor.explain_batch(records, return_uncalibrated=uncalibrated)
-    threshold, names = predictor.config.threshold, predictor.config.label_names
-    raw = predictor.predict_proba(records, calibrated=False)
-    outputs = [{"label": names[int(p >= threshold)], "probability": float(p)} for p in predictor.calibrate(raw)]
-    if uncalibrated:
-        for out, r in zip(outputs, raw):
-            out["uncalibrated_probability"] = float(r)
-    return outputs
-
-
-def score_predictions(outputs: list[dict], records: list[dict], predictor: DorisPipeline) -> dict:
-    """`depdetect evaluate`: classification metrics of P(depression) against the labels, decided at the
-    pipeline's threshold (as `DorisPipeline.evaluate` does)."""
-    return prediction_metrics(outputs, records, threshold=predictor.config.threshold)
-
-
-def evaluation_inputs(outputs: list[dict], records: list[dict], predictor: DorisPipeline) -> dict:
-    """What `depdetect evaluate` reports on beyond point metrics: calibration, threshold, baselines on the posts."""
-    config = predictor.config
-    return {"task": "classification", "y": [r["label"] for r in records],
-            "uncalibrated": [o.get("uncalibrated_probability", o["probability"]) for o in outputs],
-            "calibration": config.calibration or None, "threshold": config.threshold, "rule": config.threshold_rule,
-            "documents": [[p["text"] for p in r["posts"]] for r in records]}

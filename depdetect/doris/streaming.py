@@ -27,6 +27,7 @@ import numpy as np
 
 from .data import check_user, parse_timestamp
 from .features import features_from_sums
+from .method import emotional_posts, template_similarities
 
 logger = logging.getLogger(__name__)
 
@@ -78,28 +79,13 @@ class DorisUserStream:
             raise ValueError(f"user {self.user_id!r}: no posts to add.")
         checked = check_user({"user_id": self.user_id, "posts": chunk}, f"after {self.num_posts} posts")["posts"]
         texts = [p["text"] for p in checked]
-        H = pipeline._embed(texts)  # (n, d), cached like the batch path's
-        symptom_emb, emotion_emb = pipeline._template_embeddings()
-        S, Em = H @ symptom_emb.T, H @ emotion_emb.T
-        risk = S.mean(axis=1)
+        H = pipeline.embed(texts)  # (n, d), cached like the batch path's
+        S, Em = template_similarities(H, *pipeline.template_embeddings())  # (n, 9), (n, 5)
+        selected, E = pipeline.annotate_posts(texts, S, evidence=self.keep_evidence)
+        self.symptom_sum += E.sum(axis=0, dtype=np.float64)
         codes = [s["code"] for s in config.symptoms]
-        selected = np.flatnonzero(risk >= config.risk_cutoff)
-        if "dc" in config.ablate and not self.keep_evidence:
-            selected = selected[:0]
-        answers = pipeline._annotate([texts[i] for i in selected], S[selected]) if selected.size else []
-        found = {}
-        for i, answer in zip(selected, answers):
-            if answer is None:
-                pipeline.stats["unparseable_answers"] += 1
-                continue
-            if answer:
-                found[int(i)] = answer
-                self.symptom_sum[[codes.index(c) for c in answer]] += 1.0
-        pipeline.stats["posts"] += len(texts)
-        pipeline.stats["posts_annotated"] += int(selected.size)
-        cleared = Em >= np.asarray(config.emotion_cutoffs)
-        emotional = cleared.any(axis=1)
-        dominant = np.where(cleared, Em, -np.inf).argmax(axis=1)
+        found = {int(i): [codes[j] for j in np.flatnonzero(E[i])] for i in selected if E[i].any()}
+        emotional, dominant = emotional_posts(Em, config.emotion_cutoffs)
         for i, post in enumerate(checked):
             arrival = self.num_posts
             self.num_posts += 1
@@ -150,9 +136,9 @@ class DorisUserStream:
     def _refresh_summary(self) -> None:
         pipeline, config = self.pipeline, self.pipeline.config
         need_mood = "mc" not in config.ablate or self.keep_evidence
-        self.summary = pipeline._summarize([list(self.mood_posts)])[0] if need_mood else None
+        self.summary = pipeline.summarize([list(self.mood_posts)])[0] if need_mood else None
         if "mc" not in config.ablate:
-            self.summary_embedding = pipeline._embed([self.summary])[0]
+            self.summary_embedding = pipeline.embed([self.summary])[0]
 
     # -- what the state tells -------------------------------------------------------------------------------
 
@@ -169,7 +155,7 @@ class DorisUserStream:
                 by_symptom.setdefault(codes.index(code), []).append({"text": post["text"],
                                                                      "timestamp": post["timestamp"]})
         info = {"symptom_posts": by_symptom, "mood_course": self.summary, "mood_posts": self.mood_posts}
-        out = self.pipeline._explained(info, self.probability)
+        out = self.pipeline.explained(info, self.probability)
         out["posts_seen"] = self.num_posts
         return out
 

@@ -20,9 +20,11 @@ from transformers.configuration_utils import SubConfigSpec
 MAX_SIZES = {"prefix_length": 512, "projection_size": 65536, "lstm_hidden_size": 16384, "lstm_num_layers": 32,
              "max_turn_length": 65536, "encoder_batch_size": 1 << 20}
 #: parameters an encoder config may imply (12 x layers x hidden^2); the largest BERT-family encoders hold ~1e9
+# Copied from depdetect.hybrid.configuration_hybrid.MAX_ENCODER_PARAMETERS
 MAX_ENCODER_PARAMETERS = 2e10
 
 
+# Copied from depdetect.hybrid.configuration_hybrid.check_encoder_size
 def check_encoder_size(config: Any, name: str) -> None:
     """Refuse an encoder configuration whose size is absurd (e.g. 100,000 layers) before anything is built."""
     get = config.get if isinstance(config, dict) else lambda key: getattr(config, key, None)
@@ -32,14 +34,17 @@ def check_encoder_size(config: Any, name: str) -> None:
                          f"(~{12 * layers * hidden**2:.1e} parameters); refused before allocating. Check the config.")
 
 
-def public_name(name_or_path: Any) -> str:
-    """A Hub id as it is; a local path by its last part (what a saved config may record about an encoder)."""
+# Copied from depdetect.hybrid.configuration_hybrid.path_tail
+def path_tail(name_or_path: Any) -> str:
+    """A Hub id as it is; a local path by its last part (what a saved config may record about an encoder). The
+    remote-code stand-in for `depdetect.utils.public_name`, which also knows the bundled encoder's path."""
     text = str(name_or_path)
     if text.startswith(("/", ".", "~")) or text.count("/") > 1 or "\\" in text:
         return text.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
     return text
 
 
+# Copied from depdetect.hybrid.configuration_hybrid.check_calibration
 def check_calibration(config: Any) -> None:
     """Validate the fitted calibration and threshold fields (absent in configs saved before depdetect 0.4)."""
     calibration = config.calibration

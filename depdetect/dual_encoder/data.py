@@ -5,63 +5,18 @@ from __future__ import annotations
 import math
 
 import torch
-from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
+from datasets import Dataset, DatasetDict
 
-from ..data import POST_LABELS, complete_splits, record_splits
-from .pipeline_dual_encoder import check_interview, tokenize_turns
-
-TURN_FEATURES = {"prompt": Value("string"), "response": Value("string"), "importance": Value("int8")}
-INTERVIEWS_FEATURES = Features(
-    {
-        "interview_id": Value("string"),
-        "turns": [TURN_FEATURES],
-        "score": Value("float32"),
-        "label": ClassLabel(names=POST_LABELS),
-    }
+from ..data import (  # noqa: F401 (the shared interviews schema, re-exported)
+    INTERVIEWS_FEATURES,
+    TURN_FEATURES,
+    check_score_and_label,
+    check_turns,
+    complete_splits,
+    interviews_from_records,
+    record_splits,
 )
-
-
-def check_turns(turns: object, where: str, importance: object = None) -> list[dict]:
-    """Validate one interview's turns: a non-empty list of {prompt, response[, importance]} (see check_interview);
-    `importance`, when given, is the interview's list of one importance per turn."""
-    if not isinstance(turns, (list, tuple)):
-        raise ValueError(f"{where}: `turns` must be a list of {{'prompt', 'response'}} dicts, got "
-                         f"{type(turns).__name__}.")
-    return check_interview(turns if importance is None else {"turns": turns, "importance": importance}, where)
-
-
-def check_score_and_label(record: dict, name: str, require_score: bool = True) -> tuple[float, int]:
-    """An interview's score (a number; NaN when absent and not required) and label (0, 1 or -1 for none)."""
-    score = record.get("score")
-    if score is None or (isinstance(score, float) and math.isnan(score)):
-        if require_score:
-            raise ValueError(f"{name} has no score (missing or NaN); drop it or give it a score.")
-        score = math.nan
-    elif isinstance(score, bool) or not isinstance(score, (int, float)):
-        raise ValueError(f"{name}: `score` must be a number, got {score!r}.")
-    label = record.get("label", -1)
-    label = -1 if label is None else label
-    if label not in (-1, 0, 1):
-        raise ValueError(f"{name}: `label` must be 0, 1 or -1 (none), got {label!r}.")
-    return float(score), int(label)
-
-
-def interviews_from_records(records: list[dict], where: str, require_score: bool = True) -> Dataset:
-    """Build a validated `interviews` Dataset from dicts with interview_id, turns, score[, label]."""
-    rows = {"interview_id": [], "turns": [], "score": [], "label": []}
-    for i, record in enumerate(records):
-        if not isinstance(record, dict):
-            raise ValueError(f"{where}: interview {i} must be a dict with `turns` and `score`, got "
-                             f"{type(record).__name__}.")
-        name = f"{where}: interview {record.get('interview_id', i)!r}"
-        rows["turns"].append(check_turns(record.get("turns"), name, record.get("importance")))
-        score, label = check_score_and_label(record, name, require_score)
-        rows["interview_id"].append(str(record.get("interview_id", i)))
-        rows["score"].append(score)
-        rows["label"].append(label)
-    if not rows["turns"]:
-        raise ValueError(f"{where} holds no interviews.")
-    return Dataset.from_dict(rows, features=INTERVIEWS_FEATURES)
+from .pipeline_dual_encoder import tokenize_turns
 
 
 def load_interviews(data_args, seed: int = 42) -> DatasetDict:

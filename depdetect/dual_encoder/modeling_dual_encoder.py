@@ -28,7 +28,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from transformers import AutoModel, DynamicCache, PreTrainedModel
 from transformers.utils import ModelOutput
 
-from .configuration_dual_encoder import DualEncoderConfig, public_name
+from .configuration_dual_encoder import DualEncoderConfig, path_tail
 
 
 @dataclass
@@ -152,7 +152,7 @@ class DualEncoderForDepressionScoring(DualEncoderPreTrainedModel):
         sentence = (
             prefix if sentence_encoder in (None, prefix_encoder) else AutoModel.from_pretrained(str(sentence_encoder))
         )
-        names = encoder_names or (public_name(prefix_encoder), public_name(sentence_encoder or prefix_encoder))
+        names = encoder_names or (path_tail(prefix_encoder), path_tail(sentence_encoder or prefix_encoder))
         config = DualEncoderConfig(
             prefix_encoder_config={**prefix.config.to_dict(), "_name_or_path": names[0]},
             sentence_encoder_config={**sentence.config.to_dict(), "_name_or_path": names[1]},

@@ -38,6 +38,7 @@ def calibrate_probabilities(probabilities: torch.Tensor, calibration: dict | Non
     raise ValueError(f"Unknown calibration {calibration!r} in the model's config.")
 
 
+# Copied from depdetect.schemas.check_interview
 def check_interview(interview: Any, where: str = "the interview") -> list[dict]:
     """Turns of one interview (a list of {prompt, response[, importance]} dicts, or a dict with `turns`), validated.
 

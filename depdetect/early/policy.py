@@ -5,7 +5,7 @@ A user is flagged the first time the score clears the threshold (score >= thresh
 steps. The delay is the number of posts read at that step. A user never flagged is decided negative after the last
 post (the delay of a negative decision costs nothing in ERDE or F_latency).
 
-`choose_threshold` picks the threshold on validation users: the one with the highest F_latency (ties: higher F1,
+`choose_early_policy` picks the threshold on validation users: the one with the highest F_latency (ties: higher F1,
 then the lower ERDE_50, then the higher threshold, i.e. fewer alarms).
 """
 
@@ -132,7 +132,7 @@ def _decisions_at(needs: list[np.ndarray], seens: list[np.ndarray], totals: np.n
     return decisions, delays
 
 
-def choose_threshold(trajectories: Sequence[Trajectory], min_posts: int = 1, patience: int = 1,
+def choose_early_policy(trajectories: Sequence[Trajectory], min_posts: int = 1, patience: int = 1,
                      p: float | None = None) -> tuple[DecisionPolicy, dict]:
     """The policy whose threshold gives the highest F_latency on labelled (validation) trajectories.
 

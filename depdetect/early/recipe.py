@@ -13,64 +13,35 @@ import json
 import math
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
 
+from .. import systems
 from ..utils import json_safe, write_files, write_json, write_text
 from .metrics import early_risk_intervals, early_risk_metrics, penalty_rate
 from .options import EarlyOptions
-from .policy import DecisionPolicy, choose_threshold
-from .streams import HybridUserStream, PrecomputedScorer, run_stream
+from .policy import DecisionPolicy, choose_early_policy
+from .streams import run_stream
 
 #: users per prefetch batch (their posts are embedded / scored together before they are streamed)
 PREFETCH_USERS = 256
 
 
 class StreamingSystem:
-    """A loaded model as a source of user streams: DORIS's own state, or the Hybrid aggregate."""
+    """A loaded model as a source of user streams: its system's `early` adapter from the registry (DORIS's own
+    state, the Hybrid aggregate), run for many users with prefetching."""
 
     def __init__(self, kind: str, predictor, aggregate: str = "max", batch_size: int = 32):
-        if kind == "dual_encoder":
-            raise ValueError("Early risk detection scores users' posts as they arrive; the dual encoder scores "
-                             "interviews. Use a DORIS or Hybrid model.")
-        self.kind, self.predictor, self.aggregate, self.batch_size = kind, predictor, aggregate, batch_size
-        self._scorer = None
-        if kind == "hybrid":
-            config = predictor.model.config
-            if config.num_labels != 2:
-                raise ValueError(f"The Hybrid aggregate needs a two-class model (depression vs control); this one "
-                                 f"has {config.num_labels} labels.")
-            self.post_threshold = float(config.decision_threshold if config.decision_threshold is not None else 0.5)
-
-    def saved_threshold(self) -> tuple[float, str]:
-        if self.kind == "doris":
-            config = self.predictor.config
-            return float(config.threshold), (f"the model's saved threshold ({config.threshold_rule}; chosen for whole "
-                                             "histories, not for early decisions)")
-        return self.post_threshold, (f"the Hybrid's saved threshold for single posts, applied to the {self.aggregate} "
-                                     "aggregate (pass --validation to choose one for users)")
-
-    def prefetch(self, users: list[dict]) -> None:
-        """Embed (DORIS) or score (Hybrid) every post of `users` in large batches before streaming them."""
-        if self.kind == "doris":
-            self.predictor.prefetch(users)
-            return
-        texts = list(dict.fromkeys(p["text"] for u in users for p in u["posts"]))  # each distinct post once
-        probabilities = []
-        for start in range(0, len(texts), self.batch_size):
-            batch = texts[start : start + self.batch_size]
-            probabilities += [o["probability"] for o in self.predictor(batch, batch_size=len(batch), explain=False)]
-        self._scorer = PrecomputedScorer(texts, probabilities)
-
-    def stream(self, user_id: str, evidence: bool):
-        if self.kind == "doris":
-            return self.predictor.stream(user_id, evidence=evidence)
-        return HybridUserStream(self._scorer or self._score_now, self.aggregate, self.post_threshold, user_id)
-
-    def _score_now(self, texts: list[str]) -> list[float]:
-        return [o["probability"] for o in self.predictor(texts, batch_size=len(texts), explain=False)]
+        self.spec = systems.get(kind)
+        if self.spec.early is None:
+            able = ", ".join(s.name for s in systems.specs() if s.early)
+            raise ValueError(f"Early risk detection scores users' posts as they arrive; the {self.spec.cli_name} "
+                             f"model scores {self.spec.units}. Use a model of a system that streams users: {able}.")
+        self.kind = self.spec.name
+        self.streams = self.spec.load("early")(predictor, aggregate, batch_size)
 
     def run(self, users: list[dict], chunk_size: int, policy: DecisionPolicy | None, evidence: bool,
             what: str = "streaming") -> list[dict]:
@@ -79,9 +50,10 @@ class StreamingSystem:
         with tqdm(total=len(users), desc=what, unit="user", leave=False, disable=len(users) < 20) as bar:
             for start in range(0, len(users), PREFETCH_USERS):
                 group = users[start : start + PREFETCH_USERS]
-                self.prefetch(group)
+                self.streams.prefetch(group)
                 for user in group:
-                    out.append(run_stream(self.stream(user["user_id"], evidence), user, chunk_size, policy, evidence))
+                    stream = self.streams.stream(user["user_id"], evidence)
+                    out.append(run_stream(stream, user, chunk_size, policy, evidence))
                     bar.update(1)
         return out
 
@@ -89,11 +61,11 @@ class StreamingSystem:
 def read_users(path: str, labelled: bool, skip_bad: bool, encoding: str, split: str = "test") -> tuple[list, str]:
     """(where, user) pairs from a users file or a dataset's split, each checked as DORIS checks users (whatever
     the model: the Hybrid aggregate reads users too)."""
-    from ..doris import recipe as users_schema
+    from ..data import check_user_record
     from ..inference import checked_records, evaluation_rows
 
     rows, source = evaluation_rows(path, split, encoding)
-    return checked_records(rows, users_schema, labelled, skip_bad, source), source
+    return checked_records(rows, SimpleNamespace(check_record=check_user_record), labelled, skip_bad, source), source
 
 
 def resolve_policy(system: StreamingSystem, options: EarlyOptions, skip_bad: bool, encoding: str) -> tuple[
@@ -105,20 +77,20 @@ def resolve_policy(system: StreamingSystem, options: EarlyOptions, skip_bad: boo
         records, source = read_users(options.validation, True, skip_bad, encoding, options.validation_split)
         runs = system.run([r for _, r in records], options.chunk_size, None, False, "validation users")
         trajectories = [r["trajectory"] for r in runs]
-        policy, found = choose_threshold(trajectories, options.min_posts, options.patience, p=options.latency_p)
+        policy, found = choose_early_policy(trajectories, options.min_posts, options.patience, p=options.latency_p)
         policy.rule = f"highest F_latency on the {len(trajectories)} users of {source}"
         return policy, {"data": source, "users": len(trajectories), **found}
-    threshold, rule = system.saved_threshold()
+    threshold, rule = system.streams.saved_threshold()
     return DecisionPolicy(threshold, options.min_posts, options.patience, rule=rule), None
 
 
 def _load(model: str, revision: str | None, device: Any, aggregate: str, batch_size: int) -> StreamingSystem:
     from ..inference import load_system
 
-    kind, folder, recipe = load_system(model, revision)
-    if kind == "dual_encoder":
-        StreamingSystem(kind, None)  # raises the clear error before loading anything
-    return StreamingSystem(kind, recipe.load_predictor(folder, device), aggregate, batch_size)
+    spec, folder, predictor = load_system(model, revision)
+    if spec.early is None:
+        StreamingSystem(spec.name, None)  # raises the clear error before loading anything
+    return StreamingSystem(spec.name, predictor.load_predictor(folder, device), aggregate, batch_size)
 
 
 def _policy_text(policy: DecisionPolicy, chunk_size: int) -> str:
@@ -184,7 +156,7 @@ def evaluate_early_file(model: str, data: str, output: str | None, options: Earl
     """ERDE_o, F_latency, latency_TP (with bootstrap intervals, users resampled) next to the usual metrics of the
     final scores (with their report: calibration, baselines cross-fitted on the users' posts), printed and written
     as JSON with the trajectory plot (and the usual plots)."""
-    from ..inference import trust_report
+    from ..inference import evaluation_report
     from ..reporting import format_report, plots_for, public
 
     records, source = read_users(data, True, skip_bad, encoding, split)
@@ -201,8 +173,9 @@ def evaluate_early_file(model: str, data: str, output: str | None, options: Earl
     intervals = early_risk_intervals(decisions, delays, labels, p, options.erde_o, options.c_fp,
                                      bootstrap_resamples, seed)
     final = [r["trajectory"].scores[-1] for r in runs]
-    inputs = _final_inputs(system, runs, users, labels, policy)
-    report = trust_report(inputs, None, bootstrap_resamples, baselines, seed)
+    inputs = system.streams.final_inputs(runs, labels.tolist(), [[p["text"] for p in u["posts"]] for u in users],
+                                         policy)
+    report = evaluation_report(inputs, None, bootstrap_resamples, baselines, seed)
     unit = f"{len(users)} users"
     print(format_report(report, f"{system.kind} on {source} ({unit}), whole histories"))
     print(early_table(early, intervals, policy, options.chunk_size, p))
@@ -216,8 +189,7 @@ def evaluate_early_file(model: str, data: str, output: str | None, options: Earl
               "users": [{"user_id": u["user_id"], "label": int(u["label"]), "flagged": int(r["decision"].decision),
                          "delay": int(r["decision"].delay), "num_posts": r["trajectory"].num_posts,
                          "final_probability": s} for u, r, s in zip(users, runs, final)]}
-    if system.kind == "hybrid":
-        result["early"]["aggregate"] = options.aggregate
+    result["early"].update(system.streams.describe())
     notes = [r["note"] for r in runs if r["note"]]
     if notes:
         result["early"]["ordering_notes"] = notes
@@ -232,20 +204,6 @@ def evaluate_early_file(model: str, data: str, output: str | None, options: Earl
         write_json(output, result)
         print(f"Wrote the metrics to {output}.")
     return result
-
-
-def _final_inputs(system: StreamingSystem, runs: list[dict], users: list[dict], labels, policy) -> dict:
-    """The usual report's inputs from the final scores (for DORIS equal to scoring the whole history at once)."""
-    documents = [[p["text"] for p in u["posts"]] for u in users]
-    if system.kind == "doris":
-        config = system.predictor.config
-        return {"task": "classification", "y": labels.tolist(),
-                "uncalibrated": [r["trajectory"].uncalibrated[-1] for r in runs],
-                "calibration": config.calibration or None, "threshold": config.threshold,
-                "rule": config.threshold_rule, "documents": documents}
-    return {"task": "classification", "y": labels.tolist(), "uncalibrated": [r["trajectory"].scores[-1] for r in runs],
-            "calibration": None, "threshold": policy.threshold, "rule": f"the early policy's ({policy.rule})",
-            "documents": documents}
 
 
 def early_table(metrics: dict, intervals: dict, policy: DecisionPolicy, chunk_size: int, p: float) -> str:

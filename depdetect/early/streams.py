@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 def ordered_posts(user: dict) -> tuple[list[dict], str | None]:
     """A checked user's posts in time order, and a note when they were not given so: dated posts out of order are
     sorted (stable), with a warning naming the user; undated posts keep their given order (said so)."""
-    from ..doris.data import parse_timestamp
+    from ..schemas import parse_timestamp
 
     posts = user["posts"]
     name = user.get("user_id", "?")
@@ -120,7 +120,7 @@ class HybridUserStream:
         self.score: float | None = None
 
     def add(self, posts) -> float:
-        from ..doris.data import check_user
+        from ..schemas import check_user
 
         chunk = posts if isinstance(posts, list) else [posts]
         checked = check_user({"user_id": self.user_id, "posts": chunk}, "stream")["posts"]

@@ -31,8 +31,9 @@ def check_encoder_size(config: Any, name: str) -> None:
                          f"(~{12 * layers * hidden**2:.1e} parameters); refused before allocating. Check the config.")
 
 
-def public_name(name_or_path: Any) -> str:
-    """A Hub id as it is; a local path by its last part (what a saved config may record about an encoder)."""
+def path_tail(name_or_path: Any) -> str:
+    """A Hub id as it is; a local path by its last part (what a saved config may record about an encoder). The
+    remote-code stand-in for `depdetect.utils.public_name`, which also knows the bundled encoder's path."""
     text = str(name_or_path)
     if text.startswith(("/", ".", "~")) or text.count("/") > 1 or "\\" in text:
         return text.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]

@@ -32,7 +32,7 @@ from transformers import AutoModel, PreTrainedModel
 from transformers.modeling_outputs import SequenceClassifierOutput
 from transformers.utils import ModelOutput
 
-from .configuration_hybrid import HybridConfig, public_name
+from .configuration_hybrid import HybridConfig, path_tail
 
 
 def _cls_attention(attentions: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -164,7 +164,7 @@ class HybridForSequenceClassification(HybridPreTrainedModel):
         local path by its last part only: no local path goes into a published config).
         """
         encoder = AutoModel.from_pretrained(str(encoder_name_or_path), **(encoder_kwargs or {}))
-        name = encoder_name or public_name(encoder_name_or_path)
+        name = encoder_name or path_tail(encoder_name_or_path)
         encoder_config = {**encoder.config.to_dict(), "_name_or_path": name}
         config = HybridConfig(encoder_config=encoder_config, **config_kwargs)
         model = cls(config)

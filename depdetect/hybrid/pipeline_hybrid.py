@@ -45,6 +45,7 @@ def decide(probabilities: torch.Tensor, threshold: float | None) -> int:
     return int(probabilities.argmax())
 
 
+# Copied from depdetect.schemas.check_text
 def check_text(text: object, where: str = "text") -> str:
     """Return `text` if it is a non-empty string, else raise a `ValueError` that says what to fix."""
     if text is None or (isinstance(text, float) and text != text):  # None, or pandas' NaN for a missing value
@@ -63,6 +64,7 @@ def check_text(text: object, where: str = "text") -> str:
     return text
 
 
+# Copied from depdetect.schemas.check_texts
 def check_texts(texts: Any, what: str = "inputs") -> list[str]:
     """Validate every text of a list at once, so a mixed list fails before any work is done."""
     texts = list(texts)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import textwrap
 from collections import Counter
-from pathlib import Path
-from typing import Any
 
 import torch
 from accelerate.utils import set_seed
@@ -21,18 +19,18 @@ from transformers import AutoTokenizer, DataCollatorWithPadding
 
 from ..baselines import fit_baselines
 from ..calibration import apply_temperature, fit_temperature
-from ..cards import hybrid_card
-from ..data import POST_LABELS, normalize_labels, require_classes, split_groups
-from ..metrics import classification_metrics, prediction_metrics
+from ..data import require_classes, split_groups
+from ..metrics import classification_metrics
 from ..reporting import classification_report, format_report, plots_for, public
 from ..runs import claim_output_dir, run_fingerprint
 from ..training import TrainResult, make_accelerator, remove_checkpoints, save_model_folder, say_saved, train
 from ..training import predict as predict_probabilities
 from ..utils import MINILM_HUB_ID, default_encoder_path, public_name, saved_versions
 from .arguments import HybridArguments, HybridModelArguments
+from .card import hybrid_card
 from .data import RMHD_DESCRIPTION, load_posts
 from .modeling_hybrid import HybridForSequenceClassification
-from .pipeline_hybrid import DepressionDetectionPipeline, check_text
+from .pipeline_hybrid import DepressionDetectionPipeline
 
 
 def class_weights_from(spec: str, labels: list[int], num_labels: int) -> list[float] | None:
@@ -109,7 +107,8 @@ def evaluate(model, loader: DataLoader, accelerator) -> dict[str, float]:
     return classification_metrics(*predict_probabilities(model, loader, accelerator))
 
 
-def trust_report(model, data: DatasetDict, loaders: dict, accelerator, args: HybridArguments) -> tuple[dict, dict]:
+def calibrate_and_report(model, data: DatasetDict, loaders: dict, accelerator, args: HybridArguments
+                         ) -> tuple[dict, dict]:
     """Calibration and threshold fitted on validation (written into `model.config`), and the test report: metrics
     with bootstrap intervals, ECE/Brier before and after, baselines and the gain over them. Returns (the metrics
     to save, {plot file: PNG})."""
@@ -212,7 +211,7 @@ def train_hybrid(args: HybridArguments | None = None, *, dataset: DatasetDict | 
     model, state = train(model, loaders["train"], loaders["validation"], t, accelerator, evaluate,
                          checkpoint_dir=output_dir / "checkpoints", resume_from_checkpoint=t.resume_from_checkpoint,
                          on_step=on_step, run_id=run_id)
-    report, plots = trust_report(model, data, loaders, accelerator, args)
+    report, plots = calibrate_and_report(model, data, loaders, accelerator, args)
     metrics = {
         **report,
         "validation_history": state.history,
@@ -237,51 +236,3 @@ def train_hybrid(args: HybridArguments | None = None, *, dataset: DatasetDict | 
 
 
 # -- depdetect predict / evaluate ----------------------------------------------------------------------------
-
-
-def load_predictor(folder: str | Path, device: Any = None) -> DepressionDetectionPipeline:
-    """The depression-detection pipeline of a saved Hybrid (depdetect's own classes: no remote code runs)."""
-    model = HybridForSequenceClassification.from_pretrained(folder).eval()
-    tokenizer = AutoTokenizer.from_pretrained(folder, config=model.config)  # config given: no trust question
-    return DepressionDetectionPipeline(model=model, tokenizer=tokenizer, device=device)
-
-
-def check_record(record: Any, where: str, labelled: bool, text_column: str = "text", **_) -> dict:
-    """One input row: a dict with the text (and `label` to evaluate), or a bare string (JSON Lines)."""
-    if isinstance(record, str):
-        record = {text_column: record}
-    if not isinstance(record, dict):
-        raise ValueError(f"{where}: expected a record with `{text_column}`, got {type(record).__name__}.")
-    if text_column not in record:
-        raise ValueError(f"{where} has no `{text_column}` field (fields: {sorted(record)}); pass --text_column.")
-    out = {"text": check_text(record[text_column], f"{where} `{text_column}`"), "id": record.get("id")}
-    if labelled:
-        out["label"] = normalize_labels([record.get("label")], POST_LABELS, rows=[where])[0]
-    return out
-
-
-def predict(predictor: DepressionDetectionPipeline, records: list[dict], explain: bool = True,
-            uncalibrated: bool = False) -> list[dict]:
-    """Predictions for checked records: label, P(depression) (calibrated), the label's score and, with `explain`,
-    the words; `uncalibrated` adds the uncalibrated P(depression)."""
-    return predictor([r["text"] for r in records], batch_size=len(records), explain=explain,
-                     return_uncalibrated=uncalibrated)
-
-
-def score_predictions(outputs: list[dict], records: list[dict], predictor) -> dict:
-    """`depdetect evaluate`: classification metrics of P(depression) against the labels, decided at the model's
-    saved threshold (the argmax for models saved without one)."""
-    config = predictor.model.config
-    threshold = config.decision_threshold if config.num_labels == 2 else None
-    return prediction_metrics(outputs, records, threshold=threshold)
-
-
-def evaluation_inputs(outputs: list[dict], records: list[dict], predictor) -> dict | None:
-    """What `depdetect evaluate` reports on beyond point metrics (two-class models only)."""
-    config = predictor.model.config
-    if config.num_labels != 2:
-        return None
-    return {"task": "classification", "y": [r["label"] for r in records],
-            "uncalibrated": [o.get("uncalibrated_probability", o["probability"]) for o in outputs],
-            "calibration": config.calibration, "threshold": config.decision_threshold,
-            "rule": config.threshold_rule, "documents": [[r["text"]] for r in records]}

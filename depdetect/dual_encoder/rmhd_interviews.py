@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_push_arguments, save_dataset
+from ..corpora.common import add_push_arguments, save_dataset
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -28,8 +28,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max_words", type=int, default=40, help="Words per response (first sentences of a post).")
     add_push_arguments(parser, licensed=False)
     args = parser.parse_args(argv)
-    from ..dual_encoder.simulated import rmhd_interviews
     from ..hub import publish_corpus
+    from .simulated import rmhd_interviews
 
     data = rmhd_interviews(args.train, args.validation, args.test, seed=args.seed, max_words=args.max_words)
     save_dataset(data, args.out_dir)

@@ -1,4 +1,5 @@
-"""The text embedder DORIS uses for posts, templates and mood-course summaries.
+"""The sentence embedder: DORIS embeds posts, templates and mood-course summaries with it, and the mean-embedding
+baseline (depdetect.baselines) embeds the documents it compares against.
 
 Any object with `identifier: str`, `dimension: int` and `encode(texts: list[str]) -> np.ndarray` (one
 L2-normalised float32 row per text) can stand in; `SentenceTransformerEmbedder` wraps sentence-transformers.
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..utils import MINILM_HUB_ID, default_encoder_path, looks_like_path, public_name
+from .utils import MINILM_HUB_ID, default_encoder_path, looks_like_path, public_name
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_push_arguments, save_dataset
+from ..corpora.common import add_push_arguments, save_dataset
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -24,8 +24,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=42)
     add_push_arguments(parser, licensed=False)
     args = parser.parse_args(argv)
-    from ..doris.data import rmhd_user_cohort
     from ..hub import publish_corpus
+    from .data import rmhd_user_cohort
 
     data = rmhd_user_cohort(num_users=args.users, seed=args.seed)
     save_dataset(data, args.out_dir)

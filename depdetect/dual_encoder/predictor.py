@@ -1,0 +1,90 @@
+"""The dual encoder's part of `depdetect predict` / `evaluate` (the `depdetect.inference.Predictor` protocol):
+load a saved folder, check one interview, predict a batch, score predictions against scores or labels."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from transformers import AutoTokenizer
+
+from ..metrics import interview_metrics, prediction_metrics
+from ..schemas import check_interview
+from .data import check_score_and_label
+from .modeling_dual_encoder import DualEncoderForDepressionScoring
+from .pipeline_dual_encoder import DepressionScoringPipeline
+
+
+def load_predictor(folder: str | Path, device: Any = None) -> DepressionScoringPipeline:
+    """The depression-scoring pipeline of a saved dual encoder (depdetect's own classes: no remote code runs)."""
+    model = DualEncoderForDepressionScoring.from_pretrained(folder).eval()
+    tokenizer = AutoTokenizer.from_pretrained(folder, config=model.config)  # config given: no trust question
+    return DepressionScoringPipeline(model=model, tokenizer=tokenizer, device=device)
+
+
+def check_record(record: Any, where: str, labelled: bool, **_) -> dict:
+    """One interview: an `interviews` row (a dict with `turns`; `score`/`label` to evaluate) or a bare turn list."""
+    if isinstance(record, list):
+        record = {"turns": record}
+    if not isinstance(record, dict):
+        raise ValueError(f"{where}: expected an interview (a dict with `turns`), got {type(record).__name__}.")
+    out = {"turns": check_interview(record, where), "interview_id": record.get("interview_id")}
+    if labelled:
+        out["score"], out["label"] = check_score_and_label(record, where, require_score=False)
+        if math.isnan(out["score"]) and out["label"] == -1:
+            raise ValueError(f"{where} has neither a `score` nor a `label` to evaluate against.")
+    return out
+
+
+def predict(predictor: DepressionScoringPipeline, records: list[dict], explain: bool = True,
+            uncalibrated: bool = False) -> list[dict]:
+    """Severity and its interval (or label and P(depression)) per interview and, with `explain`, the attention per
+    turn; `uncalibrated` adds the uncalibrated P(depression) of classification models."""
+    outputs = predictor([{"turns": r["turns"]} for r in records], batch_size=len(records),
+                        return_uncalibrated=uncalibrated)
+    for out in outputs:
+        turns = out.pop("turns")
+        if explain:
+            out["turns"] = [{"index": t["index"], "attention": t["attention"]} for t in turns]
+    return outputs
+
+
+def score_predictions(outputs: list[dict], records: list[dict], predictor: DepressionScoringPipeline) -> dict:
+    """`depdetect evaluate`: RMSE/MAE (regression) or classification metrics, attention entropy, Recall@k."""
+    model_config = predictor.model.config
+    num_labels = model_config.num_labels
+    if num_labels == 1:
+        scores = np.array([o["severity"] for o in outputs])
+        targets = np.array([r["score"] for r in records])
+        if np.isnan(targets).any():
+            raise ValueError("A regression model needs a `score` for every interview to evaluate against.")
+    else:
+        scores = np.array([o["probability"] for o in outputs])
+        targets = np.array([r["label"] if r["label"] >= 0 else int(r["score"] >= model_config.score_threshold)
+                            for r in records])
+    attentions = [np.array([t["attention"] for t in o["turns"]]) for o in outputs]
+    importance = [np.array([t["importance"] for t in r["turns"]]) for r in records]
+    metrics = interview_metrics(scores, targets, attentions, importance, num_labels=num_labels)
+    if num_labels == 2 and model_config.decision_threshold is not None:  # decided where the model decides
+        metrics.update(prediction_metrics(outputs, [{"label": int(y)} for y in targets],
+                                          threshold=model_config.decision_threshold))
+    return metrics
+
+
+def evaluation_inputs(outputs: list[dict], records: list[dict], predictor: DepressionScoringPipeline) -> dict:
+    """What `depdetect evaluate` reports on beyond point metrics: conformal coverage (regression), calibration and
+    threshold (classification), baselines on the responses."""
+    config = predictor.model.config
+    documents = [[t["response"] for t in r["turns"]] for r in records]
+    if config.num_labels == 1:
+        return {"task": "regression", "y": [r["score"] for r in records],
+                "prediction": [o["severity"] for o in outputs], "conformal": config.conformal,
+                "documents": documents}
+    labels = [r["label"] if r["label"] >= 0 else int(r["score"] >= config.score_threshold) for r in records]
+    return {"task": "classification", "y": labels,
+            "uncalibrated": [o.get("uncalibrated_probability", o["probability"]) for o in outputs],
+            "calibration": config.calibration, "decision_threshold": config.decision_threshold,
+            "threshold_rule": config.threshold_rule,
+            "documents": documents}

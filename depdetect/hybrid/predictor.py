@@ -1,0 +1,63 @@
+"""The Hybrid's part of `depdetect predict` / `evaluate` (the `depdetect.inference.Predictor` protocol): load a
+saved folder, check one input record, predict a batch, score predictions against labels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from transformers import AutoTokenizer
+
+from ..data import POST_LABELS, normalize_labels
+from ..metrics import prediction_metrics
+from ..schemas import check_text
+from .modeling_hybrid import HybridForSequenceClassification
+from .pipeline_hybrid import DepressionDetectionPipeline
+
+
+def load_predictor(folder: str | Path, device: Any = None) -> DepressionDetectionPipeline:
+    """The depression-detection pipeline of a saved Hybrid (depdetect's own classes: no remote code runs)."""
+    model = HybridForSequenceClassification.from_pretrained(folder).eval()
+    tokenizer = AutoTokenizer.from_pretrained(folder, config=model.config)  # config given: no trust question
+    return DepressionDetectionPipeline(model=model, tokenizer=tokenizer, device=device)
+
+
+def check_record(record: Any, where: str, labelled: bool, text_column: str = "text", **_) -> dict:
+    """One input row: a dict with the text (and `label` to evaluate), or a bare string (JSON Lines)."""
+    if isinstance(record, str):
+        record = {text_column: record}
+    if not isinstance(record, dict):
+        raise ValueError(f"{where}: expected a record with `{text_column}`, got {type(record).__name__}.")
+    if text_column not in record:
+        raise ValueError(f"{where} has no `{text_column}` field (fields: {sorted(record)}); pass --text_column.")
+    out = {"text": check_text(record[text_column], f"{where} `{text_column}`"), "id": record.get("id")}
+    if labelled:
+        out["label"] = normalize_labels([record.get("label")], POST_LABELS, rows=[where])[0]
+    return out
+
+
+def predict(predictor: DepressionDetectionPipeline, records: list[dict], explain: bool = True,
+            uncalibrated: bool = False) -> list[dict]:
+    """Predictions for checked records: label, P(depression) (calibrated), the label's score and, with `explain`,
+    the words; `uncalibrated` adds the uncalibrated P(depression)."""
+    return predictor([r["text"] for r in records], batch_size=len(records), explain=explain,
+                     return_uncalibrated=uncalibrated)
+
+
+def score_predictions(outputs: list[dict], records: list[dict], predictor) -> dict:
+    """`depdetect evaluate`: classification metrics of P(depression) against the labels, decided at the model's
+    saved threshold (the argmax for models saved without one)."""
+    config = predictor.model.config
+    threshold = config.decision_threshold if config.num_labels == 2 else None
+    return prediction_metrics(outputs, records, threshold=threshold)
+
+
+def evaluation_inputs(outputs: list[dict], records: list[dict], predictor) -> dict | None:
+    """What `depdetect evaluate` reports on beyond point metrics (two-class models only)."""
+    config = predictor.model.config
+    if config.num_labels != 2:
+        return None
+    return {"task": "classification", "y": [r["label"] for r in records],
+            "uncalibrated": [o.get("uncalibrated_probability", o["probability"]) for o in outputs],
+            "calibration": config.calibration, "decision_threshold": config.decision_threshold,
+            "threshold_rule": config.threshold_rule, "documents": [[r["text"]] for r in records]}
