@@ -280,6 +280,23 @@ class DualEncoderForDepressionScoring(DualEncoderPreTrainedModel):
             )
         if attention_mask is None:
             attention_mask = (input_ids != (self.config.prefix_encoder_config.pad_token_id or 0)).long()
+        order, visible, lengths = self._visible_turns(attention_mask, turn_mask, instance_mask)  # (B, N'), (B,)
+        turns = self._encode_visible_turns(order, visible, input_ids, attention_mask, token_type_ids,
+                                   sentence_embeddings)  # (B, N', proj)
+        packed = pack_padded_sequence(turns, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        states, _ = self.lstm(packed)
+        states, _ = pad_packed_sequence(states, batch_first=True, total_length=order.shape[1])  # (B, N', 2h)
+        pooled, weights = self.attention(states, visible)  # (B, 2h), (B, N')
+        logits = self.head(self.dropout(pooled))  # (B, num_labels)
+        attentions = weights.new_zeros(input_ids.shape[:2]).scatter(1, order, weights)  # back to turn order: (B, N)
+        loss = None if labels is None else self.loss(logits, labels)
+        return DualEncoderOutput(loss=loss, logits=logits, scores=self.scores(logits), attentions=attentions)
+
+    @staticmethod
+    def _visible_turns(attention_mask: torch.Tensor, turn_mask: torch.Tensor | None,
+                       instance_mask: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The turns the model reads (real and not hidden by MHIM), moved to the front in interview order, so that
+        masked turns never reach the BiLSTM: (order (B, N'), visible (B, N'), lengths (B,))."""
         if turn_mask is None:
             turn_mask = attention_mask.any(-1)
         keep = turn_mask.bool()
@@ -288,13 +305,16 @@ class DualEncoderForDepressionScoring(DualEncoderPreTrainedModel):
         lengths = keep.sum(1)  # (B,)
         if bool((lengths == 0).any()):
             raise ValueError("An interview in the batch has no turn left to read (no turns, or every turn masked).")
-
-        # move the visible turns to the front, in interview order: masked turns never reach the BiLSTM
         order = torch.argsort((~keep).to(torch.int8), dim=1, stable=True)  # (B, N)
         width = int(lengths.max())
         order = order[:, :width]  # (B, N')
         visible = torch.arange(width, device=order.device).unsqueeze(0) < lengths.unsqueeze(1)  # (B, N')
+        return order, visible, lengths
 
+    def _encode_visible_turns(self, order: torch.Tensor, visible: torch.Tensor, input_ids: torch.Tensor,
+                      attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None,
+                      sentence_embeddings: torch.Tensor | None) -> torch.Tensor:
+        """The visible turns' projected encodings (prefix + sentence encoder), zero for padding: (B, N', proj)."""
         def gather(x):
             return x.gather(1, order.unsqueeze(-1).expand(-1, -1, x.shape[-1]))  # (B, N', T)
 
@@ -308,22 +328,15 @@ class DualEncoderForDepressionScoring(DualEncoderPreTrainedModel):
                 raise ValueError("`sentence_embeddings` are for a frozen sentence encoder; this one trains.")
             sentence = gather(sentence_embeddings).reshape(-1, sentence_embeddings.shape[-1])[flat]  # (M, Hs)
         encoded = self._encode_chunks(ids, mask, types, sentence)  # (M, proj)
-        turns = encoded.new_zeros(visible.shape[0], width, encoded.shape[-1])  # (B, N', proj)
+        turns = encoded.new_zeros(visible.shape[0], visible.shape[1], encoded.shape[-1])  # (B, N', proj)
         turns[visible] = encoded
+        return turns
 
-        packed = pack_padded_sequence(turns, lengths.cpu(), batch_first=True, enforce_sorted=False)
-        states, _ = self.lstm(packed)
-        states, _ = pad_packed_sequence(states, batch_first=True, total_length=width)  # (B, N', 2h)
-        pooled, weights = self.attention(states, visible)  # (B, 2h), (B, N')
-        logits = self.head(self.dropout(pooled))  # (B, num_labels)
-        attentions = weights.new_zeros(input_ids.shape[:2]).scatter(1, order, weights)  # back to turn order: (B, N)
-
+    def scores(self, logits: torch.Tensor) -> torch.Tensor:
+        """The severity on the score's scale (regression) or P(depression) (classification): (B,)."""
         if self.num_labels == 1:
-            scores = logits.squeeze(-1).float() * self.config.score_std + self.config.score_mean
-        else:
-            scores = logits.float().softmax(-1)[:, 1]
-        loss = None if labels is None else self.loss(logits, labels)
-        return DualEncoderOutput(loss=loss, logits=logits, scores=scores, attentions=attentions)
+            return logits.squeeze(-1).float() * self.config.score_std + self.config.score_mean
+        return logits.float().softmax(-1)[:, 1]
 
     def loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         if self.num_labels == 1:
