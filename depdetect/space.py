@@ -92,11 +92,17 @@ def vendored_files(kind: str) -> list[str]:
     root = Path(__file__).parent
     spec = systems.get(kind)
     if spec.remote_code:
-        packages = [f"{s.views.rsplit('.', 2)[-2]}/__init__.py" for s in systems.specs()]
-        return [*DEMO_FILES, *packages, spec.views.split(".", 1)[1].replace(".", "/") + ".py"]
+        # every system's light __init__.py (the registry imports them all) and this system's views module
+        packages = [_package_path(s.views.rsplit(".", 1)[0]) + "/__init__.py" for s in systems.specs()]
+        return [*DEMO_FILES, *packages, _package_path(spec.views) + ".py"]
     files = [p.relative_to(root).as_posix() for p in sorted(root.rglob("*"))
              if p.is_file() and p.suffix in (".py", ".md") and "__pycache__" not in p.parts]
     return files
+
+
+def _package_path(module: str) -> str:
+    """depdetect.hybrid.views -> hybrid/views: a module's path inside the package."""
+    return "/".join(module.split(".")[1:])
 
 
 def space_readme(model_repo: str, kind: str, revision: str | None, space_id: str | None = None) -> str:
