@@ -176,7 +176,7 @@ def doris(args) -> None:
             report = classification_report(test_y=test_y, test_raw=test_p, validation_y=val_y,
                                            validation_raw=val_p, calibration="platt", threshold_rule=rule,
                                            resamples=0)
-            row[rule] = {**report["test"], "threshold": report["threshold"]["threshold"]}
+            row[rule] = {**report["test"], "threshold": report["threshold"]["decision_threshold"]}
         baselines = fit_baselines(post_texts(cohort["train"]), cohort["train"]["label"], post_texts(cohort["test"]),
                                   embedder=CachedEmbedder(pipeline.embed), seed=seed)
         for name, scores in baselines.items():

@@ -335,14 +335,14 @@ def parse_threshold_rule(rule: object) -> str:
         except ValueError:
             value = -1.0
         if not 0 < value < 1:
-            raise ValueError(f"--threshold {rule!r}: the target after '@' must be in (0, 1), e.g. recall@0.9.")
+            raise ValueError(f"--threshold_rule {rule!r}: the target after '@' must be in (0, 1), e.g. recall@0.9.")
         return f"{match.group(1)}@{value:g}"
     try:
         value = float(text)
     except ValueError:
-        raise ValueError(f"--threshold must be one of {THRESHOLD_RULES}; got {rule!r}.") from None
+        raise ValueError(f"--threshold_rule must be one of {THRESHOLD_RULES}; got {rule!r}.") from None
     if not 0 < value < 1:
-        raise ValueError(f"--threshold {rule!r}: a fixed threshold must be in (0, 1).")
+        raise ValueError(f"--threshold_rule {rule!r}: a fixed threshold must be in (0, 1).")
     return f"{value:g}"
 
 
@@ -358,10 +358,10 @@ class EvaluationArguments:
     calibration_min_examples: int = field(default=10, metadata=_help(
         "No calibration is fitted when the validation split holds fewer examples of either class (it would be "
         "noise: Platt scaling on 5 positive users made DORIS's probabilities worse); the run says so."))
-    threshold: str = field(default="0.5", metadata=_help(
+    threshold_rule: str = field(default="0.5", metadata=_help(
         "Decision threshold rule on the calibrated validation probabilities, saved and used by pipelines and "
         "predict: 0.5, f1 (best F1), recall@R (highest threshold with recall >= R), precision@P (most recall "
-        "with precision >= P), or a number."))
+        "with precision >= P), or a number. (--threshold before depdetect 0.8.)", aliases=["--threshold"]))
     bootstrap_resamples: int = field(default=1000, metadata=_help(
         "Bootstrap resamples of the test units for the 95%% percentile intervals (0: no intervals)."))
     baselines: str = field(default="all", metadata=_help(
@@ -371,7 +371,7 @@ class EvaluationArguments:
         "Write no PNG plots (precision-recall, reliability, severity) into the output folder."))
 
     def __post_init__(self) -> None:
-        self.threshold = parse_threshold_rule(self.threshold)
+        self.threshold_rule = parse_threshold_rule(self.threshold_rule)
         if self.calibration_min_examples < 1:
             raise ValueError(f"`calibration_min_examples` must be >= 1, got {self.calibration_min_examples}.")
         if self.bootstrap_resamples < 0:

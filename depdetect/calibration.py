@@ -169,19 +169,20 @@ def _open_unit(threshold: float) -> float:
 def choose_threshold(p, labels, rule: str) -> dict:
     """The decision threshold on P(positive) that `rule` picks on these (validation) probabilities.
 
-    Returns {"rule", "threshold", "note"}: a fixed rule gives its number; `f1`, `recall@R` and `precision@P`
-    search the distinct probabilities (predict positive at p >= threshold). When a target cannot be met (precision
-    P is never reached), or the split holds one class, the threshold falls back to 0.5 and `note` says why.
+    Returns {"threshold_rule", "decision_threshold", "note"}: a fixed rule gives its number; `f1`, `recall@R` and
+    `precision@P` search the distinct probabilities (predict positive at p >= threshold). When a target cannot be
+    met (precision P is never reached), or the split holds one class, the threshold falls back to 0.5 and `note`
+    says why.
     """
     rule = parse_threshold_rule(rule)
     if rule not in ("f1",) and "@" not in rule:
-        return {"rule": rule, "threshold": float(rule), "note": None}
+        return {"threshold_rule": rule, "decision_threshold": float(rule), "note": None}
     p = np.asarray(p, dtype=np.float64).ravel()
     y = np.asarray(labels).astype(int).ravel()
     note = _one_class_note(y, f"the threshold rule {rule}")
     if note:
-        return {"rule": rule, "threshold": 0.5, "note": note.replace("probabilities are uncalibrated",
-                                                                      "threshold is 0.5")}
+        return {"threshold_rule": rule, "decision_threshold": 0.5,
+                "note": note.replace("probabilities are uncalibrated", "threshold is 0.5")}
     candidates = np.unique(p)[::-1]  # high to low: predicted positives grow
     positives = y.sum()
     tp = np.array([((p >= c) & (y == 1)).sum() for c in candidates], dtype=np.float64)
@@ -190,18 +191,19 @@ def choose_threshold(p, labels, rule: str) -> dict:
     precision = tp / predicted
     if rule == "f1":
         f1 = np.where(precision + recall > 0, 2 * precision * recall / np.maximum(precision + recall, _EPS), 0)
-        return {"rule": rule, "threshold": _open_unit(candidates[int(np.argmax(f1))]), "note": None}
+        return {"threshold_rule": rule, "decision_threshold": _open_unit(candidates[int(np.argmax(f1))]), "note": None}
     kind, target = rule.split("@")
     target = float(target)
     if kind == "recall":
         ok = np.nonzero(recall >= target - 1e-12)[0]  # recall only grows as the threshold falls: first is highest
-        return {"rule": rule, "threshold": _open_unit(candidates[ok[0]]), "note": None}
+        return {"threshold_rule": rule, "decision_threshold": _open_unit(candidates[ok[0]]), "note": None}
     ok = np.nonzero(precision >= target - 1e-12)[0]
     if not ok.size:
-        return {"rule": rule, "threshold": 0.5,
+        return {"threshold_rule": rule, "decision_threshold": 0.5,
                 "note": f"no threshold reaches precision {target:g} on validation (best "
                         f"{precision.max():.3f}); the threshold is 0.5"}
-    return {"rule": rule, "threshold": _open_unit(candidates[ok[-1]]), "note": None}  # lowest: most recall
+    # the lowest threshold keeping the precision: the most recall
+    return {"threshold_rule": rule, "decision_threshold": _open_unit(candidates[ok[-1]]), "note": None}
 
 
 # -- split-conformal intervals (the dual encoder's severity scores) ------------------------------------------------

@@ -116,8 +116,16 @@ def results_table(metrics: dict, numbers: dict, unit: str = "examples") -> str:
             "the third decimal.\n")
 
 
+def _threshold_record(threshold: dict | None) -> dict | None:
+    """metrics.json's threshold record with today's keys (saved before depdetect 0.8: `threshold` and `rule`)."""
+    if not threshold or "decision_threshold" in threshold:
+        return threshold
+    old = dict(threshold)
+    return {**old, "decision_threshold": old.pop("threshold", None), "threshold_rule": old.pop("rule", None)}
+
+
 def _calibration_text(metrics: dict, unit: str) -> list[str]:
-    cal, threshold = metrics.get("calibration"), metrics.get("threshold")
+    cal, threshold = metrics.get("calibration"), _threshold_record(metrics.get("threshold"))
     lines = ["### Calibration and decision threshold", ""]
     if not cal and not threshold:
         conformal = metrics.get("conformal")
@@ -157,7 +165,8 @@ def _calibration_text(metrics: dict, unit: str) -> list[str]:
             "",
         ]
     if threshold:
-        line = (f"Decision threshold: P(depression) >= {threshold['threshold']:.4f} (rule `{threshold['rule']}`, "
+        line = (f"Decision threshold: P(depression) >= {threshold['decision_threshold']:.4f} (rule "
+                f"`{threshold['threshold_rule']}`, "
                 f"{threshold.get('chosen_on', 'chosen on the validation split')})")
         before = metrics.get("test_uncalibrated_at_0.5")
         if before:

@@ -134,7 +134,8 @@ def classification_report(*, test_y, test_raw, validation_y=None, validation_raw
     """
     y = np.asarray(test_y).astype(int)
     raw = np.asarray(test_raw, dtype=np.float64)
-    chosen = {"rule": threshold_rule, "threshold": threshold, "note": None, "chosen_on": "saved with the model"}
+    chosen = {"threshold_rule": threshold_rule, "decision_threshold": threshold, "note": None,
+              "chosen_on": "saved with the model"}
     if fitted_calibration is None:
         fitted = fit_calibration(calibration, validation_raw, validation_y, min_calibration_examples)
         validation_p = calibrate(validation_raw, saved_calibration(fitted))
@@ -142,13 +143,13 @@ def classification_report(*, test_y, test_raw, validation_y=None, validation_raw
                   "chosen_on": "chosen on the validation split"}
         for note in {fitted.get("note"), chosen.get("note")} - {None}:
             warnings.warn(f"{note[0].upper()}{note[1:]}; metrics.json and the model card say so.", stacklevel=2)
-        chosen["validation"] = binary_metrics(validation_p, validation_y, chosen["threshold"])
+        chosen["validation"] = binary_metrics(validation_p, validation_y, chosen["decision_threshold"])
     else:
         fitted = fitted_calibration or {"method": "none", "note": None}
     saved = saved_calibration(fitted)
     p = calibrate(raw, saved)
-    t = 0.5 if chosen["threshold"] is None else float(chosen["threshold"])
-    chosen["threshold"] = t
+    t = 0.5 if chosen["decision_threshold"] is None else float(chosen["decision_threshold"])
+    chosen["decision_threshold"] = t
 
     def metric(index):
         return binary_metrics(p[index], y[index], t)
@@ -219,7 +220,7 @@ def plots_for(report: dict) -> dict[str, bytes]:
         return regression_plots(arrays["pred"], arrays["y"], arrays["low"], arrays["high"])
     if "raw" in arrays:
         return classification_plots(arrays["raw"], arrays["calibrated"], arrays["y"],
-                                    report["threshold"]["threshold"], arrays["baselines"])
+                                    report["threshold"]["decision_threshold"], arrays["baselines"])
     return {}
 
 
@@ -251,7 +252,8 @@ def format_report(report: dict, title: str) -> str:
                      + (f" ({cal['note']})" if cal.get("note") else ""))
     threshold = report.get("threshold")
     if threshold:
-        lines.append(f"threshold: {threshold['threshold']:.4f} (rule {threshold['rule']}, {threshold['chosen_on']})"
+        lines.append(f"threshold: {threshold['decision_threshold']:.4f} (rule {threshold['threshold_rule']}, "
+                     f"{threshold['chosen_on']})"
                      + (f" ({threshold['note']})" if threshold.get("note") else ""))
     conformal = report.get("conformal")
     if conformal:

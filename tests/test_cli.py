@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from depdetect import systems
 from depdetect.arguments import FlagSet, parse_bundle
 from depdetect.cli import _legacy_train_argv, build_parser, main
 from depdetect.metrics import classification_metrics
@@ -102,16 +103,12 @@ def test_config_flags_read_from_the_source_agree_with_the_imported_config(kind, 
         assert spec.help == fields[spec.name].metadata["help"] and spec.help, spec.name
 
 
-@pytest.mark.parametrize("kind, bundle", [("hybrid", "HybridArguments"), ("dual_encoder", "DualEncoderArguments"),
-                                          ("doris", "DorisArguments")])
-def test_no_flags_give_the_dataclasses_defaults(kind, bundle):
+@pytest.mark.parametrize("spec", systems.specs(), ids=lambda s: s.name)
+def test_no_flags_give_the_dataclasses_defaults(spec):
     parser, flagsets = build_parser()
-    name = {"dual_encoder": "dual-encoder"}.get(kind, kind)
-    args = parser.parse_args(["train", name])
-    import importlib
-
-    cls = getattr(importlib.import_module(f"depdetect.{kind}.arguments"), bundle)
-    assert parse_bundle(cls, flagsets[kind].values(args)) == cls()
+    args = parser.parse_args(["train", spec.cli_name])
+    cls = spec.load("arguments")
+    assert parse_bundle(cls, flagsets[spec.name].values(args)) == cls()
 
 
 def test_given_flags_fill_the_right_dataclasses():

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from depdetect import systems
 from depdetect.cli import main
 
 from .hub_server import HubServer
@@ -107,9 +108,11 @@ DORIS_LOAD = """
     print(json.dumps({"p": doris.predict_proba(users).tolist(), "label": doris.explain(users[0])["label"]}))
 """
 LOADERS = {"hybrid": HYBRID_LOAD, "dual_encoder": DUAL_LOAD, "doris": DORIS_LOAD}
+#: every registered system: each must have a trained folder in `folders` and a loader above
+SYSTEMS = [spec.name for spec in systems.specs()]
 
 
-@pytest.mark.parametrize("kind", ["hybrid", "dual_encoder", "doris"])
+@pytest.mark.parametrize("kind", SYSTEMS)
 def test_a_pushed_folder_loads_from_the_hub_and_reproduces_the_local_outputs(hub, folders, kind, tmp_path):
     folder = folders[kind]
     before = digest(folder)
@@ -118,9 +121,10 @@ def test_a_pushed_folder_loads_from_the_hub_and_reproduces_the_local_outputs(hub
     assert "Published" in out.stdout
     assert digest(folder) == before, "the local folder changed"
     files = hub.files(repo_id)
-    pipeline_file = {"hybrid": "pipeline_hybrid.py", "dual_encoder": "pipeline_dual_encoder.py"}.get(kind)
-    expected = {"README.md", "metrics.json"} | ({"doris_config.json", "xgboost_model.json"} if kind == "doris" else
-                                               {"model.safetensors", "config.json", pipeline_file})
+    spec = systems.get(kind)
+    expected = {"README.md", "metrics.json", *spec.artifacts, *spec.required_files}
+    if spec.remote_code:
+        expected |= {f"pipeline_{kind}.py", f"modeling_{kind}.py", f"configuration_{kind}.py"}
     assert expected <= set(files)
     assert not any(name.startswith("checkpoints") for name in files)
     clean = tmp_path / "clean"
@@ -135,7 +139,7 @@ def card_metadata(text: str) -> dict:
     return yaml.safe_load(text.split("---")[1])
 
 
-@pytest.mark.parametrize("kind", ["hybrid", "dual_encoder", "doris"])
+@pytest.mark.parametrize("kind", SYSTEMS)
 def test_the_published_card_carries_results_paper_limits_and_a_pinned_revision(hub, folders, kind, tmp_path):
     repo_id = f"tester/card-{kind.replace('_', '-')}"
     push(hub, tmp_path / "home", folders[kind], repo_id)

@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 import depdetect
+from depdetect import systems
 
 from .conftest import free_port
 from .hub_server import HubServer
@@ -71,7 +72,7 @@ def card(text: str) -> tuple[dict, str]:
     return yaml.safe_load(head), body
 
 
-@pytest.mark.parametrize("kind", ["hybrid", "dual_encoder", "doris"])
+@pytest.mark.parametrize("kind", [spec.name for spec in systems.specs()])
 def test_push_with_space_publishes_the_model_and_a_gradio_space_naming_it(hub, spaces, kind):
     info = spaces[kind]
     assert "Published the demo Space to" in info["stdout"]

@@ -44,7 +44,7 @@ def test_train_doris_on_the_simulated_cohort_writes_a_complete_folder(tiny_sente
     # threshold and its rule travel with the pipeline
     assert "only 1 example(s) of class 1" in saved["calibration"]["note"] and loaded.config.calibration == {}
     assert "**Uncalibrated:**" in card and loaded.config.threshold_rule == "0.5"
-    assert loaded.config.decision_threshold == pytest.approx(saved["threshold"]["threshold"])
+    assert loaded.config.decision_threshold == pytest.approx(saved["threshold"]["decision_threshold"])
     posts = (["I can't sleep and nothing matters"], ["Great match today", "New bike"])
     test_users = [{"user_id": f"u{i}", "posts": [{"text": t, "timestamp": None} for t in texts]}
                   for i, texts in enumerate(posts)]

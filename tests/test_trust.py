@@ -138,9 +138,18 @@ def test_one_class_validation_cannot_be_calibrated_and_says_so():
                                        validation_raw=[0.1, 0.2, 0.3], calibration="temperature",
                                        threshold_rule="f1", resamples=0)
     assert report["saved_calibration"] is None and "single class" in report["calibration"]["note"]
-    assert report["threshold"]["threshold"] == 0.5 and report["threshold"]["note"]
+    assert report["threshold"]["decision_threshold"] == 0.5 and report["threshold"]["note"]
     card = trust_section({**report, "test": report["test"]}, "texts")
     assert "**Uncalibrated:** the validation split holds a single class" in card
+
+
+def test_a_card_reads_the_threshold_record_of_metrics_saved_before_0_8():
+    old = {"calibration": None, "threshold": {"threshold": 0.3125, "rule": "f1", "note": None,
+                                              "chosen_on": "chosen on the validation split"}}
+    new = {"calibration": None, "threshold": {"decision_threshold": 0.3125, "threshold_rule": "f1", "note": None,
+                                              "chosen_on": "chosen on the validation split"}}
+    assert "P(depression) >= 0.3125 (rule `f1`, chosen on the validation split)" in trust_section(old, "texts")
+    assert trust_section(old, "texts") == trust_section(new, "texts")
 
 
 def test_too_few_validation_positives_are_not_calibrated_by_default():
@@ -157,14 +166,15 @@ def test_threshold_rules_on_a_hand_computed_case():
     p = [0.9, 0.8, 0.7, 0.6, 0.2, 0.1]
     y = [1, 0, 1, 1, 0, 0]
     # at 0.9: P 1, R 1/3 (F1 .5); 0.8: .5, 1/3; 0.7: 2/3, 2/3; 0.6: .75, 1 (F1 .857); 0.2: .6, 1; 0.1: .5, 1
-    assert choose_threshold(p, y, "f1")["threshold"] == 0.6
-    assert choose_threshold(p, y, "recall@0.6")["threshold"] == 0.7  # the highest threshold reaching recall 0.6
-    assert choose_threshold(p, y, "precision@0.7")["threshold"] == 0.6  # the lowest threshold keeping precision 0.7
-    assert choose_threshold(p, y, "precision@0.99")["threshold"] == 0.9
-    assert choose_threshold(p, y, "0.5") == {"rule": "0.5", "threshold": 0.5, "note": None}
+    assert choose_threshold(p, y, "f1")["decision_threshold"] == 0.6
+    # the highest threshold reaching recall 0.6; the lowest keeping precision 0.7
+    assert choose_threshold(p, y, "recall@0.6")["decision_threshold"] == 0.7
+    assert choose_threshold(p, y, "precision@0.7")["decision_threshold"] == 0.6
+    assert choose_threshold(p, y, "precision@0.99")["decision_threshold"] == 0.9
+    assert choose_threshold(p, y, "0.5") == {"threshold_rule": "0.5", "decision_threshold": 0.5, "note": None}
     unreachable = choose_threshold([0.9, 0.1], [0, 1], "precision@0.8")
-    assert unreachable["threshold"] == 0.5 and "no threshold reaches precision 0.8" in unreachable["note"]
-    assert choose_threshold([1.0, 0.0], [1, 0], "f1")["threshold"] < 1  # configs need (0, 1)
+    assert unreachable["decision_threshold"] == 0.5 and "no threshold reaches precision 0.8" in unreachable["note"]
+    assert choose_threshold([1.0, 0.0], [1, 0], "f1")["decision_threshold"] < 1  # configs need (0, 1)
 
 
 @pytest.mark.parametrize("rule, message", [("recall@1.5", "after '@'"), ("best", "must be one of"),
@@ -173,7 +183,7 @@ def test_bad_threshold_rules_say_what_is_allowed(rule, message):
     with pytest.raises(ValueError, match=message):
         parse_threshold_rule(rule)
     with pytest.raises(ValueError, match=message):
-        EvaluationArguments(threshold=rule)
+        EvaluationArguments(threshold_rule=rule)
 
 
 def test_conformal_quantile_rank_and_too_few_residuals():
@@ -285,7 +295,8 @@ def test_training_saves_calibration_threshold_intervals_baselines_groups_and_plo
     out, metrics = calibrated_hybrid
     config = json.loads((out / "config.json").read_text())
     assert config["calibration"]["method"] == "temperature" and config["calibration"]["temperature"] > 0
-    assert config["threshold_rule"] == "f1" and config["decision_threshold"] == metrics["threshold"]["threshold"]
+    assert config["threshold_rule"] == "f1"
+    assert config["decision_threshold"] == metrics["threshold"]["decision_threshold"]
     saved = json.loads((out / "metrics.json").read_text())
     assert set(saved["test_intervals"]) == set(saved["test"])
     for key, (low, high) in saved["test_intervals"].items():
@@ -376,7 +387,7 @@ def test_evaluate_reports_intervals_calibration_groups_baselines_and_writes_plot
     result = main(["evaluate", str(out), grouped_files["test"], "-o", str(target), "--group_column", "source",
                    "--bootstrap_resamples", "100", "--baselines", "tfidf"])
     report = result["report"]
-    assert report["threshold"]["rule"] == "f1" and report["threshold"]["chosen_on"] == "saved with the model"
+    assert report["threshold"]["threshold_rule"] == "f1" and report["threshold"]["chosen_on"] == "saved with the model"
     assert report["test"]["f1"] == pytest.approx(metrics["test"]["f1"])  # the saved threshold decides
     assert report["calibration"]["ece_after"] == pytest.approx(metrics["calibration"]["ece_after"], abs=1e-6)
     assert set(report["subgroups"]["groups"]) == {"app", "forum"}

@@ -91,12 +91,12 @@ def calibrate_and_report(pipeline: DorisPipeline, data, args: DorisArguments, ma
     report = classification_report(
         test_y=data["test"]["label"], test_raw=test_raw, validation_y=data["validation"]["label"],
         validation_raw=validation_raw, calibration="platt" if ev.calibration == "auto" else ev.calibration,
-        threshold_rule=ev.threshold, baseline_scores=baselines, groups=split_groups(data["test"]),
+        threshold_rule=ev.threshold_rule, baseline_scores=baselines, groups=split_groups(data["test"]),
         resamples=ev.bootstrap_resamples, seed=seed, min_calibration_examples=ev.calibration_min_examples,
     )
     pipeline.config.calibration = report.pop("saved_calibration") or {}
-    pipeline.config.decision_threshold = report["threshold"]["threshold"]
-    pipeline.config.threshold_rule = report["threshold"]["rule"]
+    pipeline.config.decision_threshold = report["threshold"]["decision_threshold"]
+    pipeline.config.threshold_rule = report["threshold"]["threshold_rule"]
     plots = plots_for(report) if ev.plots and main_process else {}
     return public(report), plots
 

@@ -190,11 +190,12 @@ def phase_report(model, loaders, accelerator, args: DualEncoderArguments, baseli
     else:
         report = classification_report(
             test_y=targets, test_raw=scores, validation_y=validation[1], validation_raw=validation[0],
-            calibration="temperature" if ev.calibration == "auto" else ev.calibration, threshold_rule=ev.threshold,
+            calibration="temperature" if ev.calibration == "auto" else ev.calibration,
+            threshold_rule=ev.threshold_rule,
             min_calibration_examples=ev.calibration_min_examples, **common)
         model.config.calibration = report.pop("saved_calibration")
-        model.config.decision_threshold = report["threshold"]["threshold"]
-        model.config.threshold_rule = report["threshold"]["rule"]
+        model.config.decision_threshold = report["threshold"]["decision_threshold"]
+        model.config.threshold_rule = report["threshold"]["threshold_rule"]
     report["test"] = {**plain, **report["test"]}
     plots = plots_for(report) if ev.plots and accelerator.is_main_process else {}
     return public(report), plots

@@ -22,9 +22,9 @@ class EarlyOptions:
     min_posts: int = field(default=1, metadata={"help": "Never flag a user before this many posts were read."})
     patience: int = field(default=1, metadata={"help": (
         "Flag only once the score cleared the threshold this many steps in a row.")})
-    threshold: float | None = field(default=None, metadata={"help": (
+    decision_threshold: float | None = field(default=None, metadata={"aliases": ["--threshold"], "help": (
         "The decision threshold on P(depression) (default: chosen on --validation users, else the model's saved "
-        "threshold).")})
+        "threshold). (--threshold before depdetect 0.8.)")})
     validation: str | None = field(default=None, metadata={"help": (
         "Labelled users to choose the threshold on (file, or dataset folder: its --validation_split): the highest "
         "F_latency under the same chunk size, min_posts and patience.")})
@@ -48,10 +48,10 @@ class EarlyOptions:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"--{name} must be a whole number >= 1, got {value!r}.")
-        if self.threshold is not None and self.validation:
-            raise ValueError("Pass --threshold or --validation, not both.")
-        if self.threshold is not None and not math.isfinite(self.threshold):
-            raise ValueError(f"--threshold must be a finite number, got {self.threshold}.")
+        if self.decision_threshold is not None and self.validation:
+            raise ValueError("Pass --decision_threshold or --validation, not both.")
+        if self.decision_threshold is not None and not math.isfinite(self.decision_threshold):
+            raise ValueError(f"--decision_threshold must be a finite number, got {self.decision_threshold}.")
         self.erde_o = [float(o) for o in self.erde_o]
         if not self.erde_o or any(not (o > 0 and math.isfinite(o)) for o in self.erde_o):
             raise ValueError(f"--erde_o takes positive numbers of posts, got {self.erde_o}.")

@@ -71,8 +71,9 @@ def read_users(path: str, labelled: bool, skip_bad: bool, encoding: str, split: 
 def resolve_policy(system: StreamingSystem, options: EarlyOptions, skip_bad: bool, encoding: str) -> tuple[
         DecisionPolicy, dict | None]:
     """The decision policy (see the module docstring) and, when chosen on validation users, what it gave there."""
-    if options.threshold is not None:
-        return DecisionPolicy(options.threshold, options.min_posts, options.patience, rule="given (--threshold)"), None
+    if options.decision_threshold is not None:
+        return DecisionPolicy(options.decision_threshold, options.min_posts, options.patience,
+                              rule="given (--decision_threshold)"), None
     if options.validation:
         records, source = read_users(options.validation, True, skip_bad, encoding, options.validation_split)
         runs = system.run([r for _, r in records], options.chunk_size, None, False, "validation users")

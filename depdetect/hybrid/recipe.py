@@ -131,12 +131,13 @@ def calibrate_and_report(model, data: DatasetDict, loaders: dict, accelerator, a
                                   [[t] for t in data["test"]["text"]], which=ev.baselines, seed=seed)
     report = classification_report(
         test_y=test_y, test_raw=test_probs[:, 1], validation_y=validation_y, validation_raw=validation_probs[:, 1],
-        calibration=method, threshold_rule=ev.threshold, baseline_scores=baselines, groups=split_groups(data["test"]),
+        calibration=method, threshold_rule=ev.threshold_rule, baseline_scores=baselines,
+        groups=split_groups(data["test"]),
         resamples=ev.bootstrap_resamples, seed=seed, min_calibration_examples=ev.calibration_min_examples,
     )
     model.config.calibration = report.pop("saved_calibration")
-    model.config.decision_threshold = report["threshold"]["threshold"]
-    model.config.threshold_rule = report["threshold"]["rule"]
+    model.config.decision_threshold = report["threshold"]["decision_threshold"]
+    model.config.threshold_rule = report["threshold"]["threshold_rule"]
     plots = plots_for(report) if ev.plots and accelerator.is_main_process else {}
     return public(report), plots
 
