@@ -73,6 +73,18 @@ def test_remote_code_files_import_only_torch_transformers_and_siblings_in_their_
         assert set(roots) <= ALLOWED, f"{path.name} imports {roots}"
 
 
+# neither the repo nor its tests on sys.path; its virtual environment (which a plain `git clone` puts inside the
+# folder named depdetect) stays, so the path is compared with the repo's, never searched for the word "depdetect"
+HIDE_REPO = textwrap.dedent(
+    f"""
+    import os, sys
+    _repo = {str(Path(__file__).resolve().parents[1])!r}
+    def _in_repo(entry):
+        real = os.path.realpath(entry or ".")
+        return (real == _repo or real.startswith(_repo + os.sep)) and "site-packages" not in real
+    sys.path = [p for p in sys.path if p not in ("", ".") and not _in_repo(p)]
+    """
+)
 # what a user without depdetect has: importing it fails, and neither the repo nor its tests are on sys.path
 NO_DEPDETECT = textwrap.dedent(
     """
@@ -82,9 +94,8 @@ NO_DEPDETECT = textwrap.dedent(
             if name == "depdetect" or name.startswith("depdetect."):
                 raise ImportError("depdetect is not importable here")
     sys.meta_path.insert(0, Block())
-    sys.path = [p for p in sys.path if p not in ("", ".") and "depdetect" not in p]
     """
-)
+) + HIDE_REPO
 FRESH = NO_DEPDETECT + textwrap.dedent(
     """
     import torch

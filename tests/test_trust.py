@@ -34,6 +34,8 @@ from depdetect.metrics import (
 )
 from depdetect.reporting import classification_report, read_groups, regression_report, subgroup_report
 
+from .test_remote_code import HIDE_REPO
+
 # -- metrics on hand-computed cases -------------------------------------------------------------------------------
 
 
@@ -338,9 +340,8 @@ def test_the_pipeline_returns_the_calibrated_probabilities_the_metrics_were_comp
     assert again == pytest.approx(metrics["test"], abs=1e-6)
 
 
-FRESH_CALIBRATED = """
+FRESH_CALIBRATED = HIDE_REPO + """
 import json, sys
-sys.path = [p for p in sys.path if p not in ("", ".") and "depdetect" not in p]
 from transformers import pipeline
 detect = pipeline("depression-detection", model=sys.argv[1], trust_remote_code=True)
 out = detect(json.loads(sys.argv[2]), explain=False, return_uncalibrated=True)
