@@ -127,6 +127,19 @@ def fresh_process(script: str, tmp_path: Path, *args: str) -> dict:
     return json.loads(lines[-1][len("RESULT "):])
 
 
+def test_hiding_the_repo_keeps_a_virtual_environment_inside_a_folder_named_depdetect(tmp_path):
+    """A plain `git clone` names the folder depdetect and the README puts .venv inside it: hiding the repo from a
+    subprocess must keep that environment's site-packages (torch, transformers) and drop the repo and its tests."""
+    repo = Path(__file__).resolve().parents[1]
+    venv = tmp_path / "depdetect" / ".venv" / "lib" / "python3.11" / "site-packages"
+    inside = repo / ".venv" / "lib" / "python3.11" / "site-packages"
+    script = (f"import sys; sys.path[:0] = {[str(repo), str(repo / 'tests'), str(venv), str(inside)]!r}\n"
+              + HIDE_REPO + "\nprint('RESULT ' + json.dumps(sys.path))")
+    kept = fresh_process("import json\n" + script, tmp_path)
+    assert str(venv) in kept and str(inside) in kept
+    assert str(repo) not in kept and str(repo / "tests") not in kept
+
+
 def test_a_model_saved_with_save_pretrained_alone_works_with_pipeline_without_depdetect(
     tiny_model, tokenizer, tmp_path
 ):

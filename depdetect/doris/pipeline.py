@@ -6,9 +6,11 @@
     doris.save_pretrained("outputs/doris"); DorisPipeline.from_pretrained("outputs/doris")
     depdetect.push_to_hub(doris, "your-name/depdetect-doris", metrics=...)   # publishing lives in depdetect.hub
 
-Work is split across Accelerate processes when launched with `accelerate launch`/`torchrun` (embedding,
-annotation and summaries via `split_between_processes`, results gathered), and cached on disk when `cache_dir`
-is given, so a killed run resumes without redoing finished annotations.
+The method's steps are doris/method.py's functions (featurize calls them over all posts at once; streaming.py
+calls the same ones per post). Work is split across Accelerate processes when launched with `accelerate
+launch`/`torchrun` (embedding, annotation and summaries via `split_between_processes`, results gathered), and cached
+on disk when `cache_dir` is given, so a killed run resumes without redoing finished annotations: both in
+doris/cache.py (`PipelineCaches`).
 """
 
 from __future__ import annotations
@@ -22,11 +24,11 @@ import numpy as np
 
 from ..calibration import calibrate
 from ..metrics import classification_metrics
+from ..schemas import check_user, parse_timestamp
 from ..utils import saved_versions, write_files, write_json, write_text
 from .annotators import EmbeddingAnnotator, make_annotator, offline_explanation, offline_summary
 from .cache import PipelineCaches, cache_key, store
 from .config import CONFIG_NAME, DorisConfig
-from .data import check_user, parse_timestamp
 from .features import feature_names, risk_scores, top_percent_cutoff, user_features
 from .method import annotation_targets, emotional_posts, mood_course_posts, symptom_vectors, template_similarities
 

@@ -25,7 +25,7 @@ import sys
 
 import numpy as np
 
-from .data import check_user, parse_timestamp
+from ..schemas import check_user, parse_timestamp
 from .features import features_from_sums
 from .method import emotional_posts, template_similarities
 
