@@ -51,6 +51,12 @@ def _one_class_note(labels: np.ndarray, what: str) -> str | None:
     return None
 
 
+def warn_user(message: str) -> None:
+    """A UserWarning about the user's data, shown as one line: no source line of depdetect's under it (which
+    `warnings.warn` would print, e.g. `report = classification_report(`, and which says nothing to a user)."""
+    warnings.warn_explicit(message, UserWarning, "depdetect", 0, module="depdetect")
+
+
 def _too_few_note(labels: np.ndarray, what: str, minimum: int) -> str | None:
     """Why `what` cannot be fitted on these labels (one class, or fewer than `minimum` of a class), or None."""
     note = _one_class_note(labels, what)
@@ -59,9 +65,9 @@ def _too_few_note(labels: np.ndarray, what: str, minimum: int) -> str | None:
     counts = np.bincount(np.asarray(labels).astype(int), minlength=2)
     if counts.min() < minimum:
         return (f"the validation split holds only {int(counts.min())} example(s) of class {int(counts.argmin())} "
-                f"(fewer than {minimum}); {what} fitted on so few is noise (measured: Platt scaling on 5 positive "
-                "validation users raised DORIS's test Brier score), so it was not fitted and the probabilities are "
-                "uncalibrated")
+                f"(fewer than {minimum}); {what} fitted on so few is noise (BENCHMARKS.md: a calibration fitted on 5 "
+                "positives made the test Brier score worse), so it was not fitted and the probabilities are "
+                "uncalibrated (--calibration_min_examples sets the limit)")
     return None
 
 
@@ -226,6 +232,6 @@ def conformal_quantile(predictions, targets, coverage: float = 0.9) -> dict:
         needed = next(k for k in range(1, 10**7) if math.ceil((k + 1) * coverage) <= k)
         note = (f"{n} validation interviews are too few for {coverage:.0%} intervals (at least {needed} needed); "
                 "the intervals are unbounded")
-        warnings.warn(note, stacklevel=2)
+        warn_user(note)
         return {"coverage": coverage, "quantile": None, "calibration_size": n, "note": note}
     return {"coverage": coverage, "quantile": float(residuals[rank - 1]), "calibration_size": n, "note": None}

@@ -21,7 +21,7 @@ from .baselines import cross_fitted_baselines
 from .data import TABLE_SUFFIXES, load_dataset_dict, read_records
 from .reporting import classification_report, format_report, plots_for, public, read_groups, regression_report
 from .systems import SystemSpec, folder_spec, resolve_model
-from .utils import json_safe, write_files, write_json, write_text
+from .utils import check_outputs, json_safe, write_files, write_json, write_text
 
 #: the fields of a record that identify it in the output (its text is not repeated there)
 ID_FIELDS = ("id", "interview_id", "user_id")
@@ -100,6 +100,7 @@ def predict_file(model: str, input_path: str, output: str | None = None, output_
     JSON Lines or CSV to `output` (stdout when None), and with `html` a self-contained HTML report of the
     predictions (depdetect.report_html). Returns the output rows."""
     spec, folder, system = load_system(model, revision)
+    check_outputs({"-o": output, "--html": html}, {"the input file": input_path}, {"the model folder": folder})
     fmt = output_format or ("csv" if output and output.lower().endswith(".csv") else "jsonl")
     if fmt not in ("jsonl", "csv"):
         raise ValueError(f"--format must be jsonl or csv, got {fmt!r}.")
@@ -125,6 +126,12 @@ def predict_file(model: str, input_path: str, output: str | None = None, output_
                                        source=str(input_path)))
         print(f"Wrote the HTML report to {html}.", file=sys.stderr)
     return results
+
+
+def plots_folder(output: str | None, plots_dir: str | None) -> Path:
+    """Where `evaluate` writes its plots: `plots_dir`, else beside the JSON (evaluation.json -> evaluation_plots/)."""
+    stem = Path(output or "evaluation.json")
+    return Path(plots_dir) if plots_dir else stem.with_name(stem.stem + "_plots")
 
 
 def to_csv(rows: list[dict]) -> str:
@@ -162,6 +169,8 @@ def evaluate_file(model: str, data: str, output: str | None = "evaluation.json",
     after the saved calibration), the saved threshold, conformal coverage, cross-fitted baselines, per-group
     metrics (`group_column`) and plots; printed as a table and written as JSON to `output`."""
     spec, folder, system = load_system(model, revision)
+    check_outputs({"-o": output, "--plots_dir": plots_folder(output, plots_dir) if plots else None},
+                  {"the data": data}, {"the model folder": folder})
     rows, source = evaluation_rows(data, split, encoding)
     records = checked_records(rows, system, True, skip_bad, source, text_column=text_column)
     groups = None
@@ -186,8 +195,7 @@ def evaluate_file(model: str, data: str, output: str | None = "evaluation.json",
         print(format_report(report, title))
         result["report"] = public(report)
         if plots:  # beside the JSON: evaluation.json -> evaluation_plots/pr_curve.png, ...
-            stem = Path(output or "evaluation.json")
-            folder_out = Path(plots_dir) if plots_dir else stem.with_name(stem.stem + "_plots")
+            folder_out = plots_folder(output, plots_dir)
             files = {Path(name).name: content for name, content in plots_for(report).items()}
             write_files(folder_out, files)
             result["plots"] = [str(folder_out / name) for name in files]

@@ -9,7 +9,6 @@ model card (cards.py) and the console (`format_report`) read the same dicts.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -22,6 +21,7 @@ from .calibration import (
     conformal_quantile,
     fit_platt,
     fit_temperature,
+    warn_user,
 )
 from .metrics import (
     binary_metrics,
@@ -142,7 +142,7 @@ def classification_report(*, test_y, test_raw, validation_y=None, validation_raw
         chosen = {**choose_threshold(validation_p, validation_y, threshold_rule),
                   "chosen_on": "chosen on the validation split"}
         for note in {fitted.get("note"), chosen.get("note")} - {None}:
-            warnings.warn(f"{note[0].upper()}{note[1:]}; metrics.json and the model card say so.", stacklevel=2)
+            warn_user(f"{note[0].upper()}{note[1:]}; metrics.json and the model card say so.")
         chosen["validation"] = binary_metrics(validation_p, validation_y, chosen["decision_threshold"])
     else:
         fitted = fitted_calibration or {"method": "none", "note": None}

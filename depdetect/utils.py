@@ -118,3 +118,41 @@ def write_files(folder: Path, files: dict[str, bytes] | None) -> None:
         path = folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)
+
+
+def _resolved(path: str | os.PathLike) -> Path:
+    return Path(path).expanduser().resolve()  # links followed; a path that does not exist yet resolves too
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    if a == b:
+        return True
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)  # hard links, bind mounts
+    except OSError:
+        return False
+
+
+def check_outputs(outputs: dict[str, str | os.PathLike | None], inputs: dict[str, str | os.PathLike | None],
+                  folders: dict[str, str | os.PathLike | None]) -> None:
+    """Refuse, before any work, an output path that would destroy what the command reads: one of its `inputs`,
+    anything inside a folder it reads (`folders`: a model), or the same path as another output. Each dict maps
+    how the user named the path (e.g. "-o", "INPUT", "the model folder") to the path; None and "-" are skipped.
+    Paths are compared resolved, symbolic links followed."""
+    given = {name: _resolved(path) for name, path in outputs.items() if path not in (None, "", "-")}
+    read = {name: _resolved(path) for name, path in inputs.items() if path not in (None, "", "-")}
+    for name, out in given.items():
+        for source, path in read.items():
+            if _same_file(out, path):
+                raise ValueError(f"{name} {out} is {source}: writing it would destroy what this command reads. "
+                                 "Choose another output path.")
+        for source, folder in folders.items():
+            if folder is not None and (_resolved(folder) == out or _resolved(folder) in out.parents):
+                raise ValueError(f"{name} {out} lies inside {source} ({_resolved(folder)}): writing there would "
+                                 "change the model (it may no longer load). Write the output somewhere else.")
+    names = list(given)
+    for i, first in enumerate(names):
+        for second in names[i + 1:]:
+            if _same_file(given[first], given[second]):
+                raise ValueError(f"{first} and {second} name the same path ({given[first]}): one would overwrite "
+                                 "the other. Give them different paths.")

@@ -14,8 +14,20 @@ from .conftest import free_port
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(CHROMIUM is None or DRIVER is None,
-                                reason="Chromium is absent: apt-get install chromium chromium-driver to run this test")
+
+
+def missing_browser_parts(chromium: str | None, driver: str | None) -> str | None:
+    """Why the browser tests cannot run here, naming exactly what is missing (None: they can)."""
+    missing = [name for name, found in (("chromium", chromium), ("chromium-driver (chromedriver)", driver))
+               if found is None]
+    if not missing:
+        return None
+    return f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} absent: apt-get install " + " ".join(
+        name.split(" ")[0] for name in missing) + " to run this test"
+
+
+pytestmark = pytest.mark.skipif(missing_browser_parts(CHROMIUM, DRIVER) is not None,
+                                reason=missing_browser_parts(CHROMIUM, DRIVER) or "")
 #: set to a path to keep the demo's screenshot, and to a trained Hybrid to show it (the README's picture:
 #: DEPDETECT_DEMO_MODEL=outputs/hybrid DEPDETECT_SCREENSHOT_TO=docs/demo.png pytest tests/test_browser.py)
 SCREENSHOT_TO = os.environ.get("DEPDETECT_SCREENSHOT_TO")

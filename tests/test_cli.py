@@ -432,3 +432,12 @@ def test_the_installed_console_script_exits_0_after_a_command_that_returns_a_res
     done = subprocess.run([str(script), "predict", str(tmp_path), source], capture_output=True, text=True,
                           timeout=120, env=env)
     assert done.returncode == 2 and done.stderr.startswith("error: ") and done.stdout == ""
+
+
+def test_the_readme_says_the_pip_resolver_block_of_its_commands_is_expected():
+    """Both README commands install construct-tracker without its dependencies, and pip then prints an ERROR block
+    about its pins: the README must say, next to the commands, that this is expected (issue 23, finding 10)."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    head = " ".join(readme[: readme.index("## ")].split())  # the part with the two commands, on one line
+    assert "pip install -q --no-deps construct-tracker" in head
+    assert "ERROR: pip's dependency resolver" in head and "expected and harmless" in head

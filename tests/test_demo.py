@@ -80,3 +80,13 @@ def test_the_user_tab_returns_dorises_explanation(client, models, cohort):
 def test_bad_input_shows_the_pipelines_message(client, api, args, message):
     with pytest.raises(Exception, match=message):
         client.predict(*args, api_name=api)
+
+
+def test_the_browser_tests_name_the_part_that_is_missing():
+    from .test_browser import missing_browser_parts
+
+    assert missing_browser_parts("/usr/bin/chromium", "/usr/bin/chromedriver") is None
+    only_driver = missing_browser_parts("/usr/bin/chromium", None)
+    assert only_driver.startswith("chromium-driver (chromedriver) is absent") and "install chromium-driver " in (
+        only_driver)
+    assert missing_browser_parts(None, None).startswith("chromium and chromium-driver (chromedriver) are absent")

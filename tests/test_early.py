@@ -570,3 +570,13 @@ def test_long_texts_are_cut_by_words_before_tokenizing_without_changing_the_embe
     assert len(cut_words(long, 4 * limit).split()) == 4 * limit
     np.testing.assert_array_equal(tiny_embedder.encode([long])[0],
                                   tiny_embedder.model.encode([long], normalize_embeddings=True)[0])
+
+
+@pytest.mark.parametrize("value", ["1.5", "-0.1", "nan"])
+def test_an_early_threshold_outside_zero_one_is_refused(value, capsys, tmp_path):
+    users = tmp_path / "users.jsonl"
+    users.write_text(json.dumps({"user_id": "u", "posts": ["a post"]}) + "\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["predict", str(tmp_path / "no-model"), str(users), "--early", "--threshold", value])
+    assert exit_info.value.code == 2
+    assert "--decision_threshold is a probability: it must be in [0, 1]" in capsys.readouterr().err

@@ -154,6 +154,20 @@ def test_a_card_reads_the_threshold_record_of_metrics_saved_before_0_8():
     assert trust_section(old, "texts") == trust_section(new, "texts")
 
 
+def test_a_warning_about_the_validation_split_is_one_line_naming_no_other_system():
+    import warnings
+
+    rng = np.random.default_rng(0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        classification_report(test_y=[0, 1, 0, 1], test_raw=[0.1, 0.8, 0.3, 0.6], validation_y=[0] * 30 + [1] * 3,
+                              validation_raw=rng.random(33), calibration="temperature", threshold_rule="0.5",
+                              resamples=0)
+    shown = [warnings.formatwarning(w.message, w.category, w.filename, w.lineno) for w in caught]
+    assert shown and all(line.count("\n") == 1 for line in shown), shown  # the message alone, no source line
+    assert "only 3 example(s) of class 1" in shown[0] and "DORIS" not in shown[0]
+
+
 def test_too_few_validation_positives_are_not_calibrated_by_default():
     rng = np.random.default_rng(0)
     p = rng.random(200)

@@ -50,8 +50,9 @@ class EarlyOptions:
                 raise ValueError(f"--{name} must be a whole number >= 1, got {value!r}.")
         if self.decision_threshold is not None and self.validation:
             raise ValueError("Pass --decision_threshold or --validation, not both.")
-        if self.decision_threshold is not None and not math.isfinite(self.decision_threshold):
-            raise ValueError(f"--decision_threshold must be a finite number, got {self.decision_threshold}.")
+        if self.decision_threshold is not None and not 0 <= self.decision_threshold <= 1:
+            raise ValueError(f"--decision_threshold is a probability: it must be in [0, 1], got "
+                             f"{self.decision_threshold} (above 1 no user could ever be flagged).")
         self.erde_o = [float(o) for o in self.erde_o]
         if not self.erde_o or any(not (o > 0 and math.isfinite(o)) for o in self.erde_o):
             raise ValueError(f"--erde_o takes positive numbers of posts, got {self.erde_o}.")

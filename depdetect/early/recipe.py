@@ -20,7 +20,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .. import systems
-from ..utils import json_safe, write_files, write_json, write_text
+from ..systems import resolve_model
+from ..utils import check_outputs, json_safe, write_files, write_json, write_text
 from .metrics import early_risk_intervals, early_risk_metrics, penalty_rate
 from .options import EarlyOptions
 from .policy import DecisionPolicy, choose_early_policy
@@ -94,6 +95,12 @@ def _load(model: str, revision: str | None, device: Any, aggregate: str, batch_s
     return StreamingSystem(spec.name, predictor.load_predictor(folder, device), aggregate, batch_size)
 
 
+def _plot_folder(output: str) -> Path:
+    """Where `predict --early -o OUT` puts its trajectory plot: beside OUT (<stem>_plots/)."""
+    stem = Path(output)
+    return stem.with_name(stem.stem + "_plots")
+
+
 def _policy_text(policy: DecisionPolicy, chunk_size: int) -> str:
     return (f"flag when P(depression) >= {policy.threshold:.4f} after >= {policy.min_posts} posts, "
             f"{policy.patience} step(s) in a row, reading {chunk_size} post(s) per step; threshold: {policy.rule}")
@@ -115,6 +122,9 @@ def predict_early_file(model: str, input_path: str, output: str | None, output_f
     Lines or CSV, with a plot of a few trajectories beside `output` (`<stem>_plots/trajectories.png`)."""
     from ..inference import to_csv
 
+    check_outputs({"-o": output, "the trajectory plot folder": _plot_folder(output) if output else None},
+                  {"the input file": input_path, "--validation": options.validation},
+                  {"the model folder": resolve_model(model, revision)})
     records, _ = read_users(input_path, False, skip_bad, encoding)
     system = _load(model, revision, device, options.aggregate, batch_size)
     policy, _ = resolve_policy(system, options, skip_bad, encoding)
@@ -142,8 +152,7 @@ def predict_early_file(model: str, input_path: str, output: str | None, output_f
                                                       for r in results)
     if output:
         write_text(output, text)
-        stem = Path(output)
-        plots = _plot(runs, policy, stem.with_name(stem.stem + "_plots"))
+        plots = _plot(runs, policy, _plot_folder(output))
         print(f"Wrote {len(results)} trajectories to {output} and a plot to {plots[0]}.", file=sys.stderr)
     else:
         sys.stdout.write(text)
@@ -157,9 +166,12 @@ def evaluate_early_file(model: str, data: str, output: str | None, options: Earl
     """ERDE_o, F_latency, latency_TP (with bootstrap intervals, users resampled) next to the usual metrics of the
     final scores (with their report: calibration, baselines cross-fitted on the users' posts), printed and written
     as JSON with the trajectory plot (and the usual plots)."""
-    from ..inference import evaluation_report
+    from ..inference import evaluation_report, plots_folder
     from ..reporting import format_report, plots_for, public
 
+    check_outputs({"-o": output, "--plots_dir": plots_folder(output, plots_dir) if plots else None},
+                  {"the data": data, "--validation": options.validation},
+                  {"the model folder": resolve_model(model, revision)})
     records, source = read_users(data, True, skip_bad, encoding, split)
     users = [r for _, r in records]
     labels = np.array([u["label"] for u in users])
@@ -195,8 +207,7 @@ def evaluate_early_file(model: str, data: str, output: str | None, options: Earl
     if notes:
         result["early"]["ordering_notes"] = notes
     if plots:
-        stem = Path(output or "evaluation.json")
-        folder = Path(plots_dir) if plots_dir else stem.with_name(stem.stem + "_plots")
+        folder = plots_folder(output, plots_dir)
         files = {Path(name).name: content for name, content in plots_for(report).items()}
         write_files(folder, files)
         result["plots"] = [str(folder / name) for name in files] + _plot(runs, policy, folder)
