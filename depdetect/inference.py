@@ -99,12 +99,12 @@ def predict_file(model: str, input_path: str, output: str | None = None, output_
     """Predict (and explain) every record of `input_path` (`-`: JSON Lines on stdin) with a trained model; write
     JSON Lines or CSV to `output` (stdout when None), and with `html` a self-contained HTML report of the
     predictions (depdetect.report_html). Returns the output rows."""
-    spec, folder, system = load_system(model, revision)
-    check_outputs({"-o": output, "--html": html}, {"the input file": input_path}, {"the model folder": folder})
     fmt = output_format or ("csv" if output and output.lower().endswith(".csv") else "jsonl")
     if fmt not in ("jsonl", "csv"):
         raise ValueError(f"--format must be jsonl or csv, got {fmt!r}.")
-    rows = read_records(input_path, encoding)
+    rows = read_records(input_path, encoding)  # before the model: a missing or bad file is said at once
+    spec, folder, system = load_system(model, revision)
+    check_outputs({"-o": output, "--html": html}, {"the input file": input_path}, {"the model folder": folder})
     records = checked_records(rows, system, False, skip_bad, input_path, text_column=text_column)
     predictor = system.load_predictor(folder, device)
     outputs = run_batches(system, predictor, [r for _, r in records], batch_size, explain, spec.unit)
@@ -168,10 +168,10 @@ def evaluate_file(model: str, data: str, output: str | None = "evaluation.json",
     """A trained model's metrics on labelled data, with bootstrap intervals, calibration (ECE/Brier before and
     after the saved calibration), the saved threshold, conformal coverage, cross-fitted baselines, per-group
     metrics (`group_column`) and plots; printed as a table and written as JSON to `output`."""
+    rows, source = evaluation_rows(data, split, encoding)  # before the model: a missing or bad file is said at once
     spec, folder, system = load_system(model, revision)
     check_outputs({"-o": output, "--plots_dir": plots_folder(output, plots_dir) if plots else None},
                   {"the data": data}, {"the model folder": folder})
-    rows, source = evaluation_rows(data, split, encoding)
     records = checked_records(rows, system, True, skip_bad, source, text_column=text_column)
     groups = None
     if group_column:

@@ -157,6 +157,13 @@ def folder_spec(folder: str | Path) -> SystemSpec:
             return spec
     config = folder / "config.json"
     markers = ", ".join(s.marker_file for s in specs() if s.marker_file)
+    if not config.is_file() and (folder / "checkpoints").is_dir():
+        size = sum(p.stat().st_size for p in (folder / "checkpoints").rglob("*") if p.is_file())
+        raise ValueError(
+            f"{folder} holds a training run that did not finish: no model was saved yet, only its checkpoints/ "
+            f"({size / 2**20:.0f} MB). Resume it by running the same `depdetect train ...` command again with "
+            "--resume_from_checkpoint latest, or delete its checkpoints/ folder to free the space."
+        )
     if not config.is_file():
         raise ValueError(
             f"{folder} is not a trained depdetect model: it has neither config.json nor {markers}. Pass the folder "

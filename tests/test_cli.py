@@ -441,3 +441,12 @@ def test_the_readme_says_the_pip_resolver_block_of_its_commands_is_expected():
     head = " ".join(readme[: readme.index("## ")].split())  # the part with the two commands, on one line
     assert "pip install -q --no-deps construct-tracker" in head
     assert "ERROR: pip's dependency resolver" in head and "expected and harmless" in head
+
+
+@pytest.mark.parametrize("command", ["predict", "evaluate"])
+def test_a_missing_input_file_is_said_before_the_model_is_looked_up(command, tmp_path, capsys):
+    """The input is read before the model is resolved or loaded (issue 23, finding 12): a typo in the data path is
+    said at once, not after a model download or load; here the model (a Hub id, offline) would fail too."""
+    err = run_failing([command, "tester/not-cached", str(tmp_path / "nope.csv"), "-o", str(tmp_path / "o.json")],
+                      capsys)
+    assert "nope.csv" in err and "not-cached" not in err

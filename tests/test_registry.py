@@ -147,3 +147,13 @@ def test_the_toy_has_no_early_risk_detection_and_says_which_systems_do(toy, tmp_
     users.write_text(json.dumps({"user_id": "u", "posts": ["a post"], "label": 1}) + "\n")
     with pytest.raises(SystemExit):
         main(["predict", str(tmp_path / "toy"), str(users), "--early"])
+
+
+def test_the_folder_of_an_unfinished_run_says_so_and_how_to_resume(tmp_path):
+    (tmp_path / "checkpoints" / "step_10").mkdir(parents=True)
+    (tmp_path / "checkpoints" / "step_10" / "optimizer.bin").write_bytes(b"\0" * (3 * 2**20))
+    (tmp_path / "depdetect_run.json").write_text("{}")
+    with pytest.raises(ValueError, match=r"a training run that did not finish.*\(3 MB\).*--resume_from_checkpoint "
+                                         "latest.*delete its checkpoints/") as err:
+        systems.folder_spec(tmp_path)
+    assert "Pass the folder training wrote" not in str(err.value)

@@ -122,10 +122,10 @@ def predict_early_file(model: str, input_path: str, output: str | None, output_f
     Lines or CSV, with a plot of a few trajectories beside `output` (`<stem>_plots/trajectories.png`)."""
     from ..inference import to_csv
 
+    records, _ = read_users(input_path, False, skip_bad, encoding)  # before the model: bad input is said at once
     check_outputs({"-o": output, "the trajectory plot folder": _plot_folder(output) if output else None},
                   {"the input file": input_path, "--validation": options.validation},
                   {"the model folder": resolve_model(model, revision)})
-    records, _ = read_users(input_path, False, skip_bad, encoding)
     system = _load(model, revision, device, options.aggregate, batch_size)
     policy, _ = resolve_policy(system, options, skip_bad, encoding)
     runs = system.run([r for _, r in records], options.chunk_size, policy, explain)
@@ -169,10 +169,10 @@ def evaluate_early_file(model: str, data: str, output: str | None, options: Earl
     from ..inference import evaluation_report, plots_folder
     from ..reporting import format_report, plots_for, public
 
+    records, source = read_users(data, True, skip_bad, encoding, split)  # before the model, as predict does
     check_outputs({"-o": output, "--plots_dir": plots_folder(output, plots_dir) if plots else None},
                   {"the data": data, "--validation": options.validation},
                   {"the model folder": resolve_model(model, revision)})
-    records, source = read_users(data, True, skip_bad, encoding, split)
     users = [r for _, r in records]
     labels = np.array([u["label"] for u in users])
     system = _load(model, revision, device, options.aggregate, batch_size)
