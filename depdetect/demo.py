@@ -32,7 +32,8 @@ def gradio():
     try:
         import gradio as gr
     except ImportError as err:
-        raise ValueError("The demo needs Gradio: pip install 'depdetect[demo]' (or pip install gradio).") from err
+        raise ValueError("The demo needs Gradio: pip install -e '.[demo]' in a clone of depdetect (pip install "
+                         "'depdetect[demo]' where it is installed from an index), or pip install gradio.") from err
     return gr
 
 

@@ -20,8 +20,10 @@ import math
 
 from . import systems
 
-NOTICE = ("Research software, not a diagnostic tool. These predictions flag language that resembles posts in "
-          "depression forums; they do not diagnose anyone and must not drive decisions about a person's care.")
+NOTICE = ("Research software, not a diagnostic tool. These predictions flag language that resembles texts written by "
+          "people with depression; they do not diagnose anyone and must not drive decisions about a person's care. "
+          "If you or someone you know is in crisis or thinking about suicide, contact local emergency services or a "
+          "crisis helpline now.")
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem auto;max-width:60rem;color:#222;
 line-height:1.5;padding:0 1rem}

@@ -97,3 +97,12 @@ def test_timelines_of_undated_posts_follow_the_given_order():
     assert "order given" in svg and svg.count("<circle") == 2
     assert "No emotionally charged posts" in mood_timeline([])
     assert "<svg" not in render_report("doris", [{"record": "r", "label": "control", "probability": 0.1}])
+
+
+def test_the_notice_points_to_crisis_help_and_speaks_of_any_text():
+    """Beside "not a diagnostic tool", what mental-health demos show: where to turn in a crisis (issue 23, finding
+    17); the notice serves interviews and users too, so it does not speak of forum posts only."""
+    from depdetect.report_html import NOTICE
+
+    assert "not a diagnostic tool" in NOTICE and "emergency services" in NOTICE and "crisis helpline" in NOTICE
+    assert "forums" not in NOTICE
