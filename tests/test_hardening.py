@@ -213,7 +213,7 @@ def test_a_run_killed_while_saving_leaves_nothing_mixed_and_cannot_be_pushed(tin
     assert not list(tmp_path.glob(".out.saving-*"))
     assert not any((out / name).exists() for name in ("model.safetensors", "config.json", "metrics.json", "README.md"))
     done, requests = push_with_a_hub(out, tmp_path)
-    assert done.returncode == 2 and "not a trained depdetect model" in done.stderr and requests == []
+    assert done.returncode == 2 and "a training run that did not finish" in done.stderr and requests == []
     # the mixed folder of the finding, made by hand: B's weights beside A's metrics and card
     main(hybrid_args(tiny_encoder_dir, other, out, *common, "--overwrite_output_dir"))
     (out / "metrics.json").write_bytes(before["metrics.json"])
