@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 
 from .baselines import cross_fitted_baselines
 from .data import TABLE_SUFFIXES, load_dataset_dict, read_records
+from .folders import check_model_folder
 from .reporting import classification_report, format_report, plots_for, public, read_groups, regression_report
 from .systems import SystemSpec, folder_spec, resolve_model
 from .utils import check_outputs, json_safe, write_files, write_json, write_text
@@ -49,9 +50,11 @@ class Predictor(Protocol):
 
 
 def load_system(model: str, revision: str | None = None) -> tuple[SystemSpec, Path, Predictor]:
-    """(spec, folder, predictor module) of a model folder or Hub repo id."""
+    """(spec, folder, predictor module) of a model folder or Hub repo id, its files checked (present, inside the
+    folder, readable) before anything is loaded."""
     folder = resolve_model(model, revision)
     spec = folder_spec(folder)
+    check_model_folder(folder, spec.required_files + spec.artifacts)
     return spec, folder, spec.load("predictor")
 
 

@@ -101,3 +101,29 @@ def test_a_bad_item_in_a_stream_is_named(detector):
 def test_unknown_keyword_arguments_are_refused(detector):
     with pytest.raises(TypeError, match="max_lenght"):
         detector("some text", max_lenght=16)
+
+
+def test_contractions_and_hyphenated_words_come_back_as_one_word_with_their_pieces_summed(detector):
+    out = detector("I can't sleep, haven't eaten; my well-being is gone.")
+    words = [t["token"] for t in out["tokens"]]
+    assert words == ["I", "can't", "sleep", ",", "haven't", "eaten", ";", "my", "well-being", "is", "gone", "."]
+    assert math.isclose(sum(t["nas"] for t in out["tokens"]), 1.0, rel_tol=1e-5)
+
+
+def test_a_huge_text_is_cut_before_tokenising_and_reads_the_same_tokens(detector, tokenizer, monkeypatch):
+    """Issue 23, finding 7: only a bounded prefix of a text is tokenised (a 10 MB text no longer costs GBs), and the
+    tokens the model reads are those of the whole text."""
+    text = " ".join(f"w{i % 997}x{i}" for i in range(200_000))  # ~2.5 MB, many pieces per word
+    seen = []
+    original = type(tokenizer).__call__
+
+    def spy(self, text_, *args, **kwargs):
+        seen.append(len(text_) if isinstance(text_, str) else sum(map(len, text_)))
+        return original(self, text_, *args, **kwargs)
+
+    monkeypatch.setattr(type(tokenizer), "__call__", spy)
+    out = detector(text)
+    assert out["truncated"] is True and max(seen) < 200_000
+    full = tokenizer(text, truncation=True, max_length=detector.model.config.max_length)
+    kept = tokenizer.convert_ids_to_tokens(full["input_ids"][1:-1])
+    assert "".join(t["token"] for t in out["tokens"]) == "".join(k.removeprefix("##") for k in kept)

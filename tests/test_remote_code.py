@@ -41,6 +41,10 @@ ALLOWED = {
     "math",
     "collections",
     "types",
+    "json",
+    "struct",
+    "re",
+    "os",
 }
 OLD_LAYOUT = Path(__file__).parent / "fixtures" / "old_layout"
 

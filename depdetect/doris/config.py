@@ -118,6 +118,24 @@ class DorisConfig:
             )
         if len(self.label_names) != 2:
             raise ValueError(f"DORIS is binary: `label_names` needs 2 names, got {self.label_names}.")
+        self._check_fitted_lengths()
+
+    def _check_fitted_lengths(self) -> None:
+        """Every fitted list has one finite number per thing it describes (no broadcasting of a short list)."""
+        thresholds = (self.annotator_state or {}).get("thresholds")
+        for name, values, described in (("emotion_cutoffs", self.emotion_cutoffs, "emotions"),
+                                        ("annotator_state.thresholds", thresholds, "symptoms")):
+            if values is None:
+                continue
+            count = len(getattr(self, described))
+            if not isinstance(values, list) or len(values) != count or any(
+                    isinstance(v, bool) or not isinstance(v, (int, float)) or v != v or abs(v) == float("inf")
+                    for v in values):
+                raise ValueError(f"`{name}` must hold one finite number per entry of `{described}` ({count}), got "
+                                 f"{values!r:.80}; the config was edited or damaged: copy the folder again.")
+        if self.risk_cutoff is not None and (isinstance(self.risk_cutoff, bool) or not isinstance(
+                self.risk_cutoff, (int, float)) or not abs(self.risk_cutoff) < float("inf")):
+            raise ValueError(f"`risk_cutoff` must be a finite number, got {self.risk_cutoff!r}.")
 
     @property
     def fitted(self) -> bool:

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..calibration import calibrate
+from ..folders import folder_file
 from ..metrics import classification_metrics
 from ..schemas import check_user, parse_timestamp
 from ..utils import saved_versions, write_files, write_json, write_text
@@ -427,22 +428,29 @@ class DorisPipeline:
             from huggingface_hub import snapshot_download
 
             folder = Path(snapshot_download(str(folder_or_repo_id), revision=revision))  # with an included embedder
-        for name in (CONFIG_NAME, BOOSTER_NAME):
-            if not (folder / name).is_file():
-                raise FileNotFoundError(f"{folder} is not a saved DORIS pipeline: {name} is missing.")
+        if not (folder / CONFIG_NAME).exists():
+            raise FileNotFoundError(f"{folder} is not a saved DORIS pipeline: {CONFIG_NAME} is missing.")
+        config_file, booster_file = (folder_file(folder, name, "DORIS folder") for name in (CONFIG_NAME, BOOSTER_NAME))
         try:
-            config = DorisConfig.from_json_file(folder / CONFIG_NAME)
-        except (ValueError, TypeError, UnicodeDecodeError) as err:
-            raise ValueError(f"{folder / CONFIG_NAME} is not a readable DORIS config ({err}).") from err
+            config = DorisConfig.from_json_file(config_file)
+        except (ValueError, TypeError, UnicodeDecodeError, RecursionError) as err:
+            raise ValueError(f"{config_file} is not a readable DORIS config ({err}).") from err
         if annotator is None or annotator == "embedding":
             annotator = offline_annotator(config)
         pipeline = cls(config, embedder=embedder, annotator=annotator, **kwargs)
         pipeline._folder = folder
         pipeline.booster = xgb.Booster()
         try:
-            pipeline.booster.load_model(str(folder / BOOSTER_NAME))
+            pipeline.booster.load_model(str(booster_file))
         except xgb.core.XGBoostError as err:
-            raise ValueError(f"{folder / BOOSTER_NAME} is not a readable XGBoost model ({str(err)[:200]}).") from err
+            reason = next((line.split("]", 1)[-1].strip(": ") for line in str(err).splitlines() if line.strip()), "")
+            raise ValueError(f"{booster_file} is not a readable XGBoost model ({reason[:120]}): the tree file is "
+                             "damaged or cut short; copy the folder again from where it came (or fit it again)."
+                             ) from None
+        features = config.feature_names
+        if features is not None and pipeline.booster.num_features() != len(features):
+            raise ValueError(f"{booster_file} reads {pipeline.booster.num_features()} features, but {config_file} "
+                             f"names {len(features)}: the two files come from different fits; copy the folder again.")
         return pipeline
 
 

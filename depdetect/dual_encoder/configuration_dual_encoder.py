@@ -19,19 +19,42 @@ from transformers.configuration_utils import SubConfigSpec
 #: upper bounds of the sizes (far above any sensible value: they catch typos before memory is allocated)
 MAX_SIZES = {"prefix_length": 512, "projection_size": 65536, "lstm_hidden_size": 16384, "lstm_num_layers": 32,
              "max_turn_length": 65536, "encoder_batch_size": 1 << 20}
-#: parameters an encoder config may imply (12 x layers x hidden^2); the largest BERT-family encoders hold ~1e9
+#: upper bounds of an encoder config's size fields, each far above any published encoder (the largest have 128
+#: layers, 16k hidden units, 256k-word vocabularies); any other integer field named like a size is held to the
+#: largest of them. Checked field by field, then as a parameter estimate, before anything is allocated.
+# Copied from depdetect.hybrid.configuration_hybrid.ENCODER_BOUNDS
+ENCODER_BOUNDS = {"num_hidden_layers": 256, "num_layers": 256, "n_layer": 256, "num_attention_heads": 1024,
+                  "hidden_size": 32768, "intermediate_size": 262144, "vocab_size": 2_000_000,
+                  "max_position_embeddings": 1_048_576, "type_vocab_size": 4096}
+#: parameters an encoder config may imply (layers x (4 hidden^2 + 2 hidden x intermediate) + embeddings)
 # Copied from depdetect.hybrid.configuration_hybrid.MAX_ENCODER_PARAMETERS
 MAX_ENCODER_PARAMETERS = 2e10
 
 
 # Copied from depdetect.hybrid.configuration_hybrid.check_encoder_size
 def check_encoder_size(config: Any, name: str) -> None:
-    """Refuse an encoder configuration whose size is absurd (e.g. 100,000 layers) before anything is built."""
-    get = config.get if isinstance(config, dict) else lambda key: getattr(config, key, None)
-    layers, hidden = get("num_hidden_layers"), get("hidden_size")
-    if isinstance(layers, int) and isinstance(hidden, int) and 12 * layers * hidden**2 > MAX_ENCODER_PARAMETERS:
-        raise ValueError(f"`{name}` describes an encoder of {layers} layers x hidden size {hidden} "
-                         f"(~{12 * layers * hidden**2:.1e} parameters); refused before allocating. Check the config.")
+    """Refuse an encoder configuration whose size is absurd (e.g. 100,000 layers) before anything is built: every
+    integer field named like a size (`*_size`, `num_*`, `n_*`, `*_embeddings`) is bounded, and so is the number of
+    parameters they imply."""
+    values = config if isinstance(config, dict) else (config.to_dict() if hasattr(config, "to_dict") else {})
+    largest = max(ENCODER_BOUNDS.values())
+    for key, value in values.items():
+        if not isinstance(value, int) or isinstance(value, bool):
+            continue
+        sized = key.endswith(("_size", "_embeddings", "_layers")) or key.startswith(("num_", "n_"))
+        bound = ENCODER_BOUNDS.get(key, largest if sized else None)
+        if bound is not None and value > bound:
+            raise ValueError(f"`{name}.{key}` is {value}, above the {bound} any encoder has; refused before "
+                             "allocating. Check the config.")
+    get = values.get
+    layers = get("num_hidden_layers") or get("num_layers") or get("n_layer") or 0
+    hidden, inner = get("hidden_size") or 0, get("intermediate_size") or 4 * (get("hidden_size") or 0)
+    embeddings = ((get("vocab_size") or 0) + (get("max_position_embeddings") or 0)) * hidden
+    if all(isinstance(v, int) for v in (layers, hidden, inner)):
+        parameters = layers * (4 * hidden**2 + 2 * hidden * inner) + embeddings
+        if parameters > MAX_ENCODER_PARAMETERS:
+            raise ValueError(f"`{name}` describes an encoder of {layers} layers x hidden size {hidden} "
+                             f"(~{parameters:.1e} parameters); refused before allocating. Check the config.")
 
 
 # Copied from depdetect.hybrid.configuration_hybrid.path_tail

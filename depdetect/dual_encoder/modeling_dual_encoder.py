@@ -20,7 +20,10 @@ carries its pipeline).
 
 from __future__ import annotations
 
+import json
+import struct
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -29,6 +32,61 @@ from transformers import AutoModel, DynamicCache, PreTrainedModel
 from transformers.utils import ModelOutput
 
 from .configuration_dual_encoder import DualEncoderConfig, path_tail
+
+
+# Copied from depdetect.folders.check_safetensors_header
+def check_safetensors_header(path: Any) -> None:
+    """Refuse a damaged safetensors file (cut short, an absurd header length, a header that is not JSON, tensors
+    past the end of the file) with a message naming it, before a library reads it."""
+    import os
+
+    size = os.path.getsize(path)
+    problem = None
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+        length = struct.unpack("<Q", head)[0] if len(head) == 8 else None
+        if length is None:
+            problem = f"{size} bytes, shorter than a safetensors header"
+        elif length > min(size - 8, 100_000_000):
+            problem = f"its header claims {length} bytes but the file holds {size}"
+        else:
+            try:
+                header = json.loads(handle.read(length).decode("utf-8"))
+            except (ValueError, UnicodeDecodeError):
+                header = None
+            if not isinstance(header, dict):
+                problem = "its header is not a JSON object"
+            else:
+                try:
+                    end = max((int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"),
+                              default=0)
+                except (TypeError, KeyError, IndexError, ValueError):
+                    end = None
+                if end is None:
+                    problem = "its header does not describe tensors"
+                elif end != size - 8 - length:
+                    problem = f"its tensors need {end} bytes of data, the file holds {size - 8 - length}"
+    if problem:
+        raise ValueError(f"{path} is damaged ({problem}): the weights were cut short or overwritten; copy the "
+                         "folder again from where it came (or train it again).")
+
+
+# Copied from depdetect.folders.check_local_weights
+def check_local_weights(name_or_path: Any) -> None:
+    """Before `from_pretrained` reads a local folder: refuse a path that does not exist (rather than have it taken
+    for a Hub id) and any damaged `*.safetensors` file in it, naming the file."""
+    import os
+
+    if not isinstance(name_or_path, (str, os.PathLike)):
+        return
+    text = os.fspath(name_or_path)
+    if os.path.isdir(text):
+        for name in sorted(os.listdir(text)):
+            if name.endswith(".safetensors"):
+                check_safetensors_header(os.path.join(text, name))
+    elif text.startswith(("/", "./", "../", "~")) or os.sep + os.sep in text or text.count("/") > 1:
+        raise FileNotFoundError(f"No such model folder: {text}. Pass a folder a depdetect model was saved to, or a "
+                                "Hub repo id (owner/name).")
 
 
 @dataclass
@@ -122,9 +180,12 @@ class DualEncoderForDepressionScoring(DualEncoderPreTrainedModel):
         return self
 
     @classmethod
-    def from_pretrained(cls, *args, **kwargs):
-        """As `PreTrainedModel.from_pretrained`, with the backbones frozen again (loading resets requires_grad)."""
-        model = super().from_pretrained(*args, **kwargs)
+    def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
+        """As `PreTrainedModel.from_pretrained`, with the backbones frozen again (loading resets requires_grad); a
+        local folder's weights are checked first (a damaged file is named, a missing path is not taken for a Hub
+        id)."""
+        check_local_weights(pretrained_model_name_or_path)
+        model = super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
         model.freeze_encoders()
         return model
 

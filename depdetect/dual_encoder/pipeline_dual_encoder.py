@@ -9,6 +9,7 @@ This file travels to the Hub with saved models: it imports only torch and transf
 
 from __future__ import annotations
 
+import re
 import types
 from typing import Any
 
@@ -96,16 +97,42 @@ def check_interview(interview: Any, where: str = "the interview") -> list[dict]:
     return out
 
 
+# Copied from depdetect.hybrid.pipeline_hybrid.cut_text
+def cut_text(text: str, max_tokens: int) -> str:
+    """A prefix of `text` that still holds more than its first `max_tokens` tokens (every whitespace-separated word
+    gives at least one token; 4 words per token and 200 characters per token are kept), so tokenising the prefix
+    reads exactly the tokens the whole text would give, at a cost bounded by `max_tokens`, not by the text."""
+    limit = 200 * (max_tokens + 1)
+    end, words = min(len(text), limit), 4 * (max_tokens + 1)
+    for count, match in enumerate(re.finditer(r"\S+", text[:end]), start=1):
+        if count == words:
+            end = match.end()
+            break
+    return text[:end]
+
+
+# Copied from depdetect.hybrid.pipeline_hybrid.check_tokenizer
+def check_tokenizer(tokenizer: Any, vocab_size: int | None, where: str) -> None:
+    """Refuse a tokenizer that cannot be the model's: one knowing far fewer words than the model's embeddings
+    (its vocabulary file is missing or damaged, so every word would become [UNK]), or more (ids out of range)."""
+    size = len(tokenizer)
+    if isinstance(vocab_size, int) and not vocab_size // 2 <= size <= vocab_size:
+        raise ValueError(f"The tokenizer of {where} knows {size} tokens but the model's embeddings hold {vocab_size}: "
+                         "its vocabulary file (tokenizer.json, vocab.txt, ...) is missing, damaged or another "
+                         "model's. Copy the folder again from where it came (or train it again).")
+
+
 def tokenize_turns(tokenizer, turns: list[dict], max_length: int, prompts: str = "keep", **kwargs):
     """Token ids of one interview's turns as the model reads them: prompt and response as a pair (truncated, the
     longer part first) with `prompts="keep"`; the response alone with `prompts="drop"`, so that no prompt token
     reaches the model (the DAIC-WOZ prompt-bias guard)."""
-    responses = [t["response"] for t in turns]
+    responses = [cut_text(t["response"], max_length) for t in turns]
     if prompts == "drop":
         return tokenizer(responses, truncation=True, max_length=max_length, **kwargs)
     if prompts != "keep":
         raise ValueError(f"`prompts` must be 'keep' or 'drop', got {prompts!r}.")
-    return tokenizer([t["prompt"] for t in turns], responses, truncation="longest_first", max_length=max_length,
+    return tokenizer([cut_text(t["prompt"], max_length) for t in turns], responses, truncation="longest_first",
+                     max_length=max_length,
                      **kwargs)
 
 
@@ -145,6 +172,12 @@ class DepressionScoringPipeline(Pipeline):
     the label at the saved threshold; `calibrated=False` reports the uncalibrated one instead, and
     `return_uncalibrated=True` adds `uncalibrated_probability`.
     """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        encoder = self.model.config.sentence_encoder_config
+        check_tokenizer(self.tokenizer, getattr(encoder, "vocab_size", None),
+                        getattr(self.model.config, "_name_or_path", None) or "this model")
 
     def __call__(self, inputs, **kwargs):
         if isinstance(inputs, (list, tuple)) and inputs and isinstance(inputs[0], dict) and "turns" in inputs[0]:

@@ -21,9 +21,12 @@ Reading of the garbled equations (the PDF text lost the symbols):
 
 from __future__ import annotations
 
+import json
+import struct
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -90,6 +93,61 @@ def nas(
     return mean / mean.sum(dim=-1, keepdim=True).clamp_min(torch.finfo(mean.dtype).tiny)
 
 
+# Copied from depdetect.folders.check_safetensors_header
+def check_safetensors_header(path: Any) -> None:
+    """Refuse a damaged safetensors file (cut short, an absurd header length, a header that is not JSON, tensors
+    past the end of the file) with a message naming it, before a library reads it."""
+    import os
+
+    size = os.path.getsize(path)
+    problem = None
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+        length = struct.unpack("<Q", head)[0] if len(head) == 8 else None
+        if length is None:
+            problem = f"{size} bytes, shorter than a safetensors header"
+        elif length > min(size - 8, 100_000_000):
+            problem = f"its header claims {length} bytes but the file holds {size}"
+        else:
+            try:
+                header = json.loads(handle.read(length).decode("utf-8"))
+            except (ValueError, UnicodeDecodeError):
+                header = None
+            if not isinstance(header, dict):
+                problem = "its header is not a JSON object"
+            else:
+                try:
+                    end = max((int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"),
+                              default=0)
+                except (TypeError, KeyError, IndexError, ValueError):
+                    end = None
+                if end is None:
+                    problem = "its header does not describe tensors"
+                elif end != size - 8 - length:
+                    problem = f"its tensors need {end} bytes of data, the file holds {size - 8 - length}"
+    if problem:
+        raise ValueError(f"{path} is damaged ({problem}): the weights were cut short or overwritten; copy the "
+                         "folder again from where it came (or train it again).")
+
+
+# Copied from depdetect.folders.check_local_weights
+def check_local_weights(name_or_path: Any) -> None:
+    """Before `from_pretrained` reads a local folder: refuse a path that does not exist (rather than have it taken
+    for a Hub id) and any damaged `*.safetensors` file in it, naming the file."""
+    import os
+
+    if not isinstance(name_or_path, (str, os.PathLike)):
+        return
+    text = os.fspath(name_or_path)
+    if os.path.isdir(text):
+        for name in sorted(os.listdir(text)):
+            if name.endswith(".safetensors"):
+                check_safetensors_header(os.path.join(text, name))
+    elif text.startswith(("/", "./", "../", "~")) or os.sep + os.sep in text or text.count("/") > 1:
+        raise FileNotFoundError(f"No such model folder: {text}. Pass a folder a depdetect model was saved to, or a "
+                                "Hub repo id (owner/name).")
+
+
 @dataclass
 class HybridExplanationOutput(ModelOutput):
     """Output of [`HybridForSequenceClassification.explain`].
@@ -114,6 +172,13 @@ class HybridPreTrainedModel(PreTrainedModel):
     _supports_sdpa = True
     _supports_flash_attn = True
     _supports_attention_backend = True
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
+        """As `PreTrainedModel.from_pretrained`; a local folder's weights are checked first (a damaged file is
+        named, and a path that does not exist is not taken for a Hub id)."""
+        check_local_weights(pretrained_model_name_or_path)
+        return super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
 
 
 class HybridForSequenceClassification(HybridPreTrainedModel):

@@ -8,6 +8,7 @@ This file travels to the Hub with saved models: it imports only torch and transf
 
 from __future__ import annotations
 
+import re
 import types
 from typing import Any
 
@@ -43,6 +44,34 @@ def decide(probabilities: torch.Tensor, threshold: float | None) -> int:
     if threshold is not None and probabilities.shape[-1] == 2:
         return int(float(probabilities[1]) >= float(threshold))
     return int(probabilities.argmax())
+
+
+#: a word as a reader sees it: letters and digits joined by apostrophes or hyphens ("can't", "well-being"), or one
+#: other visible character (punctuation stays apart, so it cannot lend its attention to a word)
+WORD = re.compile(r"\w+(?:['\u2019\-]\w+)*|[^\w\s]")
+
+
+def cut_text(text: str, max_tokens: int) -> str:
+    """A prefix of `text` that still holds more than its first `max_tokens` tokens (every whitespace-separated word
+    gives at least one token; 4 words per token and 200 characters per token are kept), so tokenising the prefix
+    reads exactly the tokens the whole text would give, at a cost bounded by `max_tokens`, not by the text."""
+    limit = 200 * (max_tokens + 1)
+    end, words = min(len(text), limit), 4 * (max_tokens + 1)
+    for count, match in enumerate(re.finditer(r"\S+", text[:end]), start=1):
+        if count == words:
+            end = match.end()
+            break
+    return text[:end]
+
+
+def check_tokenizer(tokenizer: Any, vocab_size: int | None, where: str) -> None:
+    """Refuse a tokenizer that cannot be the model's: one knowing far fewer words than the model's embeddings
+    (its vocabulary file is missing or damaged, so every word would become [UNK]), or more (ids out of range)."""
+    size = len(tokenizer)
+    if isinstance(vocab_size, int) and not vocab_size // 2 <= size <= vocab_size:
+        raise ValueError(f"The tokenizer of {where} knows {size} tokens but the model's embeddings hold {vocab_size}: "
+                         "its vocabulary file (tokenizer.json, vocab.txt, ...) is missing, damaged or another "
+                         "model's. Copy the folder again from where it came (or train it again).")
 
 
 # Copied from depdetect.schemas.check_text
@@ -123,6 +152,12 @@ class DepressionDetectionPipeline(Pipeline):
     `return_uncalibrated=True` adds `uncalibrated_probability`.
     """
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        encoder = self.model.config.encoder_config
+        check_tokenizer(self.tokenizer, getattr(encoder, "vocab_size", None),
+                        getattr(self.model.config, "_name_or_path", None) or "this model")
+
     def __call__(self, inputs, **kwargs):
         checked = checked_inputs(inputs, check_text, check_texts)
         if checked is None:
@@ -141,8 +176,11 @@ class DepressionDetectionPipeline(Pipeline):
         if return_uncalibrated is not None:
             postprocess["return_uncalibrated"] = bool(return_uncalibrated)
         if max_length is not None:
-            if int(max_length) <= 0:
-                raise ValueError(f"`max_length` must be > 0, got {max_length}.")
+            positions = getattr(self.model.config.encoder_config, "max_position_embeddings", None)
+            if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length <= 0 or (
+                    isinstance(positions, int) and max_length > positions):
+                raise ValueError(f"`max_length` must be an integer in [1, {positions}] (the encoder's positions), got "
+                                 f"{max_length!r}.")
             preprocess["max_length"] = int(max_length)
         if explain is not None:
             forward["explain"] = bool(explain)
@@ -150,8 +188,9 @@ class DepressionDetectionPipeline(Pipeline):
 
     def preprocess(self, text: str, max_length: int | None = None) -> dict[str, Any]:
         max_length = max_length or getattr(self.model.config, "max_length", None) or self.tokenizer.model_max_length
+        read = cut_text(text, max_length)
         enc = self.tokenizer(
-            text,
+            read,
             truncation=True,
             max_length=max_length,
             return_special_tokens_mask=True,
@@ -161,9 +200,9 @@ class DepressionDetectionPipeline(Pipeline):
         )
         word_ids = [-1 if w is None else w for w in enc.word_ids(0)]
         encoding = enc.encodings[0] if enc.encodings else None
-        truncated = bool(encoding is not None and encoding.overflowing)
+        truncated = bool(encoding is not None and encoding.overflowing) or len(read) < len(text)
         enc["word_ids"] = torch.tensor([word_ids])
-        return {"text": text, "truncated": truncated, **enc}
+        return {"text": read, "truncated": truncated, **enc}
 
     def _forward(self, model_inputs: dict[str, Any], explain: bool = True) -> dict[str, Any]:
         meta = {k: model_inputs.pop(k) for k in ("text", "truncated", "offset_mapping", "word_ids")}
@@ -196,29 +235,29 @@ class DepressionDetectionPipeline(Pipeline):
 
     @staticmethod
     def _words(outputs: dict[str, Any]) -> list[dict[str, Any]]:
-        """Merge word pieces into words: their text span, and the sum of their scores."""
+        """Merge tokens into the words a reader sees (`WORD`: word pieces, and the parts of "can't" or "well-being"
+        that the tokenizer splits): each word's text and the sum of its tokens' scores, in text order."""
         text = outputs["text"]
         real = outputs["attention_mask"][0].bool()
         word_ids = outputs["word_ids"][0][real].tolist()
         offsets = outputs["offset_mapping"][0][real].tolist()
         awvti, nas = outputs["awvti"][0][real].tolist(), outputs["nas"][0][real].tolist()
-        words: list[dict[str, Any]] = []
-        current = None
+        spans = [m.span() for m in WORD.finditer(text)]
+        words: dict[int, dict[str, Any]] = {}
+        cursor = 0
         for word_id, (start, end), a, n in zip(word_ids, offsets, awvti, nas):
-            if word_id < 0:  # special token
-                current = None
+            if word_id < 0 or end <= start:  # a special token
                 continue
-            if current is not None and current["id"] == word_id:
-                current["end"] = end
-                current["awvti"] += a
-                current["nas"] += n
-            else:
-                current = {"id": word_id, "start": start, "end": end, "awvti": a, "nas": n}
-                words.append(current)
-        return [
-            {"token": text[w["start"] : w["end"]], "awvti": float(w["awvti"]), "nas": float(w["nas"])} for w in words
-        ]
+            while cursor < len(spans) - 1 and spans[cursor][1] <= start:
+                cursor += 1
+            key = cursor if spans and spans[cursor][0] <= start < spans[cursor][1] else -1 - start
+            word = words.setdefault(key, {"start": start, "end": end, "awvti": 0.0, "nas": 0.0})
+            word["start"], word["end"] = min(word["start"], start), max(word["end"], end)
+            word["awvti"] += a
+            word["nas"] += n
+        return [{"token": text[w["start"]: w["end"]], "awvti": float(w["awvti"]), "nas": float(w["nas"])}
+                for w in sorted(words.values(), key=lambda w: w["start"])]
 
 
-__all__ = ["DepressionDetectionPipeline", "TASK", "calibrate_probabilities", "check_text", "check_texts",
-           "custom_pipelines", "decide"]
+__all__ = ["DepressionDetectionPipeline", "TASK", "WORD", "calibrate_probabilities", "check_text", "check_texts",
+           "check_tokenizer", "custom_pipelines", "cut_text", "decide"]
