@@ -9,7 +9,6 @@ card does not provide fails before anything is written or uploaded.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import warnings
@@ -21,6 +20,7 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from .systems import folder_spec
 from .systems import get as get_system
+from .utils import read_json
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ def read_metrics(folder: str | Path) -> dict:
     if not path.is_file():
         warnings.warn(f"{path} is missing: the model card will carry no results.", stacklevel=2)
         return {}
-    return json.loads(path.read_text(encoding="utf-8"))
+    return read_json(path)
 
 
 def render_card(template: str | Path, card_data: ModelCardData, **fields: Any) -> ModelCard:

@@ -24,6 +24,7 @@ from typing import Any
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 
 from .schemas import check_interview, check_user
+from .utils import decode
 
 logger = logging.getLogger(__name__)
 
@@ -86,22 +87,6 @@ def rmhd_csv_path() -> Path:
 # -- reading records -------------------------------------------------------------------------------------------
 
 
-def decode(data: bytes, where: str, encoding: str = "utf-8") -> str:
-    """Text of a file, decoded strictly: an undecodable byte stops with its line number and what to do."""
-    try:
-        return data.decode(encoding)
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        raise ValueError(
-            f"{where}: line {line} is not valid {encoding} (byte 0x{data[err.start]:02x}); pass --encoding with the "
-            "file's encoding (e.g. latin-1 or cp1252), or re-save it as UTF-8."
-        ) from err
-    except LookupError as err:
-        raise ValueError(
-            f"Unknown --encoding {encoding!r}; use a Python codec name such as utf-8 or latin-1."
-        ) from err
-
-
 def read_records(path: str | Path, encoding: str = "utf-8") -> list[tuple[str, Any]]:
     """(where, record) pairs from a CSV, TSV, JSON (an array), JSON Lines or Parquet file; `-` reads JSON Lines
     from standard input. `where` names the file and the line (or row) for error messages."""
@@ -132,6 +117,8 @@ def read_records(path: str | Path, encoding: str = "utf-8") -> list[tuple[str, A
             value = json.loads(text)
         except json.JSONDecodeError:
             return _json_lines(text, str(path))  # JSON Lines under a .json name
+        except RecursionError:
+            raise ValueError(f"{path} nests its JSON too deeply to read; records are flat objects.") from None
         if not isinstance(value, list):
             raise ValueError(f"{path}: a .json file must hold an array of records (or one record a line).")
         return [(f"{path} item {i}", row) for i, row in enumerate(value)]
@@ -154,6 +141,9 @@ def _json_lines(text: str, where: str) -> list[tuple[str, Any]]:
             records.append((f"{where}:{number}", json.loads(line)))
         except json.JSONDecodeError as err:
             raise ValueError(f"{where}:{number} is not valid JSON ({err.msg}).") from err
+        except RecursionError:
+            raise ValueError(f"{where}:{number} nests its JSON too deeply to read; records are flat objects."
+                             ) from None
     return records
 
 

@@ -43,10 +43,12 @@ def folder_file(folder: str | Path, name: str, what: str = "model folder") -> Pa
 
 def check_json_file(path: Path) -> Any:
     """The parsed JSON of a config file; a ValueError naming it otherwise."""
+    from .utils import read_json
+
     try:
-        return json.loads(path.read_text(encoding="utf-8-sig"))
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
-        raise ValueError(f"{path} is not readable JSON ({type(err).__name__}: {str(err)[:120]}); {REPAIR}.") from err
+        return read_json(path)
+    except ValueError as err:
+        raise ValueError(f"{str(err).rstrip('.')}; {REPAIR}.") from None
 
 
 def check_safetensors_header(path: Any) -> None:

@@ -19,7 +19,7 @@ from . import systems
 from .cards import card_for_folder
 from .runs import RUN_FILE, artifact_hashes, check_metrics_match
 from .systems import folder_kind
-from .utils import write_json
+from .utils import read_json, write_json
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def publishable_files(folder: str | Path, kind: str | None = None, follow_symlin
             missing.append("model.safetensors")
         if not any((folder / name).is_file() for name in ("tokenizer.json", "vocab.txt", "vocab.json")):
             missing.append("tokenizer.json (or vocab.txt)")
-        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        config = read_json(folder / "config.json")
         if not config.get("auto_map"):
             raise ValueError(f"{folder}/config.json has no `auto_map`: it would not load with trust_remote_code. "
                              "Save the folder with depdetect (`depdetect train`, or the model's save_pretrained).")

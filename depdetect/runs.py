@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from . import systems
-from .utils import file_modes, write_json
+from .utils import file_modes, read_json, write_json
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ def run_fingerprint(args: Any, dataset: Any = None) -> str:
 def read_run(folder: str | Path) -> dict | None:
     path = Path(folder) / RUN_FILE
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return read_json(path)
     except (OSError, ValueError):
         return None
 
@@ -200,7 +200,7 @@ def check_metrics_match(folder: str | Path, kind: str) -> None:
     if not path.is_file():
         return
     try:
-        recorded = json.loads(path.read_text(encoding="utf-8")).get("artifacts")
+        recorded = read_json(path).get("artifacts")
     except (ValueError, AttributeError) as err:
         raise ValueError(f"{path} is not readable JSON ({err}); re-run training or remove it.") from err
     if recorded is None:

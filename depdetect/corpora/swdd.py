@@ -20,6 +20,7 @@ from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
+from ..utils import read_text
 from .common import add_push_arguments, expect, save_dataset
 
 logger = logging.getLogger(__name__)
@@ -58,10 +59,7 @@ def swdd_time(value: object, where: str) -> str | None:
 
 def read_users(path: Path, label: int, counts: dict) -> list[dict]:
     users = []
-    try:
-        lines = path.read_text(encoding="utf-8").split("\n")  # not splitlines: JSON strings may hold U+2028
-    except UnicodeDecodeError as err:
-        raise ValueError(f"{path} is not UTF-8 text (byte {err.start}: {err.reason}).") from None
+    lines = read_text(path).split("\n")  # not splitlines: JSON strings may hold U+2028
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue

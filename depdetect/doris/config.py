@@ -9,7 +9,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..utils import write_text
+from ..utils import read_json, write_text
 from .templates import EMOTIONS, PROMPT_VERSIONS, SYMPTOMS
 
 CONFIG_NAME = "doris_config.json"
@@ -162,4 +162,4 @@ class DorisConfig:
 
     @classmethod
     def from_json_file(cls, path: str | Path) -> DorisConfig:
-        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        return cls.from_dict(read_json(path))
