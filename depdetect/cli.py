@@ -16,6 +16,7 @@ shows the traceback); a failed upload with exit code 1.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import inspect
 import logging
@@ -31,6 +32,20 @@ from .early.options import EVALUATE_ONLY as EARLY_EVALUATE_ONLY
 from .early.options import EarlyOptions
 
 USER_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError, UnicodeDecodeError)
+#: errors of the machine, not of the command: said in one line with the path and what to do (every file depdetect
+#: writes is written beside its target and renamed at the end, so what was there before is left as it was)
+ENVIRONMENT_ERRORS = {errno.ENOSPC: "the disk is full: free some space, or write elsewhere",
+                      errno.EDQUOT: "the disk quota is used up: free some space, or write elsewhere",
+                      errno.EACCES: "permission denied: choose a path you may write to (or read)",
+                      errno.EPERM: "operation not permitted: choose a path you may write to (or read)",
+                      errno.EROFS: "the file system is read-only: write elsewhere"}
+
+
+def environment_error(err: OSError) -> str:
+    """One line for a disk-full or permission error: the path, the cause, what to do."""
+    where = err.filename or "writing a file"
+    return (f"{where}: {ENVIRONMENT_ERRORS[err.errno]}; then run the same command again (an output that was there "
+            "before is unchanged).")
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
@@ -360,6 +375,12 @@ def main(argv: list[str] | None = None, on_step=None) -> Any:
         raise SystemExit(2) from err
     except Exception as err:
         from .hub import PublishError
+        from .utils import as_os_error
+
+        system = as_os_error(err, "")
+        if system is not None and system.errno in ENVIRONMENT_ERRORS and not debug:
+            print(f"error: {environment_error(system)}", file=sys.stderr)
+            raise SystemExit(2) from err
 
         if isinstance(err, PublishError) and not debug:
             print(f"error: {err}", file=sys.stderr)

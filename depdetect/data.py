@@ -267,9 +267,23 @@ def stratified_splits(
     n_test, n_validation = round(len(dataset) * test_size), round(len(dataset) * validation_size)
     if min(n_test, n_validation, len(dataset) - n_test - n_validation) < 1:
         raise ValueError(f"{len(dataset)} examples are too few to split into train/validation/test.")
+    check_held_out(dataset, min(n_test, n_validation), stratify, "validation and test")
     first = dataset.train_test_split(test_size=n_test, seed=seed, stratify_by_column=stratify)
     rest = first["train"].train_test_split(test_size=n_validation, seed=seed, stratify_by_column=stratify)
     return DatasetDict(train=rest["train"], validation=rest["test"], test=first["test"])
+
+
+def check_held_out(dataset: Dataset, size: int, stratify: str | None, what: str) -> None:
+    """Refuse a stratified held-out split too small to hold one example of each class, saying what to pass."""
+    if not stratify or stratify not in dataset.column_names:
+        return
+    classes = len(set(dataset[stratify]))
+    if size < classes:
+        raise ValueError(
+            f"{len(dataset)} training examples are too few to carve a stratified {what} split out of them (15% is "
+            f"{size} example(s); it needs one of each of the {classes} classes, so at least {-(-classes * 100 // 15)} "
+            "examples). Pass --validation_file and --test_file, or more data."
+        )
 
 
 def complete_splits(splits: DatasetDict | dict, seed: int, stratify: str | None = "label") -> DatasetDict:
@@ -279,6 +293,7 @@ def complete_splits(splits: DatasetDict | dict, seed: int, stratify: str | None 
         return stratified_splits(train, seed=seed, stratify=stratify)
     if "validation" not in splits or "test" not in splits:
         missing = "validation" if "validation" not in splits else "test"
+        check_held_out(train, round(0.15 * len(train)), stratify, missing)
         parts = train.train_test_split(test_size=0.15, seed=seed, stratify_by_column=stratify)
         splits["train"], splits[missing] = parts["train"], parts["test"]
         logger.info("No %s split given: took 15%% of the training data.", missing)

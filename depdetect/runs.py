@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from . import systems
-from .utils import file_modes, read_json, write_json
+from .utils import file_modes, read_json, write_json, writing
 
 logger = logging.getLogger(__name__)
 
@@ -173,7 +173,8 @@ def saving_folder(folder: str | Path) -> Iterator[Path]:
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.saving-"))
     try:
-        yield tmp
+        with writing(folder):  # a full disk while a library writes: said as the OSError it is, naming the folder
+            yield tmp
         file_modes(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         last = ("metrics.json", "README.md")

@@ -32,7 +32,7 @@ from transformers import get_linear_schedule_with_warmup
 
 from .arguments import TrainingArguments
 from .runs import TrainResult, artifact_hashes, saving_folder, say_saved  # noqa: F401 (re-exported)
-from .utils import read_json, write_files, write_json, write_text
+from .utils import read_json, write_files, write_json, write_text, writing
 
 logger = logging.getLogger(__name__)
 
@@ -311,7 +311,8 @@ def _evaluate_epoch(run: _Run, state: TrainState, epoch: int, seconds: float, ev
     if better and not math.isnan(value):
         state.best_metric, state.best_epoch = float(value), epoch + 1
         if accelerator.is_main_process:
-            save_model(accelerator.unwrap_model(run.model), str(run.best_path))
+            with writing(run.best_path):
+                save_model(accelerator.unwrap_model(run.model), str(run.best_path))
     accelerator.print(
         f"epoch {epoch + 1}: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items())
         + (" (best)" if better else "")
@@ -329,9 +330,15 @@ def _best_model(run: _Run) -> torch.nn.Module:
 
 def _save_checkpoint(accelerator: Accelerator, output_dir: Path, state: TrainState, keep: int) -> None:
     path = output_dir / f"step_{state.global_step}"
-    accelerator.save_state(str(path))
+    try:
+        with writing(path):
+            accelerator.save_state(str(path))
+            if accelerator.is_main_process:
+                write_json(path / STATE_FILE, asdict(state))
+    except OSError:
+        shutil.rmtree(path, ignore_errors=True)  # half a checkpoint: the previous one stays the one to resume from
+        raise
     if accelerator.is_main_process:
-        write_json(path / STATE_FILE, asdict(state))
         for old in _checkpoints(output_dir)[:-keep] if keep > 0 else []:
             shutil.rmtree(old, ignore_errors=True)
     accelerator.wait_for_everyone()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import math
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -79,6 +82,34 @@ def write_json(path: str | Path, value: Any) -> None:
     write_text(path, json.dumps(json_safe(value), indent=2, allow_nan=False) + "\n")
 
 
+_OS_ERROR = re.compile(r"os error (\d+)|errno (\d+)|No space left on device", re.IGNORECASE)
+
+
+def as_os_error(err: BaseException, path: str | Path) -> OSError | None:
+    """The OSError a library's write error stands for (safetensors and XGBoost raise their own types for a full
+    disk: "(os error 28)"), with `path` as its file name; None when it is not one."""
+    if isinstance(err, OSError) and err.errno is not None:
+        return OSError(err.errno, err.strerror or os.strerror(err.errno), str(err.filename or path))
+    match = _OS_ERROR.search(str(err))
+    if match is None:
+        return None
+    number = int(match.group(1) or match.group(2) or errno.ENOSPC)
+    return OSError(number, os.strerror(number), str(path))
+
+
+@contextlib.contextmanager
+def writing(path: str | Path):
+    """Around a library's write of `path`: its disk-full or permission error re-raised as the OSError it is,
+    naming `path` (the command line then says it in one line)."""
+    try:
+        yield
+    except Exception as err:
+        system = as_os_error(err, path)
+        if system is None or system is err:
+            raise
+        raise system from err
+
+
 def write_text(path: str | Path, text: str) -> None:
     """Write a text file through a temporary file beside it and an atomic rename."""
     path = Path(path)
@@ -89,8 +120,11 @@ def write_text(path: str | Path, text: str) -> None:
             out.write(text)
         os.chmod(tmp, _FILE_MODE)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         Path(tmp).unlink(missing_ok=True)
+        system = as_os_error(err, path)
+        if system is not None and system is not err:
+            raise system from err
         raise
 
 
@@ -127,6 +161,14 @@ def public_name(name_or_path: str | os.PathLike | None) -> str | None:
 def looks_like_path(text: str) -> bool:
     """True for what can only be a local path, never a Hub id ("name" or "namespace/name")."""
     return text.startswith(("/", ".", "~")) or text.count("/") > 1 or "\\" in text or ".." in text
+
+
+def check_model_source(value: str | None, name: str) -> None:
+    """A model argument that can only be a local path must exist (else it would be taken for a Hub id, and fail
+    with the Hub's id-format error); a ValueError naming the argument otherwise."""
+    if value and looks_like_path(str(value)) and not Path(value).expanduser().exists():
+        raise ValueError(f"`{name}` {value}: no such folder. Pass a local model folder that exists, or a Hub id "
+                         "(owner/name) that is cached or reachable.")
 
 
 def default_encoder_path_or_none() -> str | None:

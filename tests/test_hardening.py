@@ -543,3 +543,68 @@ def test_a_test_that_skips_for_missing_data_turns_the_run_red(tmp_path):
     assert done.returncode == 1, done.stdout[-2000:]
     assert "1 test(s) skipped for missing data" in done.stdout and "test_real_data" in done.stdout
     assert "test_optional_package:" not in done.stdout.split("skipped for missing data")[1]
+
+
+# -- second round (issue 23, finding 8): what still ended in a library's traceback or message --------------------
+
+
+def refused_line(argv: list[str], capsys) -> str:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "Traceback" not in err
+    return err.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("system", ["hybrid", "dual-encoder", "doris"])
+def test_an_encoder_path_that_does_not_exist_is_named_not_taken_for_a_hub_id(tmp_path, capsys, system):
+    line = refused_line(["train", system, "--encoder", str(tmp_path / "no" / "such"), "--output_dir",
+                         str(tmp_path / "out")], capsys)
+    assert "`encoder`" in line and "no such folder" in line
+
+
+def test_an_empty_training_file_is_named(tmp_path, capsys):
+    path = tmp_path / "empty.csv"
+    path.write_text("text,label\n")
+    line = refused_line(["train", "hybrid", "--train_file", str(path), "--output_dir", str(tmp_path / "o")], capsys)
+    assert str(path) in line and "holds no rows" in line
+
+
+def test_too_few_rows_to_carve_stratified_splits_says_what_to_pass(tmp_path, capsys):
+    path = tmp_path / "seven.csv"
+    path.write_text("text,label\n" + "".join(f"post number {i},{i % 2}\n" for i in range(7)))
+    line = refused_line(["train", "hybrid", "--train_file", str(path), "--output_dir", str(tmp_path / "o")], capsys)
+    assert "too few" in line and "--validation_file" in line
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "many"])
+def test_simulated_cohort_sizes_are_checked_by_the_argument_parser(tmp_path, capsys, value):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["data", "rmhd-users", str(tmp_path / "o"), "--users", value])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "--users" in err and "Traceback" not in err
+
+
+def test_a_small_simulated_cohort_has_both_classes_in_every_split():
+    from depdetect.doris.data import rmhd_user_cohort
+
+    data = rmhd_user_cohort(num_users=10, seed=0)
+    assert all(0 < sum(split["label"]) < len(split) for split in data.values())
+
+
+def test_doris_reads_users_from_a_dataframe(models, cohort):
+    import pandas as pd
+
+    pipeline = DorisPipeline.from_pretrained(models["doris"])
+    users = cohort["test"].select(range(4))
+    frame = pd.DataFrame(users.to_list())
+    assert np.allclose(pipeline.predict_proba(frame), pipeline.predict_proba(users))
+    with pytest.raises(ValueError, match="users must be"):
+        pipeline.predict_proba("user-1")
+
+
+def test_a_json_lines_record_nested_too_deep_is_named(tmp_path, models, capsys):
+    path = tmp_path / "deep.jsonl"
+    path.write_text("[" * 100_000 + "]" * 100_000 + "\n")
+    line = refused_line(["predict", str(models["hybrid"]), str(path)], capsys)
+    assert "deep.jsonl:1" in line and "too deeply" in line

@@ -4,8 +4,10 @@ the input and the model are left byte for byte as they were."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -86,3 +88,62 @@ def test_outputs_elsewhere_are_accepted(tmp_path):
     check_outputs({"-o": tmp_path / "out.jsonl", "--html": tmp_path / "report.html"},
                   {"the input file": tmp_path / "in.jsonl"}, {"the model folder": tmp_path / "model"})
     check_outputs({"-o": None, "--html": "-"}, {"the input file": "-"}, {"the model folder": None})
+
+
+def files(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): digest(p) for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+# -- disk full: one line naming the path, the previous output left whole (issue 23, finding 8) ----------------------
+
+DISK_FULL = "Error while serializing: I/O error: No space left on device (os error 28)"  # what safetensors raises
+
+
+class SafetensorLikeError(Exception):
+    """Stands for safetensors' own error type (not an OSError) on a full disk."""
+
+
+@pytest.mark.parametrize("where", ["depdetect.training.save_model",  # the best epoch's weights
+                                   "depdetect.HybridForSequenceClassification.save_pretrained"])  # the final folder
+def test_a_full_disk_while_training_saves_is_one_line_and_the_previous_model_stays(tmp_path, tiny_encoder_dir,
+                                                                                  posts_files, capsys, monkeypatch,
+                                                                                  where):
+    from .test_train import args as hybrid_args
+
+    out = tmp_path / "run"
+    main(hybrid_args(tiny_encoder_dir, posts_files, out, "--max_steps", "1", "--checkpointing_steps", "0"))
+    before = files(out)
+    capsys.readouterr()
+
+    def full(*args, **kwargs):
+        raise SafetensorLikeError(DISK_FULL)
+
+    monkeypatch.setattr(where, full)
+    with pytest.raises(SystemExit) as exit_info:
+        main(hybrid_args(tiny_encoder_dir, posts_files, out, "--max_steps", "1", "--checkpointing_steps", "0",
+                         "--overwrite_output_dir"))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_info.value.code == 2 and "Traceback" not in "\n".join(err)
+    assert "the disk is full" in err[-1] and str(out) in err[-1]
+    after = files(out)  # the previous model whole (the failed run's checkpoints stay beside it, to resume from)
+    assert {name: after.get(name) for name in before} == before
+
+
+def test_a_full_disk_while_doris_saves_names_the_folder_and_keeps_the_old_one(models, tmp_path, monkeypatch):
+    import xgboost
+
+    from depdetect import DorisPipeline
+
+    folder = tmp_path / "doris"
+    shutil.copytree(models["doris"], folder)
+    before = digest(folder)
+    pipeline = DorisPipeline.from_pretrained(folder)
+
+    def full(self, fname):
+        raise xgboost.core.XGBoostError(f"[12:00:00] ../src/common/io.cc:120: {DISK_FULL}\nStack trace: ...")
+
+    monkeypatch.setattr(xgboost.Booster, "save_model", full)
+    with pytest.raises(OSError) as error:
+        pipeline.save_pretrained(folder)
+    assert error.value.errno == errno.ENOSPC and str(folder) in str(error.value.filename)
+    assert digest(folder) == before

@@ -18,6 +18,22 @@ def add_push_arguments(parser: argparse.ArgumentParser, licensed: bool = False) 
                             help="Confirm that your licence for this corpus allows publishing it.")
 
 
+def count_at_least(least: int):
+    """An argparse type: an integer >= `least` (a count of users, interviews, ...), refused by argparse otherwise."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"must be at least {least}, got {value}")
+        return value
+
+    parse.__name__ = f"count >= {least}"
+    return parse
+
+
 def write_jsonl(dataset, path: str | Path) -> None:
     from ..utils import write_text
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..arguments import DataArguments, EvaluationArguments, RunArguments, check_finite
+from ..utils import check_model_source
 from .config import DorisConfig, XGBoostParams
 
 #: DorisConfig fields that are command-line flags (templates, prompts and fitted values are not)
@@ -35,6 +36,9 @@ class DorisRunArguments(RunArguments):
         "On-disk cache of embeddings, annotations and summaries (default: OUTPUT_DIR-cache, outside the published "
         "folder); a killed run rerun with the same command asks only for what is missing.")})
     embed_batch_size: int = field(default=64, metadata={"help": "Texts per embedding forward pass."})
+
+    def __post_init__(self) -> None:
+        check_model_source(self.encoder, "encoder")
 
 
 @dataclass(kw_only=True)

@@ -18,6 +18,7 @@ from ..data import (  # noqa: F401 (the shared users schema)
     users_from_records,
 )
 from ..schemas import check_user, parse_timestamp  # noqa: F401 (the users schema's checks, re-exported)
+from .rmhd_users import MIN_USERS
 
 #: The simulated RMHD cohort (see `rmhd_user_cohort`): which subreddits feed which users.
 COHORT_CLINICAL_SUBREDDITS = ("depression", "suicidewatch")
@@ -79,6 +80,9 @@ def rmhd_user_cohort(
     """
     if not 0 < prevalence < 1:
         raise ValueError(f"`prevalence` must be in (0, 1), got {prevalence}.")
+    if isinstance(num_users, bool) or not isinstance(num_users, int) or num_users < MIN_USERS:
+        raise ValueError(f"`num_users` must be a whole number >= {MIN_USERS} (every split needs depressed and control "
+                         f"users), got {num_users!r}.")
     frame, rng = _cohort_pool(seed, split_sizes)
     kind, part = frame["kind"], frame["part"].to_numpy()
     num_depressed = max(3, round(num_users * prevalence))
@@ -87,8 +91,11 @@ def rmhd_user_cohort(
     user_part = np.empty(num_users, dtype=int)
     for label in (0, 1):  # stratified 7:1:2 split of the users
         members = rng.permutation(np.flatnonzero(labels == label))
-        cuts = np.round(np.cumsum(split_sizes)[:2] / sum(split_sizes) * len(members)).astype(int)
-        for index, chunk in enumerate(np.split(members, cuts)):
+        sizes = np.diff([0, *np.round(np.cumsum(split_sizes) / sum(split_sizes) * len(members)).astype(int)])
+        while sizes.min() < 1 <= len(members) // 3:  # a split with no user of a class: one from the largest split
+            sizes[sizes.argmax()] -= 1
+            sizes[sizes.argmin()] += 1
+        for index, chunk in enumerate(np.split(members, np.cumsum(sizes)[:2])):
             user_part[chunk] = index
     splits = {}
     for index, name in enumerate(("train", "validation", "test")):

@@ -41,10 +41,17 @@ MIN_USERS_PER_CLASS = 5
 
 
 def _as_users(users) -> list[dict]:
+    """Users as a list of dicts: one user dict, a list of them, a datasets.Dataset or a pandas DataFrame (one user a
+    row); anything else is refused by name."""
     if isinstance(users, dict):
         return [users]
+    if hasattr(users, "columns") and hasattr(users, "to_dict"):  # a pandas DataFrame
+        return users.to_dict("records")
     if hasattr(users, "to_list"):  # a datasets.Dataset
         return users.to_list()
+    if isinstance(users, (str, bytes)) or not hasattr(users, "__iter__"):
+        raise ValueError(f"users must be a user dict, a list of them, a Dataset or a DataFrame of users (user_id, "
+                         f"posts), got {type(users).__name__}.")
     return list(users)
 
 

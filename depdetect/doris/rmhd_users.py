@@ -13,14 +13,18 @@ from __future__ import annotations
 
 import argparse
 
-from ..corpora.common import add_push_arguments, save_dataset
+from ..corpora.common import add_push_arguments, count_at_least, save_dataset
+
+#: the fewest users a simulated cohort may have: 3 depressed (at least) and 3 controls, one of each per split
+MIN_USERS = 10
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="depdetect data rmhd-users", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out_dir")
-    parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--users", type=count_at_least(MIN_USERS), default=1000,
+                        help=f"Users in all (at least {MIN_USERS}: every split needs depressed and control users).")
     parser.add_argument("--seed", type=int, default=42)
     add_push_arguments(parser, licensed=False)
     args = parser.parse_args(argv)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..arguments import DataArguments, EvaluationArguments, TrainingArguments, check_finite, source_specs
+from ..utils import check_model_source
 
 CONFIG_FILE = Path(__file__).with_name("configuration_dual_encoder.py")
 #: DualEncoderConfig fields that are command-line flags (the others are fitted or derived)
@@ -33,6 +34,10 @@ class DualEncoderModelArguments:
     num_labels: int = field(default=1, metadata={
         "help": "1: severity regression (MSE); 2: classification (labels, or scores >= --score_threshold).",
         "choices": (1, 2)})
+
+    def __post_init__(self) -> None:
+        check_model_source(self.encoder, "encoder")
+        check_model_source(self.sentence_encoder, "sentence_encoder")
 
 
 @dataclass(kw_only=True)

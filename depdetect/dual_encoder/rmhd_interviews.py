@@ -14,18 +14,19 @@ from __future__ import annotations
 
 import argparse
 
-from ..corpora.common import add_push_arguments, save_dataset
+from ..corpora.common import add_push_arguments, count_at_least, save_dataset
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="depdetect data rmhd-interviews", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out_dir")
-    parser.add_argument("--train", type=int, default=200, help="Training interviews.")
-    parser.add_argument("--validation", type=int, default=50, help="Validation interviews.")
-    parser.add_argument("--test", type=int, default=50, help="Test interviews.")
+    parser.add_argument("--train", type=count_at_least(2), default=200, help="Training interviews.")
+    parser.add_argument("--validation", type=count_at_least(2), default=50, help="Validation interviews.")
+    parser.add_argument("--test", type=count_at_least(2), default=50, help="Test interviews.")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--max_words", type=int, default=40, help="Words per response (first sentences of a post).")
+    parser.add_argument("--max_words", type=count_at_least(1), default=40,
+                        help="Words per response (first sentences of a post).")
     add_push_arguments(parser, licensed=False)
     args = parser.parse_args(argv)
     from ..hub import publish_corpus

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..arguments import DataArguments, EvaluationArguments, TrainingArguments, source_specs
+from ..utils import check_model_source
 
 CONFIG_FILE = Path(__file__).with_name("configuration_hybrid.py")
 #: HybridConfig fields that are command-line flags (the others are derived: encoder_config, class_weights, ...)
@@ -47,6 +48,7 @@ class HybridModelArguments:
         "Modules LoRA adapts, comma-separated (BERT-style names).")})
 
     def __post_init__(self) -> None:
+        check_model_source(self.encoder, "encoder")
         if self.lora_r < 0:
             raise ValueError(f"`lora_r` must be >= 0, got {self.lora_r}.")
 

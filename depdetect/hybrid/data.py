@@ -118,7 +118,8 @@ def load_posts(data_args=None, seed: int = 42) -> DatasetDict:
             if path:
                 rows = read_records(path, data_args.encoding)
                 records = [r for _, r in rows]
-                splits[name] = with_group(posts_from_records(records, [w for w, _ in rows], text, label), records,
+                splits[name] = with_group(posts_from_records(records, [w for w, _ in rows] or str(path), text, label),
+                                          records,
                                           data_args.group_column, str(path))
     if "train" not in splits:
         raise ValueError(f"No `train` split found in {data_args.dataset_name} (splits: {list(splits)}).")
