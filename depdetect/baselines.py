@@ -8,10 +8,11 @@ Hybrid), an interview's participant responses (the dual encoder), a user's posts
 * `embedding_logreg`: the mean of the texts' MiniLM sentence embeddings (all-MiniLM-L6-v2, bundled, offline) +
   logistic regression (same settings).
 
-Severity regression uses ridge regression (alpha=1) in place of logistic regression. Nothing is tuned: these are
-the baselines anyone would try first. `gain_over_baselines` reports the system's gain over the better of the two
-(chosen by its test score, the conservative choice: the gain is never measured against the weaker baseline) with
-a paired bootstrap interval.
+Severity regression uses ridge regression (alpha=1) in place of logistic regression, and the baselines are then
+named `tfidf_ridge` and `embedding_ridge` (before depdetect 0.9 they kept the `_logreg` names). Nothing is tuned:
+these are the baselines anyone would try first. `gain_over_baselines` reports the system's gain over the better of
+the two (chosen by its test score, the conservative choice: the gain is never measured against the weaker baseline)
+with a paired bootstrap interval.
 """
 
 from __future__ import annotations
@@ -30,7 +31,14 @@ BASELINES = ("tfidf_logreg", "embedding_logreg")
 BASELINE_DESCRIPTIONS = {
     "tfidf_logreg": "TF-IDF (word 1-2-grams) + logistic regression",
     "embedding_logreg": "mean all-MiniLM-L6-v2 embedding + logistic regression",
+    "tfidf_ridge": "TF-IDF (word 1-2-grams) + ridge regression",
+    "embedding_ridge": "mean all-MiniLM-L6-v2 embedding + ridge regression",
 }
+
+
+def baseline_name(features: str, task: str) -> str:
+    """The name of a baseline by its features ("tfidf", "embedding") and the model the task fits."""
+    return f"{features}_{'ridge' if task == 'regression' else 'logreg'}"
 #: the metric the gain is measured on: threshold-free, and the one to read first when positives are rare
 GAIN_METRIC = {"classification": "auprc", "regression": "rmse"}
 
@@ -116,11 +124,12 @@ def fit_baselines(train_docs: Sequence[Sequence[str]], train_targets, test_docs:
                                  max_features=100_000)
     train_x = vectorizer.fit_transform([" ".join(doc) for doc in train_docs])
     model = _model(task, seed).fit(train_x, y)
-    out["tfidf_logreg"] = _predict(model, vectorizer.transform([" ".join(doc) for doc in test_docs]), task)
+    test_x = vectorizer.transform([" ".join(doc) for doc in test_docs])
+    out[baseline_name("tfidf", task)] = _predict(model, test_x, task)
     if which == "all":
         embedder = embedder or CachedEmbedder()
         model = _model(task, seed).fit(embedder.documents(train_docs), y)
-        out["embedding_logreg"] = _predict(model, embedder.documents(test_docs), task)
+        out[baseline_name("embedding", task)] = _predict(model, embedder.documents(test_docs), task)
     return out
 
 

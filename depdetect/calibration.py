@@ -26,6 +26,7 @@ import warnings
 import numpy as np
 
 from .arguments import parse_threshold_rule
+from .utils import plural
 
 _EPS = 1e-12
 
@@ -64,7 +65,8 @@ def _too_few_note(labels: np.ndarray, what: str, minimum: int) -> str | None:
         return note
     counts = np.bincount(np.asarray(labels).astype(int), minlength=2)
     if counts.min() < minimum:
-        return (f"the validation split holds only {int(counts.min())} example(s) of class {int(counts.argmin())} "
+        few = plural(int(counts.min()), "example")
+        return (f"the validation split holds only {few} of class {int(counts.argmin())} "
                 f"(fewer than {minimum}); {what} fitted on so few is noise (BENCHMARKS.md: a calibration fitted on 5 "
                 "positives made the test Brier score worse), so it was not fitted and the probabilities are "
                 "uncalibrated (--calibration_min_examples sets the limit)")

@@ -24,7 +24,7 @@ from typing import Any
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 
 from .schemas import check_interview, check_user
-from .utils import decode
+from .utils import decode, plural
 
 logger = logging.getLogger(__name__)
 
@@ -281,7 +281,8 @@ def check_held_out(dataset: Dataset, size: int, stratify: str | None, what: str)
     if size < classes:
         raise ValueError(
             f"{len(dataset)} training examples are too few to carve a stratified {what} split out of them (15% is "
-            f"{size} example(s); it needs one of each of the {classes} classes, so at least {-(-classes * 100 // 15)} "
+            f"{plural(size, 'example')}; it needs one of each of the {classes} classes, so at least "
+            f"{-(-classes * 100 // 15)} "
             "examples). Pass --validation_file and --test_file, or more data."
         )
 

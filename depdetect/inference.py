@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import sys
 from pathlib import Path
 from typing import Any, Protocol
@@ -22,7 +21,7 @@ from .data import TABLE_SUFFIXES, load_dataset_dict, read_records
 from .folders import check_model_folder
 from .reporting import classification_report, format_report, plots_for, public, read_groups, regression_report
 from .systems import SystemSpec, folder_spec, resolve_model
-from .utils import check_outputs, json_safe, write_files, write_json, write_text
+from .utils import check_outputs, format_number, json_safe, write_files, write_json, write_text
 
 #: the fields of a record that identify it in the output (its text is not repeated there)
 ID_FIELDS = ("id", "interview_id", "user_id")
@@ -242,7 +241,6 @@ def metrics_table(metrics: dict, title: str) -> str:
     width = max(len(k) for k in metrics)
     lines = [title, "-" * max(len(title), width + 12)]
     for key, value in metrics.items():
-        shown = "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else (
-            f"{value:.4f}" if isinstance(value, float) else str(value))
+        shown = format_number(value)
         lines.append(f"{key:<{width}}  {shown:>10}")
     return "\n".join(lines)

@@ -244,7 +244,7 @@ def interview_metrics(
         for k in ks:
             value, used, skipped = recall_at_k(attentions, importance, k)
             out[f"recall@{int(round(k * 100))}%"] = value
-        out["recall_interviews_scored"], out["recall_interviews_skipped"] = used, skipped
+        out["recall_interviews_scored"], out["recall_interviews_skipped"] = int(used), int(skipped)  # counts
     return out
 
 

@@ -31,6 +31,7 @@ from .metrics import (
     interval_coverage,
     regression_metrics,
 )
+from .utils import format_number
 
 #: groups with fewer positives than this are flagged (their metrics are too noisy to compare), not hidden
 SMALL_GROUP_POSITIVES = 10
@@ -229,10 +230,7 @@ def public(report: dict) -> dict:
     return {k: v for k, v in report.items() if not k.startswith("_")}
 
 
-def _number(value) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "n/a"
-    return f"{value:.4f}" if isinstance(value, float) else str(value)
+_number = format_number
 
 
 def format_report(report: dict, title: str) -> str:

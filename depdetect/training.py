@@ -32,7 +32,7 @@ from transformers import get_linear_schedule_with_warmup
 
 from .arguments import TrainingArguments
 from .runs import TrainResult, artifact_hashes, saving_folder, say_saved  # noqa: F401 (re-exported)
-from .utils import read_json, write_files, write_json, write_text, writing
+from .utils import format_number, read_json, write_files, write_json, write_text, writing
 
 logger = logging.getLogger(__name__)
 
@@ -314,7 +314,7 @@ def _evaluate_epoch(run: _Run, state: TrainState, epoch: int, seconds: float, ev
             with writing(run.best_path):
                 save_model(accelerator.unwrap_model(run.model), str(run.best_path))
     accelerator.print(
-        f"epoch {epoch + 1}: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items())
+        f"epoch {epoch + 1}: " + ", ".join(f"{k}={format_number(v)}" for k, v in metrics.items())
         + (" (best)" if better else "")
     )
 

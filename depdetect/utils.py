@@ -64,6 +64,20 @@ def read_json(path: str | Path) -> Any:
         raise ValueError(f"{path} nests its JSON too deeply to read.") from None
 
 
+def plural(count: int, word: str) -> str:
+    """'1 post', '3 posts' (English plural by adding s: every word depdetect counts takes one)."""
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def format_number(value: Any) -> str:
+    """A metric as printed: counts as whole numbers, other numbers with 4 decimals, undefined ones as n/a."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    if type(value).__module__ == "numpy":
+        value = value.item()
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
 def json_safe(value: Any) -> Any:
     """Values as strict JSON: NaN/inf (undefined metrics) become null, numpy scalars plain numbers."""
     if isinstance(value, dict):

@@ -445,7 +445,7 @@ def test_erisk_bad_xml_and_bad_dates_are_named(tmp_path):
     truth.write_text("subject1 0\n")
     from depdetect.corpora.erisk import load_collection
 
-    with pytest.raises(ValueError, match="no writing with text: subject1"):
+    with pytest.raises(ValueError, match="without any writing with text: subject1"):
         load_collection(path, truth)
     assert load_collection(path, truth, drop_empty_subjects=True) == []
 
@@ -592,7 +592,7 @@ def test_erisk_writings_that_arrive_twice_are_refused_or_kept_once_with_the_flag
     both = tmp_path / "both"
     shutil.copytree(whole, both / "whole")
     shutil.copytree(chunked, both / "chunks")
-    with pytest.raises(ValueError, match=r"arrive twice: e.g. subject subject\d\d has the same writing in .*--dedupe"):
+    with pytest.raises(ValueError, match=r"arrived twice: e.g. subject subject\d\d has the same writing in .*--dedup"):
         load_collection(both, truth)
     kept = {u["user_id"]: u["posts"] for u in load_collection(both, truth, dedupe_writings=True)}
     assert kept == {u["user_id"]: u["posts"] for u in load_collection(whole, truth)}

@@ -42,7 +42,7 @@ def test_train_doris_on_the_simulated_cohort_writes_a_complete_folder(tiny_sente
     assert loaded.config.ablate == ["ph"]
     # 20 validation users hold 1 depressed user: too few to calibrate (said in metrics.json and the card); the
     # threshold and its rule travel with the pipeline
-    assert "only 1 example(s) of class 1" in saved["calibration"]["note"] and loaded.config.calibration == {}
+    assert "only 1 example of class 1" in saved["calibration"]["note"] and loaded.config.calibration == {}
     assert "**Uncalibrated:**" in card and loaded.config.threshold_rule == "0.5"
     assert loaded.config.decision_threshold == pytest.approx(saved["threshold"]["decision_threshold"])
     posts = (["I can't sleep and nothing matters"], ["Great match today", "New bike"])

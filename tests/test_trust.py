@@ -165,7 +165,7 @@ def test_a_warning_about_the_validation_split_is_one_line_naming_no_other_system
                               resamples=0)
     shown = [warnings.formatwarning(w.message, w.category, w.filename, w.lineno) for w in caught]
     assert shown and all(line.count("\n") == 1 for line in shown), shown  # the message alone, no source line
-    assert "only 3 example(s) of class 1" in shown[0] and "DORIS" not in shown[0]
+    assert "only 3 examples of class 1" in shown[0] and "DORIS" not in shown[0]
 
 
 def test_too_few_validation_positives_are_not_calibrated_by_default():
@@ -174,7 +174,7 @@ def test_too_few_validation_positives_are_not_calibrated_by_default():
     y = np.zeros(200, dtype=int)
     y[:5] = 1  # 5 positives, as in a 100-user DORIS validation split at 1:19
     for fit in (fit_temperature, fit_platt):
-        assert "only 5 example(s) of class 1 (fewer than 10)" in fit(p, y)["note"]
+        assert "only 5 examples of class 1 (fewer than 10)" in fit(p, y)["note"]
         assert fit(p, y, min_examples=5)["note"] is None
 
 

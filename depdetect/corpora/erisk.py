@@ -35,7 +35,7 @@ import xml.etree.ElementTree as ET
 from datetime import datetime
 from pathlib import Path
 
-from ..utils import read_text
+from ..utils import plural, read_text
 from .common import add_push_arguments, save_dataset
 
 logger = logging.getLogger(__name__)
@@ -180,7 +180,8 @@ def merge_writings(files: list[Path], dedupe: bool = False) -> tuple[dict[str, l
             rows.append((chunk, len(rows), post))
     if repeated and not dedupe:
         subject, first, second = example
-        raise ValueError(f"{repeated} writing(s) arrive twice: e.g. subject {subject} has the same writing in {first} "
+        raise ValueError(f"{plural(repeated, 'writing')} arrived twice: e.g. subject {subject} has the same writing "
+                         f"in {first} "
                          f"and {second}. Pass a whole-history file or its chunk files, not both (or one copy of "
                          "each subject); or --dedupe_writings to keep each writing once.")
     if repeated:
@@ -200,14 +201,15 @@ def load_collection(xml_path: str | Path, golden_truth: str | Path, drop_empty_s
     if unknown or missing:
         parts = []
         if unknown:
-            parts.append(f"{len(unknown)} subject(s) of {xml_path} are not in {golden_truth}: {_listing(unknown)}")
+            parts.append(f"{plural(len(unknown), 'subject')} of {xml_path} not in {golden_truth}: {_listing(unknown)}")
         if missing:
-            parts.append(f"{len(missing)} subject(s) of {golden_truth} have no XML file in {xml_path}: "
+            parts.append(f"{plural(len(missing), 'subject')} of {golden_truth} without an XML file in {xml_path}: "
                          f"{_listing(missing)}")
         raise ValueError("; ".join(parts) + ". Check that the XML and the golden truth are from the same collection.")
     empty_subjects = sorted(s for s, rows in writings.items() if not rows)
     if empty_subjects and not drop_empty_subjects:
-        raise ValueError(f"{len(empty_subjects)} subject(s) have no writing with text: {_listing(empty_subjects)}; "
+        raise ValueError(f"{plural(len(empty_subjects), 'subject')} without any writing with text: "
+                         f"{_listing(empty_subjects)}; "
                          "pass --drop_empty_subjects to leave them out.")
     if empty or empty_subjects:
         logger.warning("Dropped %d empty writings and %d subjects without text.", empty, len(empty_subjects))

@@ -19,6 +19,10 @@ EXAMPLE_POSTS = [["2024-01-03", "Started a new job today, nervous but excited."]
                  ["2024-02-20", "Nothing feels worth doing anymore, I just stay in bed."]]
 
 
+def _posts(count: int) -> str:
+    return f"{count} post{'' if count == 1 else 's'}"
+
+
 def _moment(value) -> datetime | None:
     try:
         moment = datetime.fromisoformat(str(value).strip())
@@ -71,7 +75,7 @@ def html_section(row: dict, record: dict | None = None) -> str:
         for s in symptoms:
             posts = "".join(f"<blockquote>{esc((p.get('timestamp') or 'time unknown')[:10])}: {esc(p.get('text'))}"
                             "</blockquote>" for p in s.get("posts", []))
-            items.append(f"<li><strong>{esc(s.get('name'))}</strong> ({len(s.get('posts', []))} post(s)){posts}</li>")
+            items.append(f"<li><strong>{esc(s.get('name'))}</strong> ({_posts(len(s.get('posts', [])))}){posts}</li>")
         out.append("<h3>Symptoms found, with their evidence posts</h3><ul>" + "".join(items) + "</ul>")
     else:
         out.append('<p class="muted">No symptom was found in the annotated posts.</p>')

@@ -123,6 +123,9 @@ class DualEncoderConfig(PretrainedConfig):
     score_mean: float = field(default=0.0, metadata={"help": (
         "Mean of the training scores: the regression head predicts (score - mean) / std (set by training).")})
     score_std: float = field(default=1.0, metadata={"help": "Standard deviation of the training scores."})
+    score_range: list[float] | None = field(default=None, metadata={"help": (
+        "[lowest, highest] score of the training data (set by training): the scale the data defines, e.g. [0, 24] "
+        "for PHQ-8; severity intervals are clipped to it. None (models saved before depdetect 0.9): not clipped.")})
     encoder_batch_size: int = field(default=64, metadata={"help": (
         "Turns encoded per transformer call (bounds peak memory on long interviews).")})
     length_sorted_chunks: bool = field(default=True, metadata={"help": (
@@ -173,6 +176,11 @@ class DualEncoderConfig(PretrainedConfig):
                                  "(checked before any memory is allocated)")
         for name in ("prefix_encoder_config", "sentence_encoder_config"):
             check_encoder_size(getattr(self, name), name)
+        if self.score_range is not None and (
+                not isinstance(self.score_range, (list, tuple)) or len(self.score_range) != 2
+                or any(isinstance(v, bool) or not isinstance(v, (int, float)) or not abs(v) < float("inf")
+                       for v in self.score_range) or not self.score_range[0] <= self.score_range[1]):
+            raise ValueError(f"`score_range` must be [lowest, highest], two finite numbers, got {self.score_range!r}.")
         if not float(self.score_std) > 0:
             raise ValueError(f"`score_std` must be > 0, got {self.score_std!r}.")
         if not 0.0 <= float(self.dropout) < 1.0:

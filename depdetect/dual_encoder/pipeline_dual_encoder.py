@@ -167,7 +167,8 @@ class DepressionScoringPipeline(Pipeline):
 
     Regression models saved with split-conformal intervals (fitted on validation by depdetect) add `interval`:
     `[low, high]` holds the true score with the saved coverage (`config.conformal["coverage"]`, 90% by default) for
-    interviews like the validation ones (None when too few validation interviews made it unbounded).
+    interviews like the validation ones (None when too few validation interviews made it unbounded), clipped to the
+    scale of the training scores (`config.score_range`, e.g. [0, 24]: a score cannot lie below the scale).
     Classification models report the calibrated probability (temperature scaling saved in the config) and decide
     the label at the saved threshold; `calibrated=False` reports the uncalibrated one instead, and
     `return_uncalibrated=True` adds `uncalibrated_probability`.
@@ -236,7 +237,8 @@ class DepressionScoringPipeline(Pipeline):
             conformal = getattr(config, "conformal", None)
             if conformal:
                 q = conformal.get("quantile")
-                result["interval"] = None if q is None else [score - float(q), score + float(q)]
+                low, high = getattr(config, "score_range", None) or (-float("inf"), float("inf"))
+                result["interval"] = None if q is None else [max(low, score - float(q)), min(high, score + float(q))]
         result["turns"] = [
             {"index": i, "prompt": t["prompt"], "response": t["response"], "attention": attention[i]}
             for i, t in enumerate(turns)

@@ -40,7 +40,7 @@ from ..training import (
     say_saved,
     train,
 )
-from ..utils import MINILM_HUB_ID, default_encoder_path, public_name, saved_versions, write_json
+from ..utils import MINILM_HUB_ID, default_encoder_path, plural, public_name, saved_versions, write_json
 from .arguments import DualEncoderArguments
 from .card import dual_encoder_card
 from .data import InterviewCollator, load_interviews, tokenize_interviews
@@ -116,16 +116,17 @@ def make_evaluate(num_labels: int, cache: TurnEncodingCache | None = None):
 
 
 def build_dual_encoder(args: DualEncoderArguments, train_scores: list[float]) -> DualEncoderForDepressionScoring:
-    mean, std = 0.0, 1.0
+    mean, std, scale = 0.0, 1.0, None
     if args.model.num_labels == 1:  # standardise regression targets with the training scores
         scores = np.asarray(train_scores, dtype=np.float64)
         mean, std = float(np.nanmean(scores)), float(np.nanstd(scores)) or 1.0
+        scale = [float(np.nanmin(scores)), float(np.nanmax(scores))]  # the scale of the data: intervals keep to it
     encoder = args.model.encoder or default_encoder_path()
     names = (public_name(encoder), public_name(args.model.sentence_encoder or encoder))
     config = {"length_sorted_chunks": args.training.turn_cache, **args.config}
     return DualEncoderForDepressionScoring.from_encoders(
         encoder, args.model.sentence_encoder, encoder_names=names, num_labels=args.model.num_labels,
-        score_mean=mean, score_std=std, **config,
+        score_mean=mean, score_std=std, score_range=scale, **config,
     )
 
 
@@ -137,7 +138,7 @@ def train_phase(name: str, model, loaders, args: DualEncoderArguments, workdir: 
     resume = t.resume_from_checkpoint
     if resume == "latest" and name == "receiver" and latest_checkpoint(workdir / name) is None:
         resume = None  # the run died before Phase 2 saved anything: Phase 2 starts afresh
-    accelerator.print(f"\n== {name}: {num_epochs} epoch(s)")
+    accelerator.print(f"\n== {name}: {plural(num_epochs, 'epoch')}")
     start = time.perf_counter()
     model, state = train(
         model, loaders["train"], loaders["validation"], t, accelerator, make_evaluate(args.model.num_labels, cache),
@@ -285,7 +286,8 @@ def save_scoring_model(model, tokenizer, folder: Path, metrics: dict, args: Dual
     payload = {**metrics, "role": role, "mhim": model.config.mhim, "run_id": run_id}
     payload["card"] = {  # what the model card says (push rebuilds the card from it)
         "data_description": data_description or f"User-supplied interviews ({args.data.describe()}).",
-        "training_description": f"{len(metrics['validation_history'])} epoch(s), batch {args.training.batch_size}, "
+        "training_description": f"{plural(len(metrics['validation_history']), 'epoch')}, "
+                                f"batch {args.training.batch_size}, "
                                 f"lr {args.training.learning_rate}",
         "encoders": [prefix, sentence],
         "base_model": MINILM_HUB_ID if args.model.encoder is None else None,

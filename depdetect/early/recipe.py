@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from .. import systems
 from ..systems import resolve_model
-from ..utils import check_outputs, json_safe, write_files, write_json, write_text
+from ..utils import check_outputs, json_safe, plural, write_files, write_json, write_text
 from .metrics import early_risk_intervals, early_risk_metrics, penalty_rate
 from .options import EarlyOptions
 from .policy import DecisionPolicy, choose_early_policy
@@ -103,7 +103,8 @@ def _plot_folder(output: str) -> Path:
 
 def _policy_text(policy: DecisionPolicy, chunk_size: int) -> str:
     return (f"flag when P(depression) >= {policy.threshold:.4f} after >= {policy.min_posts} posts, "
-            f"{policy.patience} step(s) in a row, reading {chunk_size} post(s) per step; threshold: {policy.rule}")
+            f"{plural(policy.patience, 'step')} in a row, reading {plural(chunk_size, 'post')} per step; "
+            f"threshold: {policy.rule}")
 
 
 def _plot(runs: list[dict], policy: DecisionPolicy, folder: Path) -> list[str]:

@@ -25,7 +25,7 @@ from ..reporting import classification_report, format_report, plots_for, public
 from ..runs import claim_output_dir, run_fingerprint
 from ..training import TrainResult, make_accelerator, remove_checkpoints, save_model_folder, say_saved, train
 from ..training import predict as predict_probabilities
-from ..utils import MINILM_HUB_ID, default_encoder_path, public_name, saved_versions
+from ..utils import MINILM_HUB_ID, default_encoder_path, plural, public_name, saved_versions
 from .arguments import HybridArguments, HybridModelArguments
 from .card import hybrid_card
 from .data import RMHD_DESCRIPTION, load_posts
@@ -152,7 +152,8 @@ def card_section(args: HybridArguments, model, metrics: dict) -> dict:
         "split_description": f"{n['train']} train / {n['validation']} validation / {n['test']} test, stratified, "
                              f"seed {t.seed}",
         "training_description": (
-            f"{metrics['epochs_run']} epoch(s), batch {t.batch_size}, max length {model.config.max_length}, AdamW "
+            f"{plural(metrics['epochs_run'], 'epoch')}, batch {t.batch_size}, max length {model.config.max_length}, "
+            "AdamW "
             f"(head lr {t.learning_rate}, encoder lr {t.encoder_learning_rate}), linear warm-up {t.warmup_ratio}, "
             f"class weights {model.config.class_weights}"
             + (f", LoRA r={lora.lora_r} on {lora.lora_target_modules} (merged)" if lora.lora_r else "")
