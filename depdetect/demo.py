@@ -15,7 +15,9 @@ pipeline's own error message in the page. Gradio is an optional dependency (`pip
 
 from __future__ import annotations
 
+import logging
 import os
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,10 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # read by gradio at 
 
 from . import systems  # noqa: E402
 from .report_html import NOTICE  # noqa: E402
+
+logger = logging.getLogger(__name__)
+#: addresses the demo serves on and checks itself at: never sent through an HTTP(S)_PROXY
+LOCAL_ADDRESSES = ("127.0.0.1", "localhost", "::1")
 
 PRIVACY = ("Nothing you type is logged or stored by this app: Gradio's analytics are off and inputs are not "
            "flagged or cached.")
@@ -96,13 +102,23 @@ class Tab:
         return self.spec.name
 
     def run(self, record: Any, where: str) -> tuple[dict, dict]:
-        """(checked record, explained prediction); a gr.Error with the pipeline's message on bad input."""
+        """(checked record, explained prediction). Bad input: a gr.Error with the pipeline's message, shown in the
+        page only (never printed to the server's terminal or log: it may quote what was typed). Any other failure:
+        a general message in the page, and only the error's type and place in the log (its message may quote the
+        input too)."""
         gr = gradio()
         try:
             checked = self.system.check_record(record, where, False)
             return checked, self.system.predict(self.predictor, [checked], explain=True)[0]
         except ValueError as err:
-            raise gr.Error(str(err)) from None
+            raise gr.Error(str(err), print_exception=False) from None
+        except Exception as err:  # noqa: BLE001 (the page says something went wrong; the log gets no input text)
+            frames = traceback.extract_tb(err.__traceback__)[-1:]
+            place = f"{frames[0].filename}:{frames[0].lineno}" if frames else "?"
+            logger.error("The %s model failed on an input: %s at %s (input and message not logged).", self.kind,
+                         type(err).__name__, place)
+            raise gr.Error(f"The model failed on this input ({type(err).__name__}); nothing about it was logged.",
+                           print_exception=False) from None
 
 
 def build_demo(models: list[str], device: Any = None, revision: str | None = None, remote_code: bool = False):
@@ -130,6 +146,20 @@ def launch(models: list[str], host: str = "127.0.0.1", port: int | None = None, 
     """Build the app and serve it on `host` (127.0.0.1: this machine only). Returns the app (and, with
     block=False, keeps serving in the background: `app.close()` stops it)."""
     demo = build_demo(models, device, revision)
-    demo.launch(server_name=host, server_port=port, share=False, prevent_thread_lock=not block,
-                show_error=True, quiet=not block)
+    bypass_proxy_for_local_addresses(host)
+    demo.launch(server_name=host, server_port=port, share=False, prevent_thread_lock=True, show_error=True,
+                quiet=True)  # quiet: no "set share=True" advice (sharing is off on purpose); the URL is said below
+    if block:
+        print(f"depdetect demo on {demo.local_url} ({'this machine only' if host == '127.0.0.1' else host}); "
+              "Ctrl+C stops it.", flush=True)
+        demo.block_thread()
     return demo
+
+
+def bypass_proxy_for_local_addresses(host: str) -> None:
+    """Add the local addresses (and `host`) to NO_PROXY, so Gradio's start-up check of its own URL, and the browser
+    libraries of this process, reach the app directly behind an HTTP(S)_PROXY."""
+    for name in ("NO_PROXY", "no_proxy"):
+        present = [part.strip() for part in os.environ.get(name, "").split(",") if part.strip()]
+        wanted = [a for a in (*LOCAL_ADDRESSES, host) if a and a not in present and a != "0.0.0.0"]
+        os.environ[name] = ",".join(present + wanted)

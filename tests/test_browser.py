@@ -63,6 +63,8 @@ def test_the_demo_highlights_the_words_of_a_typed_text_and_shows_the_notice(brow
         browser.get(f"http://127.0.0.1:{port}/")
         wait = WebDriverWait(browser, 60)
         box = wait.until(ready.element_to_be_clickable((By.CSS_SELECTOR, "#hybrid-text textarea")))
+        probability = "#hybrid-probability textarea, #hybrid-probability input"
+        assert browser.find_element(By.CSS_SELECTOR, probability).get_attribute("value") == ""  # no "0" before input
         box.send_keys("I cannot sleep and everything feels hopeless")
         browser.find_element(By.CSS_SELECTOR, "#hybrid-submit").click()
         wait.until(lambda d: "hopeless" in d.find_element(By.ID, "hybrid-words").text)
@@ -71,6 +73,7 @@ def test_the_demo_highlights_the_words_of_a_typed_text_and_shows_the_notice(brow
         assert "not a diagnostic tool" in browser.find_element(By.TAG_NAME, "body").text
         label = browser.find_element(By.CSS_SELECTOR, "#hybrid-label textarea, #hybrid-label input")
         assert label.get_attribute("value") in ("control", "depression")
+        assert 0 <= float(browser.find_element(By.CSS_SELECTOR, probability).get_attribute("value")) <= 1
         shot = tmp_path / "demo.png"
         assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
         if SCREENSHOT_TO:

@@ -35,7 +35,7 @@ def test_the_hybrid_tab_returns_the_pipelines_label_probability_and_words(client
     label, probability, words = client.predict(text, "NAS", api_name="/explain_text")
     expected = DepressionDetectionPipeline(model=HybridForSequenceClassification.from_pretrained(models["hybrid"]),
                                            tokenizer=tokenizer)(text)
-    assert label == expected["label"] and probability == pytest.approx(expected["probability"], abs=1e-4)
+    assert label == expected["label"] and float(probability) == pytest.approx(expected["probability"], abs=1e-4)
     tokens = [t["token"] for t in expected["tokens"]]
     assert [w["token"] for w in words] == tokens
     top = max(abs(t["nas"]) for t in expected["tokens"])
@@ -90,3 +90,49 @@ def test_the_browser_tests_name_the_part_that_is_missing():
     assert only_driver.startswith("chromium-driver (chromedriver) is absent") and "install chromium-driver " in (
         only_driver)
     assert missing_browser_parts(None, None).startswith("chromium and chromium-driver (chromedriver) are absent")
+
+
+def test_bad_input_is_not_printed_or_logged_by_the_server(client, capfd, caplog):
+    """Issue 23, findings 6 and 17: the error a person's input causes is shown in the page only; the server's
+    terminal and log get neither a traceback nor what was typed."""
+    typed = "SECRET-MARKER-4711"
+    capfd.readouterr()
+    with caplog.at_level("DEBUG"), pytest.raises(Exception, match=typed):  # the page shows it ...
+        client.predict({"headers": ["timestamp", "text"], "data": [[typed, "I feel low"]]}, None,
+                       api_name="/explain_user")
+    out, err = capfd.readouterr()
+    assert typed not in out + err + caplog.text and "Traceback" not in out + err  # ... nothing else does
+
+
+def test_the_demo_starts_behind_a_proxy_and_says_where_it_serves(models, tmp_path):
+    """Issue 23, findings 6 and 17: with HTTP(S)_PROXY set and no NO_PROXY, Gradio's start-up check of its own URL
+    went through the proxy (a traceback); the terminal showed Gradio's "set share=True" advice."""
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k.lower() not in ("no_proxy",)}
+    env.update(HTTP_PROXY="http://127.0.0.1:9", HTTPS_PROXY="http://127.0.0.1:9", HF_HUB_OFFLINE="1")
+    log = tmp_path / "demo.log"
+    with log.open("w") as out:
+        process = subprocess.Popen([sys.executable, "-m", "depdetect.cli", "demo", str(models["hybrid"]), "--port",
+                                    str(port)], env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        deadline, page = time.monotonic() + 120, None
+        while page is None and time.monotonic() < deadline and process.poll() is None:
+            try:
+                page = direct.open(f"http://127.0.0.1:{port}/", timeout=5).read()
+            except OSError:
+                time.sleep(1)
+        assert page is not None, log.read_text()[-2000:]
+        time.sleep(1)
+        text = log.read_text()
+        assert f"depdetect demo on http://127.0.0.1:{port}" in text and "share=True" not in text
+        assert "Traceback" not in text
+    finally:
+        process.terminate()
+        process.wait(30)

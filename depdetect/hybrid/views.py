@@ -39,7 +39,7 @@ def explain_text(tab, text: str, view: str = "NAS"):
     key = "awvti" if view == "AWVTI" else "nas"
     top = max([abs(float(t[key])) for t in out["tokens"]] + [1e-12])
     highlighted = [(t["token"], round(float(t[key]) / top, 4)) for t in out["tokens"]]
-    return out["label"], round(float(out["probability"]), 4), highlighted
+    return out["label"], f"{float(out['probability']):.4f}", highlighted
 
 
 def demo_tab(gr, tab, suffix: str = "") -> None:
@@ -48,7 +48,7 @@ def demo_tab(gr, tab, suffix: str = "") -> None:
     view = gr.Radio(["NAS", "AWVTI"], value="NAS", label="Word importance")
     button = gr.Button("Explain", variant="primary", elem_id=f"hybrid-submit{suffix}")
     label = gr.Textbox(label="Label", elem_id=f"hybrid-label{suffix}")
-    probability = gr.Number(label="P(depression)")
+    probability = gr.Textbox(label="P(depression)", elem_id=f"hybrid-probability{suffix}")  # empty before input
     words = gr.HighlightedText(label="Words (darker: more important)", elem_id=f"hybrid-words{suffix}")
     gr.Examples([[t, "NAS"] for t in EXAMPLE_TEXTS], [text, view])
     button.click(partial(explain_text, tab), [text, view], [label, probability, words],
