@@ -636,3 +636,14 @@ def test_a_large_erisk_file_is_streamed_not_held_whole(tmp_path):
     tracemalloc.stop()
     assert subject == "s1" and len(posts) == 2000
     assert peak < 2.2 * size, f"peak {peak / 2**20:.0f} MiB for a {size / 2**20:.0f} MiB file"
+
+
+def test_one_long_history_shows_progress_in_posts(models, tmp_path, capsys):
+    """Issue 23, finding 7: `--early` on one user with thousands of posts showed nothing for minutes (the bar
+    counted users); it now counts posts."""
+    posts = [{"text": f"post number {i} about my week", "timestamp": f"2020-01-01T00:{i // 60 % 60:02d}:{i % 60:02d}"}
+             for i in range(600)]
+    source = write_users(tmp_path / "one.jsonl", [{"user_id": "long", "posts": posts}])
+    main(["predict", str(models["hybrid"]), source, "--early", "--no_explain", "-o", str(tmp_path / "out.jsonl")])
+    err = capsys.readouterr().err
+    assert "streaming:" in err and "/600 [" in err  # a bar over the 600 posts (drawn at its start at least)

@@ -37,7 +37,12 @@ def test_train_doris_on_the_simulated_cohort_writes_a_complete_folder(tiny_sente
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["test"]["f1"] == pytest.approx(metrics["test"]["f1"])
     assert list((tmp_path / "doris-cache").glob("embeddings-*/embeddings.rank0.f32"))
-    assert f"Saved the Hub-ready model folder to {out}" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert f"Saved the Hub-ready model folder to {out}" in captured.out
+    # issue 23, finding 11: each stage is said as it starts, and embedding shows a progress bar
+    assert "DORIS: fitting on 140 training users (" in captured.err and "DORIS: scoring 20 validation users" in (
+        captured.err)
+    assert "embedding: " in captured.err
     loaded = DorisPipeline.from_pretrained(out)
     assert loaded.config.ablate == ["ph"]
     # 20 validation users hold 1 depressed user: too few to calibrate (said in metrics.json and the card); the

@@ -136,7 +136,7 @@ class EmbeddingCache:
 
 
 #: texts embedded per step (bounds memory and cache appends; one progress-bar update each)
-EMBED_CHUNK = 1024
+EMBED_CHUNK = 256
 
 
 class LRUStore(OrderedDict):
@@ -268,7 +268,7 @@ class PipelineCaches:
     def progress(self, steps, total: int, what: str, per_step: int):
         """Progress over `total` items in steps of `per_step`, shown on the main process (stderr) when long."""
         bar = tqdm(total=total, desc=what, unit="post", leave=False,
-                   disable=not self.state.is_main_process or total < 2 * per_step)
+                   disable=not self.state.is_main_process or total <= per_step)  # more than one step: shown
         for step in steps:
             yield step
             bar.update(min(per_step, total - bar.n))

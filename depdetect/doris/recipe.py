@@ -21,7 +21,7 @@ from ..data import split_groups
 from ..embedder import SentenceTransformerEmbedder
 from ..reporting import classification_report, format_report, plots_for, public
 from ..runs import TrainResult, claim_output_dir, run_fingerprint, say_saved
-from ..utils import MINILM_HUB_ID, json_safe
+from ..utils import MINILM_HUB_ID, json_safe, plural
 from .annotators import make_annotator
 from .arguments import DorisArguments
 from .card import doris_card
@@ -79,13 +79,23 @@ def post_texts(split) -> list[list[str]]:
     return [[post["text"] for post in posts] for posts in split["posts"]]
 
 
+def stage(message: str, main_process: bool = True) -> None:
+    """A line on stderr as each stage of a long run starts (the progress bars show the steps within)."""
+    if main_process:
+        print(f"DORIS: {message} ...", file=sys.stderr, flush=True)
+
+
 def calibrate_and_report(pipeline: DorisPipeline, data, args: DorisArguments, main_process: bool) -> tuple[dict, dict]:
     """Platt scaling and the threshold fitted on validation users (saved in the pipeline's config), and the test
     report with bootstrap intervals (users resampled), ECE/Brier before and after, and the baselines (fitted on
     the training users; the embedding baseline reuses the pipeline's cached post embeddings)."""
     ev, seed = args.evaluation, args.config.seed
+    stage(f"scoring {plural(len(data['validation']), 'validation user')} and {plural(len(data['test']), 'test user')}",
+          main_process)
     validation_raw = pipeline.predict_proba(data["validation"], calibrated=False)
     test_raw = pipeline.predict_proba(data["test"], calibrated=False)
+    stage(f"baselines ({ev.baselines}), calibration and the test report ({ev.bootstrap_resamples} bootstrap "
+          "resamples)", main_process)
     baselines = fit_baselines(post_texts(data["train"]), data["train"]["label"], post_texts(data["test"]),
                               which=ev.baselines, embedder=CachedEmbedder(pipeline.embed), seed=seed)
     report = classification_report(
@@ -116,6 +126,9 @@ def fit_doris(args: DorisArguments | None = None, *, dataset=None) -> TrainResul
                      main_process=state.is_main_process)
     state.wait_for_everyone()
     pipeline = build_pipeline(args)
+    posts = sum(len(u) for u in data["train"]["posts"])
+    stage(f"fitting on {plural(len(data['train']), 'training user')} ({plural(posts, 'post')}): embedding, "
+          f"annotating the top {pipeline.config.k:g}% by risk, mood courses, trees", state.is_main_process)
     pipeline.fit(data["train"])
     fit_stats = dict(pipeline.stats)
     report, plots = calibrate_and_report(pipeline, data, args, state.is_main_process)

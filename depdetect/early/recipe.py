@@ -29,6 +29,8 @@ from .streams import run_stream
 
 #: users per prefetch batch (their posts are embedded / scored together before they are streamed)
 PREFETCH_USERS = 256
+#: streams of at least this many posts in all show a progress bar
+PROGRESS_POSTS = 200
 
 
 class StreamingSystem:
@@ -46,16 +48,17 @@ class StreamingSystem:
 
     def run(self, users: list[dict], chunk_size: int, policy: DecisionPolicy | None, evidence: bool,
             what: str = "streaming") -> list[dict]:
-        """run_stream for every user, prefetching PREFETCH_USERS users at a time."""
+        """run_stream for every user, prefetching PREFETCH_USERS users at a time; a progress bar on stderr counts
+        the posts read (one long history shows progress as well as many users)."""
         out = []
-        with tqdm(total=len(users), desc=what, unit="user", leave=False, disable=len(users) < 20) as bar:
+        total = sum(len(u.get("posts") or []) for u in users)
+        with tqdm(total=total, desc=what, unit="post", leave=False, disable=total < PROGRESS_POSTS) as bar:
             for start in range(0, len(users), PREFETCH_USERS):
                 group = users[start : start + PREFETCH_USERS]
                 self.streams.prefetch(group)
                 for user in group:
                     stream = self.streams.stream(user["user_id"], evidence)
-                    out.append(run_stream(stream, user, chunk_size, policy, evidence))
-                    bar.update(1)
+                    out.append(run_stream(stream, user, chunk_size, policy, evidence, progress=bar.update))
         return out
 
 

@@ -58,13 +58,14 @@ def chunks(posts: list, chunk_size: int) -> list[list]:
 
 
 def run_stream(stream, user: dict, chunk_size: int = 1, policy: DecisionPolicy | None = None,
-               evidence: bool = False) -> dict:
+               evidence: bool = False, progress=None) -> dict:
     """Feed a checked user's posts (time order) to `stream`, `chunk_size` at a time.
 
     Returns {"trajectory": Trajectory, "decision": Decision or None, "evidence": the stream's evidence at the
     decision (at the last post when never flagged), "note": the ordering note or None, "decided_at": the
     timestamp of the post at which the user was flagged}. The whole history is read
-    even after a decision, so the trajectory shows the score's full course.
+    even after a decision, so the trajectory shows the score's full course. `progress(n)` is told each chunk's
+    number of posts as it is read.
     """
     from .policy import Decision
 
@@ -76,6 +77,8 @@ def run_stream(stream, user: dict, chunk_size: int = 1, policy: DecisionPolicy |
     seen, scores, raw, decision, kept, decided_at = [], [], [], None, None, None
     for step, chunk in enumerate(chunks(posts, chunk_size)):
         score = stream.add(chunk)
+        if progress is not None:
+            progress(len(chunk))
         seen.append(stream.num_posts)
         scores.append(float(score))
         raw.append(stream.uncalibrated)

@@ -3,6 +3,8 @@ over a user's posts so far (`HybridUserStream`, `--aggregate`). The registry's `
 
 from __future__ import annotations
 
+from tqdm.auto import tqdm
+
 from ..early.streams import HybridUserStream, PrecomputedScorer
 
 
@@ -25,7 +27,8 @@ class HybridStreams:
     def prefetch(self, users: list[dict]) -> None:
         texts = list(dict.fromkeys(p["text"] for u in users for p in u["posts"]))  # each distinct post once
         probabilities = []
-        for start in range(0, len(texts), self.batch_size):
+        steps = range(0, len(texts), self.batch_size)
+        for start in tqdm(steps, desc="scoring posts", unit="batch", leave=False, disable=len(steps) < 10):
             batch = texts[start : start + self.batch_size]
             probabilities += [o["probability"] for o in self.predictor(batch, batch_size=len(batch), explain=False)]
         self._scorer = PrecomputedScorer(texts, probabilities)
