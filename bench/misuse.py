@@ -10,6 +10,7 @@ Every case feeds one bad input (or fault, or misuse) to one entry point and says
   silent       no error where one was due, or a wrong result (the worst class: nobody notices)
   traceback    an exception of another kind (KeyError, AttributeError, ...) or a message that does not name the input
   hang         no answer within the case's time limit
+  data loss    a file the command read (an input, a model) changed, whatever the command said
 
 The cases use only APIs that existed before the hardening issue, so the same file runs against the previous
 commit: `PYTHONPATH=/path/to/old/checkout python bench/misuse.py` (the tiny models and data are built here, in a
@@ -720,6 +721,491 @@ for label, record, names in [
     case("depdetect data swdd", label, "refuse", names)(swdd)
 
 
+# -- second round (issue 23): output paths, damaged folders, merged inputs, cost, the demo, what still raised -------
+#
+# Each class is tried as rules, in several spellings, not as the issue's examples only. `guarded` turns a changed
+# input or model into a `data loss` outcome, whatever the command said.
+
+
+class DataLoss(Exception):
+    """Raised by a case when a file the command read has changed (an input overwritten, a model damaged)."""
+
+
+def digest(path: Path) -> str:
+    import hashlib
+
+    files = sorted(p for p in Path(path).rglob("*") if p.is_file()) if Path(path).is_dir() else [Path(path)]
+    return hashlib.sha256(b"".join(p.read_bytes() for p in files)).hexdigest()
+
+
+def guarded(call, *paths):
+    """Run `call`; a changed file among `paths` is data loss (reported before how the command ended)."""
+    before = [digest(p) for p in paths]
+    try:
+        return call()
+    finally:
+        changed = [str(p) for p, b in zip(paths, before) if digest(p) != b]
+        if changed:
+            raise DataLoss(f"changed: {', '.join(changed)}")
+
+
+def texts_file(name: str = "in.jsonl") -> Path:
+    path = W / "round2" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps({"text": t}) + "\n" for t in ("I can't sleep.", "A lovely walk today.")))
+    return path
+
+
+def model_copy(kind: str, name: str) -> Path:
+    folder = W / "round2" / name
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.copytree({"hybrid": trained_folder, "dual": dual_folder, "doris": doris_folder}[kind](), folder)
+    return folder
+
+
+@once
+def dual_folder() -> Path:
+    from transformers import AutoTokenizer
+
+    from depdetect import DualEncoderForDepressionScoring
+
+    folder = W / "dual"
+    model = DualEncoderForDepressionScoring.from_encoders(tokenizer_dir(), prefix_length=2, projection_size=8,
+                                                          lstm_hidden_size=4, max_turn_length=32)
+    model.save_pretrained(folder)
+    AutoTokenizer.from_pretrained(tokenizer_dir()).save_pretrained(folder)
+    return folder
+
+
+def interviews_file() -> Path:
+    path = W / "round2" / "interviews.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"turns": [{"prompt": "How are you?", "response": "Tired all day."}]}) + "\n")
+    return path
+
+
+def users_file() -> Path:
+    path = W / "round2" / "users.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(u) + "\n" for u in users("test", 3, 1)))
+    return path
+
+
+# output paths: the output is an input (spelt three ways, or through a link), lies in the model, or repeats itself
+def output_cases():
+    def spellings(path: Path) -> dict[str, str]:
+        link = path.parent / f"link-{path.name}"
+        if not link.exists():
+            link.symlink_to(path.name)
+        return {"as given": str(path), "./-relative": os.path.relpath(path), "through a link": str(link)}
+
+    for label, spell in (("as given", 0), ("./-relative", 1), ("through a link", 2)):
+        def predict_over_input(spell=spell):
+            source = texts_file(f"in{spell}.jsonl")
+            out = list(spellings(source).values())[spell]
+            return guarded(lambda: cli(["predict", str(trained_folder()), str(source), "-o", out]), source)
+
+        case("output paths", f"predict -o is the input ({label})", "refuse", ("-o", "input", "output"))(
+            predict_over_input)
+
+        def html_over_input(spell=spell):
+            source = texts_file(f"html{spell}.jsonl")
+            out = list(spellings(source).values())[spell]
+            return guarded(lambda: cli(["predict", str(trained_folder()), str(source), "--html", out]), source)
+
+        case("output paths", f"predict --html is the input ({label})", "refuse", ("--html", "input", "output"))(
+            html_over_input)
+    for name in ("config.json", "model.safetensors", "tokenizer.json", "new.jsonl"):
+        def into_model(name=name):
+            folder = model_copy("hybrid", "into_model")
+            return guarded(lambda: cli(["predict", str(folder), str(texts_file()), "-o", str(folder / name)]),
+                           folder)
+
+        case("output paths", f"predict -o MODEL/{name}", "refuse", ("model", "inside", "-o"))(into_model)
+
+    def html_equals_output():
+        out = W / "round2" / "same.out"
+        cli(["predict", str(trained_folder()), str(texts_file()), "-o", str(out), "--html", str(out)])
+
+    case("output paths", "predict --html P -o P", "refuse", ("--html", "-o", "same"))(html_equals_output)
+
+    def evaluate_over_data():
+        source = W / "round2" / "labelled.jsonl"
+        source.write_text("".join(json.dumps({"text": t, "label": i % 2}) + "\n"
+                                  for i, t in enumerate(["I feel low", "Nice day", "Empty", "Great run"] * 3)))
+        return guarded(lambda: cli(["evaluate", str(trained_folder()), str(source), "-o", str(source)]), source)
+
+    case("output paths", "evaluate -o is the data file", "refuse", ("-o", "input", "output"))(evaluate_over_data)
+
+    def early_over_input():
+        source = users_file()
+        return guarded(lambda: cli(["predict", str(doris_folder()), str(source), "--early", "-o", str(source)]),
+                       source)
+
+    case("output paths", "predict --early -o is the input", "refuse", ("-o", "input", "output"))(early_over_input)
+
+
+output_cases()
+
+
+# damaged folders: each file a system needs, missing, cut short, garbage or a link outside; sizes in configs
+def predict_damaged(kind: str, damage, source=None):
+    folder = model_copy(kind, f"damaged-{kind}")
+    damage(folder)
+    source = source or {"hybrid": texts_file, "dual": interviews_file, "doris": users_file}[kind]()
+    return cli(["predict", str(folder), str(source), "-o", str(W / "round2" / "damaged.jsonl")])
+
+
+def cut(name):
+    def damage(folder):
+        data = (folder / name).read_bytes()
+        (folder / name).write_bytes(data[: len(data) // 2])
+    return damage
+
+
+def replace(name, content: bytes):
+    return lambda folder: (folder / name).write_bytes(content)
+
+
+def remove(name):
+    return lambda folder: (folder / name).unlink()
+
+
+def edit_config(name, edit):
+    def damage(folder):
+        config = json.loads((folder / name).read_text())
+        edit(config)
+        (folder / name).write_text(json.dumps(config))
+    return damage
+
+
+def outside_link(name):
+    def damage(folder):
+        other = W / "round2" / f"elsewhere-{name}"
+        shutil.copy(folder / name, other)
+        (folder / name).unlink()
+        (folder / name).symlink_to(other)
+    return damage
+
+
+ABSURD_HEADER = (10**15).to_bytes(8, "little")
+DAMAGES = [
+    ("hybrid", "tokenizer.json removed", remove("tokenizer.json"), ("tokenizer",)),
+    ("dual", "tokenizer.json removed", remove("tokenizer.json"), ("tokenizer",)),
+    ("hybrid", "model.safetensors cut in half", cut("model.safetensors"), ("model.safetensors",)),
+    ("dual", "model.safetensors cut in half", cut("model.safetensors"), ("model.safetensors",)),
+    ("hybrid", "model.safetensors with an absurd header length",
+     lambda f: (f / "model.safetensors").write_bytes(ABSURD_HEADER + (f / "model.safetensors").read_bytes()[8:]),
+     ("model.safetensors",)),
+    ("hybrid", "model.safetensors of 3 bytes", replace("model.safetensors", b"abc"), ("model.safetensors",)),
+    ("hybrid", "config.json not JSON", replace("config.json", b"{oops"), ("config.json",)),
+    ("hybrid", "encoder with 100,000 layers",
+     edit_config("config.json", lambda c: c["encoder_config"].update(num_hidden_layers=100_000)),
+     ("num_hidden_layers",)),
+    ("hybrid", "encoder intermediate_size 10^9",
+     edit_config("config.json", lambda c: c["encoder_config"].update(intermediate_size=10**9)),
+     ("intermediate_size",)),
+    ("dual", "sentence encoder with 100,000 layers",
+     edit_config("config.json", lambda c: c["sentence_encoder_config"].update(num_hidden_layers=100_000)),
+     ("num_hidden_layers",)),
+    ("doris", "xgboost_model.json cut in half", cut("xgboost_model.json"), ("xgboost_model.json",)),
+    ("doris", "xgboost_model.json garbage", replace("xgboost_model.json", b"\x00garbage"), ("xgboost_model.json",)),
+    ("doris", "xgboost_model.json a link to another pipeline's trees", outside_link("xgboost_model.json"),
+     ("xgboost_model.json",)),
+    ("doris", "doris_config.json a link outside the folder", outside_link("doris_config.json"),
+     ("doris_config.json",)),
+    ("doris", "emotion_cutoffs of length 1",
+     edit_config("doris_config.json", lambda c: c.update(emotion_cutoffs=[0.3])), ("emotion_cutoffs",)),
+    ("doris", "annotator thresholds for 3 of 9 symptoms",
+     edit_config("doris_config.json", lambda c: c["annotator_state"].update(
+         thresholds=c["annotator_state"]["thresholds"][:3])), ("thresholds",)),
+]
+for kind, label, damage, names in DAMAGES:
+    case("damaged folders", f"{kind}: {label}", "refuse", names, limit=60)(
+        lambda kind=kind, damage=damage: predict_damaged(kind, damage))
+
+
+def pipeline_of_damaged(damage, task="depression-detection"):
+    from transformers import pipeline
+
+    folder = model_copy("hybrid", "damaged-pipeline")
+    damage(folder)
+    return pipeline(task, model=str(folder), trust_remote_code=True)("I feel low")
+
+
+for label, damage, names in [("tokenizer.json removed", remove("tokenizer.json"), ("tokenizer",)),
+                             ("model.safetensors cut in half", cut("model.safetensors"), ("model.safetensors",)),
+                             ("encoder with 100,000 layers", edit_config("config.json", lambda c: c[
+                                 "encoder_config"].update(num_hidden_layers=100_000)), ("num_hidden_layers",))]:
+    case("damaged folders", f"pipeline(...): {label}", "refuse", names, limit=60)(
+        lambda damage=damage: pipeline_of_damaged(damage))
+
+
+# merged and encoded inputs: eRisk writings twice, a BOM, early thresholds
+def erisk_collection(name: str, twice: str | None = None):
+    root = W / "round2" / name
+    shutil.rmtree(root, ignore_errors=True)
+    subjects = {f"subject{i}": int(i < 4) for i in range(16)}
+    for subject in subjects:
+        writings = "".join(f"<WRITING><TITLE></TITLE><DATE>2015-01-0{d} 10:00:00</DATE><INFO>reddit post</INFO>"
+                           f"<TEXT>post {d} of {subject}</TEXT></WRITING>" for d in range(1, 4))
+        xml = f"<INDIVIDUAL><ID>{subject}</ID>{writings}</INDIVIDUAL>"
+        write(f"../round2/{name}/xml/{subject}.xml", xml)
+        if twice == "chunks":
+            write(f"../round2/{name}/xml/chunk 1/{subject}_1.xml", xml)
+        elif twice == "copy" and subject == "subject3":
+            write(f"../round2/{name}/xml/copy of {subject}.xml", xml)
+    truth = "".join(f"{s} {label}\n" for s, label in subjects.items())
+    write(f"../round2/{name}/truth.txt", ("\ufeff" + truth) if twice == "bom" else truth)
+    return root
+
+
+def erisk_twice(twice):
+    root = erisk_collection(f"erisk-{twice}", twice)
+    return cli(["data", "erisk", str(root / "xml"), str(root / "truth.txt"), str(W / "round2" / f"erisk-out-{twice}")])
+
+
+case("merged inputs", "eRisk whole histories beside their chunk files", "refuse", ("twice", "subject"))(
+    lambda: erisk_twice("chunks"))
+case("merged inputs", "eRisk: one subject's file copied under another name", "refuse", ("twice", "subject3"))(
+    lambda: erisk_twice("copy"))
+
+
+@case("merged inputs", "eRisk golden truth with a BOM (right subject ids?)", "accept")
+def _():
+    from datasets import load_from_disk
+
+    erisk_twice("bom")
+    data = load_from_disk(str(W / "round2" / "erisk-out-bom"))
+    ids = {u for split in data.values() for u in split["user_id"]}
+    return ids == {f"subject{i}" for i in range(16)}
+
+
+@case("merged inputs", "a training CSV with a BOM (text column read?)", "accept")
+def _():
+    import pandas as pd
+
+    path = W / "round2" / "bom_train.csv"
+    data = pd.read_csv(posts_files()["train"]).to_csv(index=False)
+    path.write_bytes(b"\xef\xbb\xbf" + data.encode())
+    result = cli(train_argv(W / "round2" / "bom_run", {**posts_files(), "train": str(path)}, "--max_steps", "1",
+                            "--checkpointing_steps", "0"))
+    return result is not None and (W / "round2" / "bom_run" / "model.safetensors").is_file()
+
+
+for value in ("1.5", "-0.1", "nan"):
+    case("merged inputs", f"--early --threshold {value}", "refuse", ("threshold",))(
+        lambda value=value: cli(["predict", str(doris_folder()), str(users_file()), "--early", "--threshold", value,
+                                 "-o", str(W / "round2" / "early.jsonl")]))
+
+
+# cost: a huge text, a big eRisk file, a long history (bounded memory, progress shown)
+@case("bounded cost", "a 10 MB text through the pipeline (peak memory < 300 MB more?)", "accept", limit=120)
+def _():
+    import resource
+
+    text = "I could not sleep again. " * 420_000
+    detector()("warm up")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    out = detector()(text)
+    grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024  # MiB (Linux: kB)
+    return out["truncated"] is True and grown < 300
+
+
+@case("bounded cost", "a 40 MB eRisk file (peak Python memory < 2x the file?)", "accept", limit=120)
+def _():
+    import tracemalloc
+
+    from depdetect.corpora.erisk import read_subject_file
+
+    path = W / "round2" / "big.xml"
+    body = "I could not sleep again and the day felt long. " * 200
+    with path.open("w") as handle:
+        handle.write("<INDIVIDUAL><ID>big</ID>")
+        for i in range(4000):
+            handle.write(f"<WRITING><TITLE></TITLE><DATE>2015-01-01 00:00:00</DATE><TEXT>{body}{i}</TEXT></WRITING>")
+        handle.write("</INDIVIDUAL>")
+    tracemalloc.start()
+    subject, posts, _ = read_subject_file(path)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return subject == "big" and len(posts) == 4000 and peak < 2 * path.stat().st_size
+
+
+@case("bounded cost", "--early on one user with 3,000 posts (progress shown?)", "accept", limit=300)
+def _():
+    posts = [{"text": f"post {i} about my week", "timestamp": f"2020-01-{1 + i // 1440:02d}T{i // 60 % 24:02d}:"
+                                                           f"{i % 60:02d}:00"} for i in range(3000)]
+    source = W / "round2" / "long_user.jsonl"
+    source.write_text(json.dumps({"user_id": "long", "posts": posts}) + "\n")
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        cli(["predict", str(trained_folder()), str(source), "--early", "--no_explain", "-o",
+             str(W / "round2" / "long.jsonl")])
+    return "/3000 [" in err.getvalue()
+
+
+# the demo
+@case("demo", "starts behind an HTTP(S)_PROXY with no NO_PROXY", "accept", limit=150)
+def _():
+    import subprocess
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k.lower() != "no_proxy"}
+    env.update(HTTP_PROXY="http://127.0.0.1:9", HTTPS_PROXY="http://127.0.0.1:9", HF_HUB_OFFLINE="1",
+               PYTHONPATH=os.pathsep.join(p for p in (str(Path(depdetect.__file__).parents[1]),
+                                                      env.get("PYTHONPATH")) if p))
+    process = subprocess.Popen([sys.executable, "-m", "depdetect.cli", "demo", str(trained_folder()), "--port",
+                                str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                return b"depdetect" in direct.open(f"http://127.0.0.1:{port}/", timeout=5).read()
+            except OSError:
+                time.sleep(1)
+        return False
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+@case("demo", "bad input: shown in the page, not printed or logged with the typed text", "accept", limit=120)
+def _():
+    import logging
+
+    from gradio_client import Client
+
+    from depdetect.demo import launch
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
+    app = launch([str(trained_folder()), str(doris_folder())], port=port, block=False)
+    typed, seen = "SECRET-MARKER-4711", io.StringIO()
+    handler = logging.StreamHandler(seen)
+    logging.getLogger().addHandler(handler)
+    try:
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=False)
+        with contextlib.redirect_stderr(seen), contextlib.redirect_stdout(seen):
+            try:
+                client.predict({"headers": ["timestamp", "text"], "data": [[typed, "I feel low"]]}, None,
+                               api_name="/explain_user")
+                shown = False
+            except Exception as error:  # noqa: BLE001
+                shown = typed in str(error)
+        time.sleep(0.5)
+    finally:
+        logging.getLogger().removeHandler(handler)
+        app.close()
+    return shown and typed not in seen.getvalue() and "Traceback" not in seen.getvalue()
+
+
+# what still ended in a library's traceback or message
+def disk_full_train():
+    """The final save of a Hybrid on a full disk: safetensors' own error type (not an OSError) is raised."""
+    import safetensors.torch
+
+    out = W / "round2" / "full_disk"
+    cli(train_argv(out, None, "--max_steps", "1", "--checkpointing_steps", "0"))
+    original = safetensors.torch.save_file
+
+    def full(*args, **kwargs):
+        raise safetensors.SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)")
+
+    safetensors.torch.save_file = full
+    import transformers.modeling_utils as modeling_utils
+
+    saved = getattr(modeling_utils, "safe_save_file", None)
+    modeling_utils.safe_save_file = full
+    try:
+        again = train_argv(out, None, "--max_steps", "1", "--checkpointing_steps", "0", "--overwrite_output_dir")
+        return guarded(lambda: cli(again), out / "model.safetensors", out / "config.json")
+    finally:
+        safetensors.torch.save_file = original
+        if saved is not None:
+            modeling_utils.safe_save_file = saved
+
+
+case("raised before", "disk full during the Hybrid's final save", "refuse", ("disk", "space", "full_disk"),
+     limit=120)(disk_full_train)
+
+
+def deep_jsonl():
+    path = W / "round2" / "deep.jsonl"
+    path.write_text("[" * 100_000 + "]" * 100_000 + "\n")
+    return cli(["predict", str(trained_folder()), str(path)])
+
+
+case("raised before", "a JSON Lines record nested 100,000 deep", "refuse", ("deep.jsonl",))(deep_jsonl)
+case("raised before", "train --encoder /no/such/dir", "refuse", ("/no/such/dir", "encoder"))(
+    lambda: cli(["train", "hybrid", "--encoder", "/no/such/dir", "--output_dir", str(W / "round2" / "noenc")]))
+case("raised before", "from_pretrained('/no/such/dir')", "refuse", ("/no/such/dir",))(
+    lambda: depdetect.HybridForSequenceClassification.from_pretrained("/no/such/dir"))
+case("raised before", "pipeline(max_length=5000)", "refuse", ("max_length",))(
+    lambda: detector()("I feel low", max_length=5000))
+
+
+def empty_csv():
+    path = W / "round2" / "empty.csv"
+    path.write_text("text,label\n")
+    return cli(train_argv(W / "round2" / "empty_run", {**posts_files(), "train": str(path)}))
+
+
+case("raised before", "an empty training CSV", "refuse", ("empty.csv",))(empty_csv)
+
+
+def seven_rows():
+    path = W / "round2" / "seven.csv"
+    path.write_text("text,label\n" + "".join(f"post number {i},{i % 2}\n" for i in range(7)))
+    return cli(["train", "hybrid", "--encoder", tokenizer_dir(), "--train_file", str(path), "--output_dir",
+                str(W / "round2" / "seven_run"), "--max_steps", "1"])
+
+
+case("raised before", "7 rows and no validation/test files", "refuse", ("too few", "validation"))(seven_rows)
+for value in ("0", "-5"):
+    case("raised before", f"data rmhd-users --users {value}", "refuse", ("--users", "users"))(
+        lambda value=value: cli(["data", "rmhd-users", str(W / "round2" / "cohort"), "--users", value]))
+
+
+@case("raised before", "a pandas DataFrame of users to predict_proba", "accept")
+def _():
+    import pandas as pd
+
+    pipeline = load_doris(doris_folder())
+    probe = users("test", 3, 1)
+    return bool(np.allclose(pipeline.predict_proba(pd.DataFrame(probe)), pipeline.predict_proba(probe)))
+
+
+# the first hour: what a new user reads
+@case("first hour", "contractions come back as one word (can't)", "accept")
+def _():
+    words = [t["token"] for t in detector()("I can't sleep and haven't eaten.")["tokens"]]
+    return "can't" in words and "haven't" in words and "'" not in words
+
+
+@case("first hour", "regression baselines are called ridge", "accept")
+def _():
+    from depdetect.baselines import fit_baselines
+
+    docs = [[f"word{i % 5} text {i}"] for i in range(40)]
+    return set(fit_baselines(docs[:30], np.arange(30.0), docs[30:], "regression", which="tfidf")) == {"tfidf_ridge"}
+
+
+@case("first hour", "the DORIS report says '1 post', not '1 post(s)'", "accept")
+def _():
+    from depdetect.report_html import render_report
+
+    pipeline = load_doris(doris_folder())
+    rows = [{**pipeline.explain(u), "user_id": u["user_id"]} for u in users("test", 4, 2)]
+    html = render_report("doris", rows)
+    return "post(s)" not in html and ("posts)" in html or " post)" in html)
+
 # -- running them -----------------------------------------------------------------------------------------------------
 
 
@@ -737,6 +1223,8 @@ def classify(expect: str, fn, names: tuple[str, ...], limit: float) -> tuple[str
             result = fn()
     except Hang:
         return "hang", f"no answer within {limit:g} s"
+    except DataLoss as loss:
+        return "data loss", str(loss)[:160]
     except SystemExit as exit_:
         text = err.getvalue().strip()
         line = text.splitlines()[-1] if text else ""
@@ -776,7 +1264,7 @@ def main() -> None:
     table: dict[str, Counter] = {}
     for r in results:
         table.setdefault(r["entry"], Counter())[r["outcome"]] += 1
-    columns = ("clear", "handled", "silent", "traceback", "hang")
+    columns = ("clear", "handled", "silent", "traceback", "hang", "data loss")
     print("\n| entry point | inputs tried | " + " | ".join(columns) + " |")
     print("|---|---:|" + "---:|" * len(columns))
     total = Counter()

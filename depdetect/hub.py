@@ -9,7 +9,6 @@ then the card again with its usage snippet pinned to the first commit. The local
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import tempfile
@@ -17,6 +16,7 @@ from pathlib import Path
 
 from . import systems
 from .cards import card_for_folder
+from .folders import safetensors_problem
 from .runs import RUN_FILE, artifact_hashes, check_metrics_match
 from .systems import folder_kind
 from .utils import read_json, write_json
@@ -122,7 +122,8 @@ def file_problem(path: Path) -> str | None:
         if head[:4] == b"PK\x03\x04" and _zip_holds_pickle(path):
             return "a zip archive holding pickle data (torch.save format)"
         if name.endswith(".safetensors"):
-            return _safetensors_problem(handle, head, path.stat().st_size)
+            problem = safetensors_problem(path)
+            return None if problem is None else f"not a safetensors file ({problem})"
     if _old_protocol_pickle(path):
         return "pickle data (protocol 0/1)"
     return None
@@ -154,30 +155,6 @@ def _old_protocol_pickle(path: Path, limit: int = 1 << 20) -> bool:
     except Exception:  # noqa: BLE001 (any parse failure means: not a pickle)
         return False
     return True
-
-
-def _safetensors_problem(handle, head: bytes, size: int) -> str | None:
-    """Check the safetensors layout: an 8-byte header length, a JSON header, tensors that fit in the file."""
-    if len(head) < 8:
-        return "not a safetensors file (too short)"
-    length = int.from_bytes(head, "little")
-    if length > min(size - 8, 100 << 20):
-        return "not a safetensors file (bad header length)"
-    try:
-        header = json.loads(handle.read(length).decode("utf-8"))
-    except (ValueError, UnicodeDecodeError):
-        return "not a safetensors file (unreadable header)"
-    if not isinstance(header, dict):
-        return "not a safetensors file (header is not a table)"
-    data_size = size - 8 - length
-    for name, entry in header.items():
-        if name == "__metadata__":
-            continue
-        offsets = entry.get("data_offsets") if isinstance(entry, dict) else None
-        if (not isinstance(offsets, list) or len(offsets) != 2 or not all(isinstance(o, int) for o in offsets)
-                or not 0 <= offsets[0] <= offsets[1] <= data_size):
-            return f"not a safetensors file (tensor {name!r} lies outside the file)"
-    return None
 
 
 def remote_code_files(config: dict) -> list[str]:

@@ -14,6 +14,9 @@ import importlib
 
 from ..systems import SystemSpec
 
+#: the fewest users a simulated cohort may have: 3 depressed (at least) and 3 controls, one of each per split
+MIN_COHORT_USERS = 10
+
 SPEC = SystemSpec(
     name="doris",
     cli_name="doris",

@@ -18,7 +18,7 @@ from ..data import (  # noqa: F401 (the shared users schema)
     users_from_records,
 )
 from ..schemas import check_user, parse_timestamp  # noqa: F401 (the users schema's checks, re-exported)
-from .rmhd_users import MIN_USERS
+from . import MIN_COHORT_USERS as MIN_USERS
 
 #: The simulated RMHD cohort (see `rmhd_user_cohort`): which subreddits feed which users.
 COHORT_CLINICAL_SUBREDDITS = ("depression", "suicidewatch")

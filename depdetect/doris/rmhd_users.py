@@ -14,9 +14,7 @@ from __future__ import annotations
 import argparse
 
 from ..corpora.common import add_push_arguments, count_at_least, save_dataset
-
-#: the fewest users a simulated cohort may have: 3 depressed (at least) and 3 controls, one of each per split
-MIN_USERS = 10
+from . import MIN_COHORT_USERS as MIN_USERS
 
 
 def main(argv: list[str] | None = None) -> None:

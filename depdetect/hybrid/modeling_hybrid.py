@@ -93,38 +93,45 @@ def nas(
     return mean / mean.sum(dim=-1, keepdim=True).clamp_min(torch.finfo(mean.dtype).tiny)
 
 
-# Copied from depdetect.folders.check_safetensors_header
-def check_safetensors_header(path: Any) -> None:
-    """Refuse a damaged safetensors file (cut short, an absurd header length, a header that is not JSON, tensors
-    past the end of the file) with a message naming it, before a library reads it."""
+# Copied from depdetect.folders.safetensors_problem
+def safetensors_problem(path: Any) -> str | None:
+    """Why a file is not a whole safetensors file (cut short, an absurd header length, a header that is not a JSON
+    table, tensors outside the data or not covering it, as safetensors requires); None when it is one."""
     import os
 
     size = os.path.getsize(path)
-    problem = None
     with open(path, "rb") as handle:
         head = handle.read(8)
-        length = struct.unpack("<Q", head)[0] if len(head) == 8 else None
-        if length is None:
-            problem = f"{size} bytes, shorter than a safetensors header"
-        elif length > min(size - 8, 100_000_000):
-            problem = f"its header claims {length} bytes but the file holds {size}"
-        else:
-            try:
-                header = json.loads(handle.read(length).decode("utf-8"))
-            except (ValueError, UnicodeDecodeError):
-                header = None
-            if not isinstance(header, dict):
-                problem = "its header is not a JSON object"
-            else:
-                try:
-                    end = max((int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"),
-                              default=0)
-                except (TypeError, KeyError, IndexError, ValueError):
-                    end = None
-                if end is None:
-                    problem = "its header does not describe tensors"
-                elif end != size - 8 - length:
-                    problem = f"its tensors need {end} bytes of data, the file holds {size - 8 - length}"
+        if len(head) < 8:
+            return f"{size} bytes, shorter than a safetensors header"
+        length = struct.unpack("<Q", head)[0]
+        if length > min(size - 8, 100_000_000):
+            return f"its header claims {length} bytes but the file holds {size}"
+        try:
+            header = json.loads(handle.read(length).decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            return "its header is not JSON"
+    if not isinstance(header, dict):
+        return "its header is not a table"
+    data_size, end = size - 8 - length, 0
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        offsets = entry.get("data_offsets") if isinstance(entry, dict) else None
+        if (not isinstance(offsets, list) or len(offsets) != 2
+                or not all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)
+                or not 0 <= offsets[0] <= offsets[1] <= data_size):
+            return f"tensor {name!r} lies outside the file"
+        end = max(end, offsets[1])
+    if end != data_size:
+        return f"its tensors need {end} bytes of data, the file holds {data_size}"
+    return None
+
+
+# Copied from depdetect.folders.check_safetensors_header
+def check_safetensors_header(path: Any) -> None:
+    """Refuse a damaged safetensors file with a message naming it, before a library reads it."""
+    problem = safetensors_problem(path)
     if problem:
         raise ValueError(f"{path} is damaged ({problem}): the weights were cut short or overwritten; copy the "
                          "folder again from where it came (or train it again).")
