@@ -113,6 +113,11 @@ def check_local_weights(name_or_path: Any) -> None:
 def check_model_folder(folder: str | Path, names: tuple[str, ...]) -> None:
     """Every file of `names` in `folder` present, a regular file inside it, and parseable by its kind."""
     for name in dict.fromkeys(names):
+        index = Path(folder) / f"{name}.index.json"
+        if name.endswith(".safetensors") and not (Path(folder) / name).exists() and index.exists():
+            shards = check_json_file(folder_file(folder, index.name)).get("weight_map", {}).values()
+            check_model_folder(folder, tuple(sorted(set(shards))))  # sharded weights: each shard instead
+            continue
         path = folder_file(folder, name)
         if name.endswith(".json"):
             check_json_file(path)

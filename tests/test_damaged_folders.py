@@ -188,3 +188,19 @@ def test_annotator_thresholds_must_cover_every_symptom(models, tmp_path):
     (folder / "doris_config.json").write_text(json.dumps(config))
     with pytest.raises(ValueError, match="thresholds"):
         DorisPipeline.from_pretrained(folder)
+
+
+def test_sharded_weights_are_checked_shard_by_shard(models, tmp_path, texts, capsys):
+    from depdetect import HybridForSequenceClassification
+
+    folder = tmp_path / "sharded"
+    model = HybridForSequenceClassification.from_pretrained(models["hybrid"])
+    model.save_pretrained(folder, max_shard_size="200KB")
+    shutil.copy(models["hybrid"] / "tokenizer.json", folder)
+    shutil.copy(models["hybrid"] / "tokenizer_config.json", folder)
+    assert not (folder / "model.safetensors").exists() and (folder / "model.safetensors.index.json").exists()
+    main(["predict", str(folder), str(texts), "-o", str(tmp_path / "out.jsonl")])  # a whole sharded folder: fine
+    shard = sorted(folder.glob("model-*.safetensors"))[-1]
+    cut_in_half(shard)
+    line = refused(["predict", str(folder), str(texts)], capsys)
+    assert shard.name in line and "damaged" in line
