@@ -67,8 +67,8 @@ def cut_text(text: str, max_tokens: int) -> str:
 def check_tokenizer(tokenizer: Any, vocab_size: int | None, where: str) -> None:
     """Refuse a tokenizer that cannot be the model's: one knowing far fewer words than the model's embeddings
     (its vocabulary file is missing or damaged, so every word would become [UNK]), or more (ids out of range)."""
-    size = len(tokenizer)
-    if isinstance(vocab_size, int) and not vocab_size // 2 <= size <= vocab_size:
+    size = len(tokenizer) if tokenizer is not None else None
+    if isinstance(vocab_size, int) and size is not None and not vocab_size // 2 <= size <= vocab_size:
         raise ValueError(f"The tokenizer of {where} knows {size} tokens but the model's embeddings hold {vocab_size}: "
                          "its vocabulary file (tokenizer.json, vocab.txt, ...) is missing, damaged or another "
                          "model's. Copy the folder again from where it came (or train it again).")
