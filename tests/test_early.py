@@ -647,3 +647,15 @@ def test_one_long_history_shows_progress_in_posts(models, tmp_path, capsys):
     main(["predict", str(models["hybrid"]), source, "--early", "--no_explain", "-o", str(tmp_path / "out.jsonl")])
     err = capsys.readouterr().err
     assert "streaming:" in err and "/600 [" in err  # a bar over the 600 posts (drawn at its start at least)
+
+
+def test_a_bare_ampersand_after_the_first_writing_reads_each_writing_once(tmp_path):
+    """The streamed reader falls back to reading the whole file at a bare '&'; the writings read before it are not
+    counted twice."""
+    from depdetect.corpora.erisk import read_subject_file
+
+    path = tmp_path / "subject5.xml"
+    path.write_text(individual("subject5", [writing("", f"2015-01-0{d} 10:00:00", text) for d, text in
+                                            ((1, "first"), (2, "second"), (3, "fish & chips"), (4, "last"))]))
+    subject, posts, _ = read_subject_file(path)
+    assert subject == "subject5" and [p["text"] for p in posts] == ["first", "second", "fish & chips", "last"]

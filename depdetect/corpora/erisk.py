@@ -75,30 +75,24 @@ def _root(path: Path) -> ET.Element:
         raise ValueError(f"{path}:{line} is not well-formed XML (column {column}: {err.msg}).") from None
 
 
-def _elements(path: Path):
+def _streamed(path: Path):
     """(tag, element) of every closed element, streamed: a writing is read and dropped one at a time, so a 200 MB
-    file never sits in memory whole. A file that does not parse so (bare '&', not UTF-8) is read whole instead."""
-    try:
-        parents = []
-        for event, element in ET.iterparse(path, events=("start", "end")):
-            if event == "start":
-                parents.append(element)
-                continue
-            parents.pop()
-            yield element.tag, element
-            if element.tag == "WRITING" and parents:
-                parents[-1].remove(element)  # read: let it go
-        return
-    except ET.ParseError:
-        pass
-    yield from ((e.tag, e) for e in _root(path).iter())
+    file never sits in memory whole."""
+    parents = []
+    for event, element in ET.iterparse(path, events=("start", "end")):
+        if event == "start":
+            parents.append(element)
+            continue
+        parents.pop()
+        yield element.tag, element
+        if element.tag == "WRITING" and parents:
+            parents[-1].remove(element)  # read: let it go
 
 
-def read_subject_file(path: str | Path) -> tuple[str, list[dict], int]:
-    """(subject id, writings [{text, timestamp}] in file order, empty writings dropped) of one eRisk XML file."""
-    path = Path(path)
-    subject, writings, seen, empty = None, [], False, 0
-    for tag, element in _elements(path):
+def _subject_parts(elements) -> tuple[bool, str | None, list[tuple[str, str | None]]]:
+    """(an <INDIVIDUAL> seen, its <ID>, [(title and text joined, date)] of its writings in file order)."""
+    subject, writings, seen = None, [], False
+    for tag, element in elements:
         if tag == "INDIVIDUAL":
             seen = True
         elif tag == "ID" and subject is None:
@@ -107,6 +101,17 @@ def read_subject_file(path: str | Path) -> tuple[str, list[dict], int]:
             title = " ".join((element.findtext("TITLE") or "").split())
             text = (element.findtext("TEXT") or "").strip()
             writings.append(("\n".join(part for part in (title, text) if part), element.findtext("DATE")))
+    return seen, subject, writings
+
+
+def read_subject_file(path: str | Path) -> tuple[str, list[dict], int]:
+    """(subject id, writings [{text, timestamp}] in file order, empty writings dropped) of one eRisk XML file."""
+    path = Path(path)
+    try:
+        seen, subject, writings = _subject_parts(_streamed(path))
+    except ET.ParseError:  # a bare '&' or bytes that are not UTF-8: read the whole file instead, from the start
+        seen, subject, writings = _subject_parts((e.tag, e) for e in _root(path).iter())
+    empty = 0
     if not seen:
         raise ValueError(f"{path} holds no <INDIVIDUAL>; is it an eRisk subject file?")
     if not subject:
