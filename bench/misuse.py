@@ -811,21 +811,14 @@ def output_cases():
         return {"as given": str(path), "./-relative": os.path.relpath(path), "through a link": str(link)}
 
     for label, spell in (("as given", 0), ("./-relative", 1), ("through a link", 2)):
-        def predict_over_input(spell=spell):
-            source = texts_file(f"in{spell}.jsonl")
-            out = list(spellings(source).values())[spell]
-            return guarded(lambda: cli(["predict", str(trained_folder()), str(source), "-o", out]), source)
+        for flag, prefix in (("-o", "in"), ("--html", "html")):
+            def over_input(spell=spell, flag=flag, prefix=prefix):
+                source = texts_file(f"{prefix}{spell}.jsonl")
+                out = list(spellings(source).values())[spell]
+                return guarded(lambda: cli(["predict", str(trained_folder()), str(source), flag, out]), source)
 
-        case("output paths", f"predict -o is the input ({label})", "refuse", ("-o", "input", "output"))(
-            predict_over_input)
-
-        def html_over_input(spell=spell):
-            source = texts_file(f"html{spell}.jsonl")
-            out = list(spellings(source).values())[spell]
-            return guarded(lambda: cli(["predict", str(trained_folder()), str(source), "--html", out]), source)
-
-        case("output paths", f"predict --html is the input ({label})", "refuse", ("--html", "input", "output"))(
-            html_over_input)
+            case("output paths", f"predict {flag} is the input ({label})", "refuse", (flag, "input", "output"))(
+                over_input)
     for name in ("config.json", "model.safetensors", "tokenizer.json", "new.jsonl"):
         def into_model(name=name):
             folder = model_copy("hybrid", "into_model")
