@@ -369,9 +369,23 @@ class EvaluationArguments:
         "embedding + logistic regression), tfidf, or none.", choices=("all", "tfidf", "none")))
     plots: bool = field(default=True, metadata=_help(
         "Write no PNG plots (precision-recall, reliability, severity) into the output folder."))
+    faithfulness: bool = field(default=True, metadata=_help(
+        "Skip the faithfulness check of every explanation method on the test split (ERASER comprehensiveness and "
+        "sufficiency against random units, written into metrics.json and the card; for the Hybrid about 2 s per "
+        "text on 2 CPU cores)."))
+    faithfulness_samples: int = field(default=100, metadata=_help(
+        "Test records the faithfulness check samples (`depdetect evaluate --faithfulness` takes 200)."))
+    audit: bool = field(default=True, metadata=_help(
+        "Skip the shortcut audit on the test split (metrics with label words deleted; interviews on responses vs "
+        "prompts only; users' history shape alone)."))
+    audit_words: str | None = field(default=None, metadata=_help(
+        "The audit's label words, one per line ('depress*' for any ending; default: depress*, suicid*, r/* and the "
+        "bundled corpus' subreddit names)."))
 
     def __post_init__(self) -> None:
         self.threshold_rule = parse_threshold_rule(self.threshold_rule)
+        if self.faithfulness_samples < 1:
+            raise ValueError(f"`faithfulness_samples` must be >= 1, got {self.faithfulness_samples}.")
         if self.calibration_min_examples < 1:
             raise ValueError(f"`calibration_min_examples` must be >= 1, got {self.calibration_min_examples}.")
         if self.bootstrap_resamples < 0:

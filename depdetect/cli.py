@@ -28,6 +28,7 @@ from typing import Any
 from . import __version__, systems
 from .arguments import FlagSet, add_spec, dataclass_specs, parse_bundle
 from .corpora import all_corpora
+from .corpora.common import count_at_least
 from .early.options import EVALUATE_ONLY as EARLY_EVALUATE_ONLY
 from .early.options import EarlyOptions
 
@@ -127,6 +128,17 @@ def _add_evaluate_flags(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--plots_dir", default=None,
                      help="Where the PNG plots go (default: beside -o, e.g. evaluation_plots/).")
     sub.add_argument("--no_plots", dest="plots", action="store_false", help="Write no plots.")
+    sub.add_argument("--faithfulness", action="store_true",
+                     help="Also check every explanation method: ERASER comprehensiveness, sufficiency and their AOPC "
+                          "at 10/20/50%% of the units (words, turns, posts) against random units, with intervals.")
+    sub.add_argument("--faithfulness_samples", type=count_at_least(1), default=200,
+                     help="Records sampled for --faithfulness (default: 200).")
+    sub.add_argument("--audit", action="store_true",
+                     help="Also run the shortcut audit: metrics with label words deleted (texts, posts), on "
+                          "responses vs prompts only (interviews), and a history-shape baseline (users).")
+    sub.add_argument("--audit_words", default=None, metavar="FILE",
+                     help="With --audit: the label words, one per line ('depress*' for any ending; default: "
+                          "depress*, suicid*, r/* and the bundled corpus' subreddit names).")
 
 
 def _add_predict_flags(sub: argparse.ArgumentParser) -> None:
@@ -135,6 +147,10 @@ def _add_predict_flags(sub: argparse.ArgumentParser) -> None:
                      help="Output format (default: from the -o suffix; JSON Lines otherwise).")
     sub.add_argument("--no_explain", dest="explain", action="store_false",
                      help="Predictions only, no explanations (faster).")
+    sub.add_argument("--explain", dest="explain_method", default=None, metavar="METHOD",
+                     help="The explanation method(s), comma-separated: Hybrid nas/awvti (default), "
+                          "integrated_gradients, occlusion; dual encoder attention (default), occlusion; DORIS "
+                          "evidence (default), occlusion.")
     sub.add_argument("--html", default=None, metavar="REPORT.html",
                      help="Also write one self-contained HTML page of the predictions and their explanations "
                           "(highlighted words, turns shaded by attention, symptoms, mood-course timeline).")
@@ -292,9 +308,15 @@ def _run_predict(args: argparse.Namespace) -> Any:
 
     common = _common_inference(args)
     early = _early_options(args)
+    if args.explain_method is not None and not args.explain:
+        raise ValueError("--explain METHOD and --no_explain contradict each other; pass one.")
+    explain = args.explain_method or args.explain
     if early is None:
-        return predict_file(args.model, args.data, args.output, args.output_format, explain=args.explain,
+        return predict_file(args.model, args.data, args.output, args.output_format, explain=explain,
                             html=args.html, **common)
+    if args.explain_method is not None:
+        raise ValueError("--explain METHOD is not available with --early: each decision is explained with the "
+                         "system's default explanation. Run `depdetect predict` without --early for other methods.")
     from .early.recipe import predict_early_file
 
     if args.html:
@@ -315,7 +337,11 @@ def _run_evaluate(args: argparse.Namespace) -> Any:
     if early is None:
         return evaluate_file(args.model, args.data, args.output, args.split, group_column=args.group_column,
                              bootstrap_resamples=args.bootstrap_resamples, baselines=args.baselines,
-                             plots_dir=args.plots_dir, plots=args.plots, **common)
+                             plots_dir=args.plots_dir, plots=args.plots, faithfulness=args.faithfulness,
+                             faithfulness_samples=args.faithfulness_samples, audit=args.audit,
+                             audit_words=args.audit_words, **common)
+    if args.faithfulness or args.audit or args.audit_words:
+        raise ValueError("--faithfulness and --audit are not available with --early yet; run without --early.")
     from .early.recipe import evaluate_early_file
 
     if args.group_column:

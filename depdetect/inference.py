@@ -16,11 +16,14 @@ from typing import Any, Protocol
 
 from tqdm.auto import tqdm
 
+from .audit import audit_lines, read_audit_words
 from .baselines import cross_fitted_baselines
 from .data import TABLE_SUFFIXES, load_dataset_dict, read_records
+from .faithfulness import faithfulness_table, measure_faithfulness
 from .folders import check_model_folder
 from .reporting import classification_report, format_report, plots_for, public, read_groups, regression_report
 from .systems import SystemSpec, folder_spec, resolve_model
+from .systems import get as get_system
 from .utils import check_outputs, format_number, json_safe, write_files, write_json, write_text
 
 #: the fields of a record that identify it in the output (its text is not repeated there)
@@ -47,6 +50,16 @@ class Predictor(Protocol):
         """What the trust report reads (task, y, uncalibrated scores, calibration, threshold, documents); None for
         point metrics only."""
 
+    def attributions(self, predictor: Any, records: list[dict], method: str) -> list[list[float]]:
+        """One weight per unit (word, turn, post) per record by one of the spec's `explanations`."""
+
+    def unit_scorer(self, predictor: Any, record: dict) -> tuple[Any, bool]:
+        """(a scorer of kept-unit lists, whether changes count by size): see depdetect.faithfulness."""
+
+    def audit(self, predictor: Any, records: list[dict], outputs: list[dict], words: tuple[str, ...],
+              resamples: int, seed: int) -> dict:
+        """The shortcut audit (depdetect.audit) of labelled records and their predictions."""
+
 
 def load_system(model: str, revision: str | None = None) -> tuple[SystemSpec, Path, Predictor]:
     """(spec, folder, predictor module) of a model folder or Hub repo id, its files checked (present, inside the
@@ -55,6 +68,19 @@ def load_system(model: str, revision: str | None = None) -> tuple[SystemSpec, Pa
     spec = folder_spec(folder)
     check_model_folder(folder, spec.required_files + spec.artifacts)
     return spec, folder, spec.load("predictor")
+
+
+def check_explain(spec: SystemSpec, explain: bool | str) -> bool | str:
+    """`explain` as given (True, False) or a comma-separated list of the system's explanation methods, checked before
+    any work."""
+    if isinstance(explain, bool):
+        return explain
+    names = [n.strip() for n in str(explain).split(",") if n.strip()]
+    unknown = [n for n in names if n not in spec.explanations]
+    if unknown or not names:
+        raise ValueError(f"--explain {explain!r}: the {spec.name} system's explanation methods are "
+                         f"{', '.join(spec.explanations)} (default: {spec.explanations[0]}).")
+    return ",".join(names)
 
 
 def checked_records(rows: list[tuple[str, Any]], system, labelled: bool, skip_bad: bool, source: str,
@@ -98,7 +124,8 @@ def predict_file(model: str, input_path: str, output: str | None = None, output_
                  batch_size: int = 32, skip_bad: bool = False, explain: bool = True, device: Any = None,
                  revision: str | None = None, encoding: str = "utf-8", text_column: str = "text",
                  html: str | None = None) -> list[dict]:
-    """Predict (and explain) every record of `input_path` (`-`: JSON Lines on stdin) with a trained model; write
+    """Predict (and explain: True for the system's default explanation, or method names joined by commas, e.g.
+    "nas,integrated_gradients") every record of `input_path` (`-`: JSON Lines on stdin) with a trained model; write
     JSON Lines or CSV to `output` (stdout when None), and with `html` a self-contained HTML report of the
     predictions (depdetect.report_html). Returns the output rows."""
     fmt = output_format or ("csv" if output and output.lower().endswith(".csv") else "jsonl")
@@ -106,6 +133,7 @@ def predict_file(model: str, input_path: str, output: str | None = None, output_
         raise ValueError(f"--format must be jsonl or csv, got {fmt!r}.")
     rows = read_records(input_path, encoding)  # before the model: a missing or bad file is said at once
     spec, folder, system = load_system(model, revision)
+    explain = check_explain(spec, explain)
     check_outputs({"-o": output, "--html": html}, {"the input file": input_path}, {"the model folder": folder})
     records = checked_records(rows, system, False, skip_bad, input_path, text_column=text_column)
     predictor = system.load_predictor(folder, device)
@@ -166,10 +194,14 @@ def evaluate_file(model: str, data: str, output: str | None = "evaluation.json",
                   batch_size: int = 32, skip_bad: bool = False, device: Any = None, revision: str | None = None,
                   encoding: str = "utf-8", text_column: str = "text", group_column: str | None = None,
                   bootstrap_resamples: int = 1000, baselines: str = "all", plots_dir: str | None = None,
-                  plots: bool = True, seed: int = 0) -> dict:
+                  plots: bool = True, seed: int = 0, faithfulness: bool = False, faithfulness_samples: int = 200,
+                  audit: bool = False, audit_words: str | None = None) -> dict:
     """A trained model's metrics on labelled data, with bootstrap intervals, calibration (ECE/Brier before and
     after the saved calibration), the saved threshold, conformal coverage, cross-fitted baselines, per-group
-    metrics (`group_column`) and plots; printed as a table and written as JSON to `output`."""
+    metrics (`group_column`) and plots; with `faithfulness`, every explanation method's ERASER measures against
+    random units on `faithfulness_samples` records (depdetect.faithfulness); with `audit`, the shortcut audit
+    (depdetect.audit; `audit_words`: a file of label words). Printed as tables and written as JSON to `output`."""
+    words = read_audit_words(audit_words) if audit else None
     rows, source = evaluation_rows(data, split, encoding)  # before the model: a missing or bad file is said at once
     spec, folder, system = load_system(model, revision)
     check_outputs({"-o": output, "--plots_dir": plots_folder(output, plots_dir) if plots else None},
@@ -203,10 +235,47 @@ def evaluate_file(model: str, data: str, output: str | None = "evaluation.json",
             result["plots"] = [str(folder_out / name) for name in files]
             if files:
                 print(f"Wrote {len(files)} plots to {folder_out}.")
+    result.update(explanation_checks(spec, system, predictor, plain, outputs, faithfulness, faithfulness_samples,
+                                     words, bootstrap_resamples, seed))
     if output:
         write_json(output, result)
         print(f"Wrote the metrics to {output}.")
     return result
+
+
+def explanation_checks(spec: SystemSpec, system, predictor, records: list[dict], outputs: list[dict],
+                       faithfulness: bool, samples: int, words: tuple[str, ...] | None, resamples: int, seed: int
+                       ) -> dict:
+    """{"faithfulness": ..., "audit": ...} as asked for (each printed as it is done); empty when neither is."""
+    out = {}
+    if faithfulness:
+        out["faithfulness"] = measure_faithfulness(spec, system, predictor, records, samples, seed,
+                                                   resamples=resamples)
+        print(faithfulness_table(out["faithfulness"], f"Faithfulness of the explanations ({spec.explanation_unit}s "
+                                                      f"{spec.unit_removal.split(':')[0].split(' (')[0]})"))
+    if words is not None:
+        out["audit"] = system.audit(predictor, records, outputs, words, resamples, seed)
+        print("\n".join(audit_lines(out["audit"])))
+    return out
+
+
+def training_checks(system_name: str, predictor, records: list[dict], evaluation, seed: int) -> dict:
+    """The faithfulness check and the shortcut audit of a freshly trained model on its test records, as
+    `EvaluationArguments` asks (`faithfulness`, `faithfulness_samples`, `audit`, `audit_words`), for metrics.json;
+    `seconds` says what they cost."""
+    from time import perf_counter
+
+    if not (evaluation.faithfulness or evaluation.audit):
+        return {}
+    started = perf_counter()
+    spec = get_system(system_name)
+    system = spec.load("predictor")
+    outputs = system.predict(predictor, records, explain=spec.explain_when_evaluating) if evaluation.audit else []
+    words = read_audit_words(evaluation.audit_words) if evaluation.audit else None
+    out = explanation_checks(spec, system, predictor, records, outputs, evaluation.faithfulness,
+                             evaluation.faithfulness_samples, words, evaluation.bootstrap_resamples, seed)
+    out["explanation_checks_seconds"] = round(perf_counter() - started, 1)
+    return out
 
 
 def evaluation_report(inputs: dict | None, groups, resamples: int, baselines: str, seed: int) -> dict | None:

@@ -52,6 +52,11 @@ class SystemSpec:
             pipeline task (run by depdetect.auto on first use of a model class).
         explain_when_evaluating: `depdetect evaluate` asks for explanations (the dual encoder's metrics read its
             attention).
+        explanations: the names of its explanation methods (`depdetect predict --explain`, the faithfulness
+            check), the paper's first; its predictor then provides `attributions` and `unit_scorer`
+            (depdetect.faithfulness).
+        explanation_unit: what its explanations weigh (`word`, `turn`, `post`); unit_removal: how a unit is taken
+            out when faithfulness is measured, in words (cards and evaluation.json say it).
         early: "module:Class" of its user streams for `--early` (None: no early risk detection).
         demo_title: the demo tab's title; shows: what the demo shows (Space README).
         corpora: the system's own corpus converters for `depdetect data`: (name, module with `main(argv)`,
@@ -77,6 +82,9 @@ class SystemSpec:
     pipeline_task: str | None = None
     transformers_auto: str | None = None
     explain_when_evaluating: bool = False
+    explanations: tuple[str, ...] = ()
+    explanation_unit: str = ""
+    unit_removal: str = ""
     early: str | None = None
     demo_title: str = ""
     shows: str = ""

@@ -60,13 +60,16 @@ def test_the_trees_learn_the_training_users(fitted, cohort):
 def test_explain_reports_symptom_posts_mood_course_and_explanation(fitted, cohort):
     user = next(u for u in users_of(cohort["test"]) if u["label"] == 1)
     out = fitted.explain(user)
-    assert set(out) == {"label", "probability", "symptoms", "mood_course", "mood_posts", "explanation"}
+    assert set(out) == {"label", "probability", "symptoms", "mood_course", "mood_posts", "explanation",
+                        "evidence_chosen_by"}
+    assert out["evidence_chosen_by"].startswith("Chosen by similarity, not by a clinical judgement")
     assert out["label"] in ("control", "depression")
     assert out["probability"] == pytest.approx(fitted.predict_proba(user)[0])
     texts = {p["text"] for p in user["posts"]}
     for symptom in out["symptoms"]:
         assert symptom["code"] in "ABCDEFGHI" and symptom["name"]
         assert symptom["posts"] and all(p["text"] in texts and "timestamp" in p for p in symptom["posts"])
+        assert all(-1 <= p["similarity"] <= 1 for p in symptom["posts"])
     assert out["mood_course"].startswith(("Mood course from", "No emotionally charged posts"))
     assert "not a diagnosis" in out["explanation"]
 

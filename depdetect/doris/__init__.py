@@ -34,6 +34,10 @@ SPEC = SystemSpec(
     artifacts=("doris_config.json", "xgboost_model.json"),
     required_files=("doris_config.json", "xgboost_model.json"),
     early="depdetect.doris.early:DorisStreams",
+    explanations=("evidence", "occlusion"),
+    explanation_unit="post",
+    unit_removal="left out of the user's history (every feature, the mood course included, is computed again without "
+                 "it)",
     demo_title="User posts (DORIS)",
     corpora=(("rmhd-users", "depdetect.doris.rmhd_users",
               "a SIMULATED user cohort from the bundled RMHD posts -> users"),),

@@ -106,6 +106,14 @@ class EmbeddingAnnotator:
     def public_spec(self) -> str:
         return "embedding"
 
+    @property
+    def evidence_note(self) -> str:
+        """How this annotator chose the evidence posts, for the reader of an explanation."""
+        return (f"Chosen by similarity, not by a clinical judgement: a post is cited for a symptom when its cosine "
+                f"similarity to the symptom's description is at or above that symptom's {self.quantile:.0%} "
+                f"quantile among training posts and is one of the post's {self.max_symptoms} closest symptoms. Each "
+                "post shows its similarity (1 = the same meaning).")
+
     def summarize(self, posts: list[dict]) -> str:
         return offline_summary(posts)
 
@@ -159,6 +167,12 @@ class LLMAnnotator:
 
     uses_llm = True
     backend = "llm"
+
+    @property
+    def evidence_note(self) -> str:
+        return (f"Chosen by the language model {self.public_spec!r} answering which symptoms a post shows, among the "
+                "posts most similar to the symptom descriptions; its answer is not a clinical judgement. Each post "
+                "shows its similarity to the symptom's description.")
 
     def __init__(self, model: str, annotate_max_tokens: int = 32, text_max_tokens: int = 384, symptoms=SYMPTOMS):
         self.model = model

@@ -189,9 +189,11 @@ class DorisPipeline:
             raise ValueError("Some user features are NaN or infinite; check the embedder's output.")
         if not details:
             return X, users
-        info = [{"symptom_posts": _symptom_posts(user["posts"], orders[u], E[offsets[u] : offsets[u + 1]]),
+        info = [{"symptom_posts": _symptom_posts(user["posts"], orders[u], E[offsets[u] : offsets[u + 1]],
+                                                 S[offsets[u] : offsets[u + 1]]),
                  "mood_course": summaries[u], "order": orders[u], "mood_posts": mood_posts[u],
-                 "annotated": E[offsets[u] : offsets[u + 1]]} for u, user in enumerate(users)]
+                 "annotated": E[offsets[u] : offsets[u + 1]], "similarity": S[offsets[u] : offsets[u + 1]],
+                 "emotional": emotional[offsets[u] : offsets[u + 1]]} for u, user in enumerate(users)]
         return X, users, info
 
     def _fit_cutoffs(self, H: np.ndarray, S: np.ndarray, Em: np.ndarray) -> None:
@@ -336,6 +338,8 @@ class DorisPipeline:
             # the mood course's posts by time and dominant emotion (no text: the summary quotes them), for timelines
             "mood_posts": [{"timestamp": p["timestamp"], "emotion": p["emotion"]} for p in info.get("mood_posts", [])],
             "explanation": explanation,
+            "evidence_chosen_by": getattr(self.annotator, "evidence_note", None) or (
+                f"Chosen by the annotator {_public_spec(self.annotator)!r}, not by a clinical judgement."),
         }
 
     def _explanation(self, mood_course: str, symptom_posts: list[dict], depressed: bool, probability: float) -> str:
@@ -489,10 +493,12 @@ def _public_spec(annotator) -> str:
 __all__ = ["BOOSTER_NAME", "DorisPipeline"]
 
 
-def _symptom_posts(posts: list[dict], order: list[int], E: np.ndarray) -> dict[int, list[dict]]:
-    """{symptom index: the user's posts annotated with it, in time order}: the evidence explain() reports."""
+def _symptom_posts(posts: list[dict], order: list[int], E: np.ndarray, S: np.ndarray) -> dict[int, list[dict]]:
+    """{symptom index: the user's posts annotated with it, in time order, each with its cosine similarity to the
+    symptom's description}: the evidence explain() reports."""
     found: dict[int, list[dict]] = {}
     for i in order:
         for j in np.flatnonzero(E[i]):
-            found.setdefault(int(j), []).append({"text": posts[i]["text"], "timestamp": posts[i]["timestamp"]})
+            found.setdefault(int(j), []).append({"text": posts[i]["text"], "timestamp": posts[i]["timestamp"],
+                                                 "similarity": round(float(S[i, j]), 4)})
     return found

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from accelerate import PartialState
@@ -111,6 +111,22 @@ def calibrate_and_report(pipeline: DorisPipeline, data, args: DorisArguments, ma
     return public(report), plots
 
 
+def explanation_checks(pipeline: DorisPipeline, data, args: DorisArguments) -> dict:
+    """The faithfulness check and the shortcut audit on the test users (depdetect.inference.training_checks). With
+    an LLM annotator the faithfulness check is skipped: every shortened history would need new LLM summaries (run
+    `depdetect evaluate --faithfulness` on the saved folder, which uses the offline annotator)."""
+    from ..inference import training_checks
+    from .predictor import check_record
+
+    evaluation = args.evaluation
+    skipped = {}
+    if evaluation.faithfulness and pipeline.annotator.uses_llm:
+        evaluation = replace(evaluation, faithfulness=False)
+        skipped = {"faithfulness_skipped": "an LLM annotator: each shortened history would need new LLM summaries"}
+    records = [check_record(row, f"test user {i}", True) for i, row in enumerate(data["test"])]
+    return {**training_checks("doris", pipeline, records, evaluation, args.config.seed), **skipped}
+
+
 def fit_doris(args: DorisArguments | None = None, *, dataset=None) -> TrainResult:
     """Fit DORIS on the training users, evaluate on validation and test, save a Hub-ready folder.
 
@@ -161,6 +177,7 @@ def fit_doris(args: DorisArguments | None = None, *, dataset=None) -> TrainResul
     }
     output_dir = Path(args.run.output_dir)
     if state.is_main_process:
+        metrics.update(explanation_checks(pipeline, data, args))
         metrics["card"] = card_section(args, pipeline, sum(metrics["num_users"].values()))
         local_encoder = args.run.encoder not in (None, MINILM_HUB_ID) and Path(args.run.encoder).is_dir()
         pipeline.save_pretrained(output_dir, metrics=metrics, include_embedder=local_encoder, extra_files=plots,

@@ -93,7 +93,9 @@ class DorisUserStream:
             moment = self._note_time(post)
             if i in found:
                 self.symptom_posts.append({"index": arrival, "text": post["text"], "timestamp": post["timestamp"],
-                                           "codes": found[i], "_key": (moment, arrival)})
+                                           "codes": found[i], "_key": (moment, arrival),
+                                           "similarity": {c: round(float(S[i, codes.index(c)]), 4)
+                                                          for c in found[i]}})
             if emotional[i]:
                 self.emotional_sum += H[i].astype(np.float64)
                 self.emotional_count += 1
@@ -153,7 +155,8 @@ class DorisUserStream:
         for post in posts:
             for code in post["codes"]:
                 by_symptom.setdefault(codes.index(code), []).append({"text": post["text"],
-                                                                     "timestamp": post["timestamp"]})
+                                                                     "timestamp": post["timestamp"],
+                                                                     "similarity": post["similarity"][code]})
         info = {"symptom_posts": by_symptom, "mood_course": self.summary, "mood_posts": self.mood_posts}
         out = self.pipeline.explained(info, self.probability)
         out["posts_seen"] = self.num_posts

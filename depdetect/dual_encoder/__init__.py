@@ -31,6 +31,10 @@ SPEC = SystemSpec(
     transformers_auto="depdetect.dual_encoder.auto:register",
     pipeline_task="depression-scoring",
     explain_when_evaluating=True,
+    explanations=("attention", "occlusion"),
+    explanation_unit="turn",
+    unit_removal="left out the way MHIM hides turns (never encoded, skipped by the BiLSTM and the attention pooling), "
+                 "as if the turn had not happened",
     demo_title="Interview (dual encoder)",
     corpora=(("rmhd-interviews", "depdetect.dual_encoder.rmhd_interviews",
               "SIMULATED interviews with known deciding turns from RMHD posts"),),

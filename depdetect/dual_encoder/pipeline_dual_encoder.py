@@ -136,6 +136,53 @@ def tokenize_turns(tokenizer, turns: list[dict], max_length: int, prompts: str =
                      **kwargs)
 
 
+#: the dual encoder's explanations: the attention pooling's weight per turn (the paper's, always given) and
+#: leave-one-turn-out occlusion
+METHODS = ("attention", "occlusion")
+
+
+def explanation_methods(explain: Any) -> tuple[str, ...]:
+    """The methods an `explain` argument asks for: True or "attention" (the paper's), "occlusion", names joined by
+    commas or a list; attention is always part of the output."""
+    if isinstance(explain, bool):
+        return ("attention",)
+    names = explain.split(",") if isinstance(explain, str) else explain
+    if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
+        raise ValueError(f"`explain` must be True, a method name or a list of them, got {explain!r}.")
+    names = [n.strip() for n in names if n.strip()]
+    unknown = [n for n in names if n not in METHODS]
+    if unknown or not names:
+        raise ValueError(f"Unknown explanation method(s) {unknown or names!r}; choose from {', '.join(METHODS)}.")
+    return tuple(m for m in METHODS if m in set(names) | {"attention"})
+
+
+@torch.no_grad()
+def kept_turns_outputs(model: Any, model_inputs: dict[str, Any], kept_lists: list[list[int]],
+                       batch_size: int = 16) -> torch.Tensor:
+    """The model's output for one interview (`model_inputs` of shape (1, N, T)) with only the turns of each kept
+    list present, (len(kept_lists),): the severity (regression) or the logits (classification, (K, 2)). The other
+    turns are hidden the way MHIM hides them (`instance_mask`): never encoded, skipped by the BiLSTM and the
+    attention, as if deleted."""
+    count = model_inputs["input_ids"].shape[1]
+    outs = []
+    for start in range(0, len(kept_lists), batch_size):
+        chunk = kept_lists[start : start + batch_size]
+        hidden = torch.ones(len(chunk), count, dtype=torch.long, device=model_inputs["input_ids"].device)
+        for row, kept in enumerate(chunk):
+            hidden[row, list(kept)] = 0
+        inputs = {k: v.expand(len(chunk), *v.shape[1:]) for k, v in model_inputs.items() if torch.is_tensor(v)}
+        out = model(**inputs, instance_mask=hidden)
+        outs.append(out.logits.float() if model.config.num_labels == 2 else out.scores.float().reshape(-1))
+    return torch.cat(outs)
+
+
+def target_scores(outputs: torch.Tensor, target: int | None) -> list[float]:
+    """Severity per output row, or the probability of class `target` (classification logits)."""
+    if outputs.dim() == 1:
+        return outputs.tolist()
+    return outputs.softmax(-1)[:, target].tolist()
+
+
 def _row(interview: Any, where: str) -> dict:
     return {"turns": check_interview(interview, where)}
 
@@ -192,16 +239,19 @@ class DepressionScoringPipeline(Pipeline):
         return super().__call__(checked, **kwargs)
 
     def _sanitize_parameters(self, calibrated: bool | None = None, return_uncalibrated: bool | None = None,
-                             **kwargs):
+                             explain: Any = None, **kwargs):
         if kwargs:
             raise TypeError(f"Unknown argument(s) {sorted(kwargs)}; the depression-scoring pipeline takes "
-                            "`calibrated`, `return_uncalibrated` and transformers' `batch_size`/`num_workers`.")
-        postprocess = {}
+                            "`explain`, `calibrated`, `return_uncalibrated` and transformers' "
+                            "`batch_size`/`num_workers`.")
+        postprocess, forward = {}, {}
+        if explain is not None:
+            forward["explain"] = explanation_methods(explain)
         if calibrated is not None:
             postprocess["calibrated"] = bool(calibrated)
         if return_uncalibrated is not None:
             postprocess["return_uncalibrated"] = bool(return_uncalibrated)
-        return {}, {}, postprocess
+        return {}, forward, postprocess
 
     def preprocess(self, interview: dict[str, Any]) -> dict[str, Any]:
         turns = interview["turns"]
@@ -212,10 +262,37 @@ class DepressionScoringPipeline(Pipeline):
         inputs["turn_mask"] = torch.ones(1, len(turns), dtype=torch.long)
         return {"turns": turns, **inputs}
 
-    def _forward(self, model_inputs: dict[str, Any]) -> dict[str, Any]:
+    def _forward(self, model_inputs: dict[str, Any], explain: tuple[str, ...] = ("attention",)) -> dict[str, Any]:
         turns = model_inputs.pop("turns")
         out = self.model(**model_inputs)
-        return {"scores": out.scores, "attentions": out.attentions, "logits": out.logits, "turns": turns}
+        result = {"scores": out.scores, "attentions": out.attentions, "logits": out.logits, "turns": turns}
+        if "occlusion" in explain:
+            result["occlusion"] = self._occlusion(model_inputs, out)
+        return result
+
+    def _occlusion(self, model_inputs: dict[str, Any], out: Any) -> torch.Tensor:
+        """(B, N): per interview of the batch, the severity (or P(label)) minus the same with the turn left out."""
+        batch, width = model_inputs["input_ids"].shape[:2]
+        turn_mask = model_inputs.get("turn_mask")
+        result = torch.zeros(batch, width)
+        for b in range(batch):
+            count = int(turn_mask[b].sum()) if turn_mask is not None else width
+            if count < 2:  # an interview of one turn has nothing left without it
+                continue
+            inputs = {k: v[b : b + 1, :count] for k, v in model_inputs.items() if torch.is_tensor(v)}
+            target = self._label_index(out.logits[b]) if self.model.config.num_labels == 2 else None
+            every = list(range(count))
+            scores = target_scores(kept_turns_outputs(self.model, inputs, [every] + [every[:i] + every[i + 1:]
+                                                                                    for i in every]), target)
+            result[b, :count] = torch.tensor([scores[0] - s for s in scores[1:]])
+        return result
+
+    def _label_index(self, logits: torch.Tensor) -> int:
+        """The class the pipeline reports for these logits (calibrated, at the saved threshold)."""
+        config = self.model.config
+        probabilities = calibrate_probabilities(logits.float().softmax(-1), getattr(config, "calibration", None))
+        threshold = getattr(config, "decision_threshold", None)
+        return int(float(probabilities[1]) >= threshold) if threshold is not None else int(probabilities.argmax())
 
     def postprocess(self, model_outputs: dict[str, Any], calibrated: bool = True,
                     return_uncalibrated: bool = False) -> dict[str, Any]:
@@ -226,8 +303,7 @@ class DepressionScoringPipeline(Pipeline):
         if config.num_labels == 2:
             raw = model_outputs["logits"][0].float().softmax(-1)
             probabilities = calibrate_probabilities(raw, getattr(config, "calibration", None))
-            threshold = getattr(config, "decision_threshold", None)
-            index = int(float(probabilities[1]) >= threshold) if threshold is not None else int(probabilities.argmax())
+            index = self._label_index(model_outputs["logits"][0])
             result: dict[str, Any] = {"label": config.id2label[index],
                                       "probability": float((probabilities if calibrated else raw)[1])}
             if return_uncalibrated:
@@ -239,12 +315,14 @@ class DepressionScoringPipeline(Pipeline):
                 q = conformal.get("quantile")
                 low, high = getattr(config, "score_range", None) or (-float("inf"), float("inf"))
                 result["interval"] = None if q is None else [max(low, score - float(q)), min(high, score + float(q))]
+        occlusion = model_outputs["occlusion"][0].tolist() if "occlusion" in model_outputs else None
         result["turns"] = [
-            {"index": i, "prompt": t["prompt"], "response": t["response"], "attention": attention[i]}
+            {"index": i, "prompt": t["prompt"], "response": t["response"], "attention": attention[i],
+             **({} if occlusion is None else {"occlusion": occlusion[i]})}
             for i, t in enumerate(turns)
         ]
         return result
 
 
-__all__ = ["DepressionScoringPipeline", "TASK", "calibrate_probabilities", "check_interview", "custom_pipelines",
-           "tokenize_turns"]
+__all__ = ["DepressionScoringPipeline", "METHODS", "TASK", "calibrate_probabilities", "check_interview",
+           "custom_pipelines", "explanation_methods", "kept_turns_outputs", "target_scores", "tokenize_turns"]

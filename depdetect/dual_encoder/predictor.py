@@ -14,7 +14,7 @@ from ..metrics import interview_metrics, prediction_metrics
 from ..schemas import check_interview
 from .data import check_score_and_label
 from .modeling_dual_encoder import DualEncoderForDepressionScoring
-from .pipeline_dual_encoder import DepressionScoringPipeline
+from .pipeline_dual_encoder import DepressionScoringPipeline, kept_turns_outputs, target_scores
 
 
 def load_predictor(folder: str | Path, device: Any = None) -> DepressionScoringPipeline:
@@ -43,11 +43,11 @@ def predict(predictor: DepressionScoringPipeline, records: list[dict], explain: 
     """Severity and its interval (or label and P(depression)) per interview and, with `explain`, the attention per
     turn; `uncalibrated` adds the uncalibrated P(depression) of classification models."""
     outputs = predictor([{"turns": r["turns"]} for r in records], batch_size=len(records),
-                        return_uncalibrated=uncalibrated)
+                        return_uncalibrated=uncalibrated, explain=explain or True)
     for out in outputs:
         turns = out.pop("turns")
         if explain:
-            out["turns"] = [{"index": t["index"], "attention": t["attention"]} for t in turns]
+            out["turns"] = [{k: v for k, v in t.items() if k not in ("prompt", "response")} for t in turns]
     return outputs
 
 
@@ -88,3 +88,40 @@ def evaluation_inputs(outputs: list[dict], records: list[dict], predictor: Depre
             "calibration": config.calibration, "decision_threshold": config.decision_threshold,
             "threshold_rule": config.threshold_rule,
             "documents": documents}
+
+
+def attributions(predictor: DepressionScoringPipeline, records: list[dict], method: str,
+                 batch_size: int = 8) -> list[list[float]]:
+    """One weight per turn per interview by `method` (`attention` or `occlusion`; occlusion of a severity by the
+    size of the change, as faithfulness measures it)."""
+    outputs = predictor([{"turns": r["turns"]} for r in records], batch_size=batch_size, explain=method)
+    size = method == "occlusion" and predictor.model.config.num_labels == 1
+    return [[abs(t[method]) if size else t[method] for t in out["turns"]] for out in outputs]
+
+
+def unit_scorer(predictor: DepressionScoringPipeline, record: dict):
+    """(scorer, absolute): the severity (regression: changes count by size) or P(the label the pipeline gives the
+    whole interview) for kept-turn lists, the other turns hidden from the model (depdetect.faithfulness)."""
+    inputs = predictor.preprocess({"turns": record["turns"]})
+    inputs.pop("turns")
+    model = predictor.model
+    inputs = {k: v.to(model.device) for k, v in inputs.items()}
+    target = None
+    if model.config.num_labels == 2:
+        every = list(range(inputs["input_ids"].shape[1]))
+        target = predictor._label_index(kept_turns_outputs(model, inputs, [every])[0])
+    return (lambda kept_lists: target_scores(kept_turns_outputs(model, inputs, kept_lists), target),
+            model.config.num_labels == 1)
+
+
+def audit(predictor: DepressionScoringPipeline, records: list[dict], outputs: list[dict], words, resamples: int,
+          seed: int) -> dict:
+    """The shortcut audit of interviews (depdetect.audit): the metrics on the responses only (prompts blanked) and
+    on the prompts only (each response reduced to "."), beside the metrics on whole interviews."""
+    out = {"whole_interviews": score_predictions(outputs, records, predictor),
+           "model_reads_prompts": getattr(predictor.model.config, "prompts", "keep") == "keep"}
+    variants = {"responses_only": lambda t: {**t, "prompt": ""}, "prompts_only": lambda t: {**t, "response": "."}}
+    for name, change in variants.items():
+        changed = [{**r, "turns": [change(t) for t in r["turns"]]} for r in records]
+        out[name] = score_predictions(predict(predictor, changed, explain=True), changed, predictor)
+    return out

@@ -46,6 +46,7 @@ from .card import dual_encoder_card
 from .data import InterviewCollator, load_interviews, tokenize_interviews
 from .mhim import HardInstanceMasker, strip_meta
 from .modeling_dual_encoder import DualEncoderForDepressionScoring
+from .pipeline_dual_encoder import DepressionScoringPipeline
 from .simulated import SIMULATED_PREFIX
 from .turn_cache import TurnEncodingCache
 
@@ -223,6 +224,7 @@ def run_phases(data: DatasetDict, tokenizer, args: DualEncoderArguments, output_
                         "train_seconds": state.seconds + encoding, "turn_encoding_seconds": encoding}
     folders = results["folders"] = []
     if save and accelerator.is_main_process:
+        results["donor"].update(explanation_checks(donor, tokenizer, data, args))
         folders.append(
             save_scoring_model(donor, tokenizer, output_dir / "donor", results["donor"], args, "donor (Phase 1)",
                                run_id, plots, describe_data(args, data))
@@ -257,6 +259,7 @@ def run_phases(data: DatasetDict, tokenizer, args: DualEncoderArguments, output_
                                               > results["donor"]["test"]["attention_entropy"])
         results["models"]["receiver"] = receiver
         if save and accelerator.is_main_process:
+            results["receiver"].update(explanation_checks(receiver, tokenizer, data, args))
             folders.append(save_scoring_model(receiver, tokenizer, output_dir / "receiver", results["receiver"], args,
                                               "receiver (Phase 2, MHIM)", run_id, plots, describe_data(args, data)))
     if save:
@@ -264,6 +267,17 @@ def run_phases(data: DatasetDict, tokenizer, args: DualEncoderArguments, output_
     else:
         shutil.rmtree(workdir, ignore_errors=True)
     return results
+
+
+def explanation_checks(model, tokenizer, data: DatasetDict, args: DualEncoderArguments) -> dict:
+    """The faithfulness check and the shortcut audit on the test interviews (depdetect.inference.training_checks),
+    with the calibration, threshold and intervals just fitted."""
+    from ..inference import training_checks
+    from .predictor import check_record
+
+    records = [check_record(row, f"test interview {i}", True) for i, row in enumerate(data["test"])]
+    scorer = DepressionScoringPipeline(model=model.eval(), tokenizer=tokenizer, device=model.device)
+    return training_checks("dual_encoder", scorer, records, args.evaluation, args.training.seed)
 
 
 def describe_data(args: DualEncoderArguments, data: DatasetDict) -> str:

@@ -28,6 +28,10 @@ SPEC = SystemSpec(
     remote_code=True,
     transformers_auto="depdetect.hybrid.auto:register",
     pipeline_task="depression-detection",
+    explanations=("nas", "awvti", "integrated_gradients", "occlusion"),
+    explanation_unit="word",
+    unit_removal="deleted: the word's tokens are taken out of the input ids (a [MASK] or [PAD] in their place is "
+                 "still something the encoder reads); [CLS] and [SEP] stay",
     early="depdetect.hybrid.early:HybridStreams",
     demo_title="Text (Hybrid)",
     shows="the label, P(depression) and the words highlighted by NAS or AWVTI.",

@@ -293,14 +293,18 @@ class HybridForSequenceClassification(HybridPreTrainedModel):
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
+        inputs_embeds: torch.Tensor | None = None,
         **kwargs,
     ) -> SequenceClassifierOutput:
-        if input_ids is None:
-            raise ValueError("`input_ids` is required: tokenize the text with the model's tokenizer first.")
-        if input_ids.dim() != 2:
-            raise ValueError(f"`input_ids` must be (batch, sequence), got shape {tuple(input_ids.shape)}.")
+        if (input_ids is None) == (inputs_embeds is None):
+            raise ValueError("Pass exactly one of `input_ids` (tokenize the text with the model's tokenizer "
+                             "first) and `inputs_embeds`.")
+        shape = input_ids.shape if input_ids is not None else inputs_embeds.shape[:-1]
+        if len(shape) != 2:
+            raise ValueError(f"`input_ids` must be (batch, sequence), got shape {tuple(shape)}.")
         if attention_mask is None:
-            attention_mask = torch.ones_like(input_ids)
+            attention_mask = torch.ones(shape, dtype=torch.long, device=(
+                input_ids if input_ids is not None else inputs_embeds).device)
         mask = attention_mask.bool()
         lengths = mask.sum(dim=1)  # (B,)
         if bool((lengths == 0).any()):
@@ -311,6 +315,7 @@ class HybridForSequenceClassification(HybridPreTrainedModel):
 
         encoded = self.encoder(
             input_ids=input_ids,
+            inputs_embeds=inputs_embeds,
             attention_mask=attention_mask,
             token_type_ids=token_type_ids,
             output_attentions=output_attentions,
@@ -390,6 +395,53 @@ class HybridForSequenceClassification(HybridPreTrainedModel):
             awvti=awvti(out.attentions, attention_mask, special_tokens_mask),
             nas=nas(out.attentions, attention_mask, special_tokens_mask),
         )
+
+    def integrated_gradients(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        special_tokens_mask: torch.Tensor | None = None,
+        target: torch.Tensor | None = None,
+        steps: int = 20,
+    ) -> torch.Tensor:
+        """Integrated Gradients (Sundararajan et al. 2017) of the `target` class's probability per token, (B, T).
+
+        The path runs from a baseline where every real token's input embedding is the [PAD] token's (special
+        tokens and positions stay as they are) to the text, in `steps` midpoint steps; a token's attribution is
+        (embedding - baseline) . mean gradient along the path, summed over the embedding's dimensions. The
+        attributions of a text sum to about P(target | text) - P(target | baseline) (completeness; more steps,
+        closer). Positive: the token raises the class's probability. `target` defaults to the argmax class. 0 at
+        padding and special tokens.
+        """
+        if steps < 1:
+            raise ValueError(f"`steps` must be >= 1, got {steps}.")
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        real = _real_token_mask(attention_mask, special_tokens_mask)  # (B, T)
+        embeddings = self.encoder.get_input_embeddings()
+        pad = self.config.encoder_config.pad_token_id
+        pad = 0 if pad is None else int(pad)
+        alphas = (torch.arange(steps, dtype=torch.float32, device=input_ids.device) + 0.5) / steps  # midpoints
+        out = torch.zeros(input_ids.shape, dtype=torch.float32, device=input_ids.device)
+        with torch.no_grad():
+            if target is None:
+                target = self(input_ids=input_ids, attention_mask=attention_mask,
+                              token_type_ids=token_type_ids).logits.argmax(-1)
+        for b in range(input_ids.shape[0]):
+            with torch.no_grad():
+                text = embeddings(input_ids[b : b + 1])  # (1, T, D)
+                base = torch.where(real[b, :, None], embeddings(torch.full_like(input_ids[b : b + 1], pad)), text)
+            path = (base + alphas[:, None, None] * (text - base)).detach().requires_grad_(True)  # (S, T, D)
+            # cuDNN's RNN has no backward pass in eval mode; the BiLSTM runs on the native kernel here
+            with torch.enable_grad(), torch.backends.cudnn.flags(enabled=False):
+                logits = self(inputs_embeds=path, attention_mask=attention_mask[b : b + 1].expand(steps, -1),
+                              token_type_ids=None if token_type_ids is None else
+                              token_type_ids[b : b + 1].expand(steps, -1)).logits
+                probability = logits.float().softmax(-1)[:, int(target[b])].sum()
+                (gradient,) = torch.autograd.grad(probability, path)
+            out[b] = ((text - base)[0].float() * gradient.float().mean(0)).sum(-1) * real[b]
+        return out
 
 
 HybridForSequenceClassification.register_for_auto_class("AutoModelForSequenceClassification")

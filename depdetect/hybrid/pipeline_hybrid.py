@@ -74,6 +74,75 @@ def check_tokenizer(tokenizer: Any, vocab_size: int | None, where: str) -> None:
                          "model's. Copy the folder again from where it came (or train it again).")
 
 
+#: the explanation methods of the Hybrid: the paper's two (computed together from one pass with attention weights)
+#: and two that read the model's output, not its attention
+METHODS = ("awvti", "nas", "integrated_gradients", "occlusion")
+#: what `explain=True` gives: the paper's explanations
+DEFAULT_METHODS = ("awvti", "nas")
+
+
+def explanation_methods(explain: Any) -> tuple[str, ...]:
+    """The methods an `explain` argument asks for: True (the paper's NAS and AWVTI), False (none), a method name,
+    several joined by commas ("nas,occlusion") or a list of names."""
+    if isinstance(explain, bool):
+        return DEFAULT_METHODS if explain else ()
+    names = explain.split(",") if isinstance(explain, str) else explain
+    if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
+        raise ValueError(f"`explain` must be True, False, a method name or a list of them, got {explain!r}.")
+    names = [n.strip() for n in names if n.strip()]
+    unknown = [n for n in names if n not in METHODS]
+    if unknown or not names:
+        raise ValueError(f"Unknown explanation method(s) {unknown or names!r}; choose from {', '.join(METHODS)} (or "
+                         "explain=True for the paper's NAS and AWVTI, False for none).")
+    chosen = set(names) | (set(DEFAULT_METHODS) if set(names) & set(DEFAULT_METHODS) else set())
+    return tuple(m for m in METHODS if m in chosen)
+
+
+def token_words(text: str, offsets: list, word_ids: list) -> tuple[list[int], list[tuple[int, int]]]:
+    """Per token, the index of the word (`WORD`: word pieces, and the parts of "can't" or "well-being" that the
+    tokenizer splits, merged) it belongs to (-1: a special token), and each word's (start, end) in the text, in
+    text order."""
+    spans = [m.span() for m in WORD.finditer(text)]
+    keys: list[int | None] = []
+    bounds: dict[int, tuple[int, int]] = {}
+    cursor = 0
+    for word_id, (start, end) in zip(word_ids, offsets):
+        if word_id < 0 or end <= start:  # a special token
+            keys.append(None)
+            continue
+        while cursor < len(spans) - 1 and spans[cursor][1] <= start:
+            cursor += 1
+        key = cursor if spans and spans[cursor][0] <= start < spans[cursor][1] else -1 - start
+        low, high = bounds.get(key, (start, end))
+        bounds[key] = (min(low, start), max(high, end))
+        keys.append(key)
+    order = sorted(bounds, key=lambda k: bounds[k][0])
+    index = {k: i for i, k in enumerate(order)}
+    return [-1 if k is None else index[k] for k in keys], [bounds[k] for k in order]
+
+
+@torch.no_grad()
+def kept_words_probabilities(model: Any, input_ids: torch.Tensor, words: list[int], kept_lists: list[list[int]],
+                             target: int, pad_token_id: int | None, batch_size: int = 32) -> list[float]:
+    """P(target) of one text (`input_ids`, (T,), special tokens included) with only the words of each kept list
+    present: the other words' tokens are deleted, not replaced (a [MASK] or [PAD] in their place is still input
+    the encoder reads); special tokens always stay. `words` is `token_words`' index per token."""
+    pad = 0 if pad_token_id is None else int(pad_token_id)
+    ids = input_ids.tolist()
+    out: list[float] = []
+    for start in range(0, len(kept_lists), batch_size):
+        rows = []
+        for kept in kept_lists[start : start + batch_size]:
+            keep = set(kept)
+            rows.append([t for t, w in zip(ids, words) if w < 0 or w in keep])
+        width = max(len(r) for r in rows)
+        batch = torch.tensor([r + [pad] * (width - len(r)) for r in rows], device=input_ids.device)
+        mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows], device=input_ids.device)
+        logits = model(input_ids=batch, attention_mask=mask).logits.float()
+        out += logits.softmax(-1)[:, target].tolist()
+    return out
+
+
 # Copied from depdetect.schemas.check_text
 def check_text(text: object, where: str = "text") -> str:
     """Return `text` if it is a non-empty string, else raise a `ValueError` that says what to fix."""
@@ -146,7 +215,14 @@ class DepressionDetectionPipeline(Pipeline):
     validation by depdetect), and `label` is decided at the threshold saved with it (`config.decision_threshold`,
     chosen on validation by the rule in `config.threshold_rule`; models without one use the argmax).
 
-    Keyword arguments: `explain=False` skips the explanations (fast attention, no `tokens`), `max_length`
+    `explain` chooses the explanation: True (the default: the paper's `nas` and `awvti`), False (none: fast
+    attention, no `tokens`), or a method name, names joined by commas or a list of them, each adding its field to
+    every word: `integrated_gradients` (Integrated Gradients of the label's probability over the input embeddings,
+    20 steps from a [PAD] baseline, summed over the word's pieces: positive raises the label's probability) and
+    `occlusion` (the label's probability minus its probability with the word deleted). Both explain the label
+    the pipeline gives; they cost about 20 and (words + 1) forward passes per text, the paper's one.
+
+    Other keyword arguments: `max_length`
     overrides the truncation length, `calibrated=False` reports the uncalibrated softmax in `probability` and
     `score` (the label is still decided on the calibrated probability, where the threshold was chosen), and
     `return_uncalibrated=True` adds `uncalibrated_probability`.
@@ -164,7 +240,7 @@ class DepressionDetectionPipeline(Pipeline):
             checked = check_text(inputs, "the input")
         return super().__call__(checked, **kwargs)
 
-    def _sanitize_parameters(self, explain: bool | None = None, max_length: int | None = None,
+    def _sanitize_parameters(self, explain: Any = None, max_length: int | None = None,
                              calibrated: bool | None = None, return_uncalibrated: bool | None = None, **kwargs):
         if kwargs:
             raise TypeError(f"Unknown argument(s) {sorted(kwargs)}; the depression-detection pipeline takes "
@@ -183,7 +259,7 @@ class DepressionDetectionPipeline(Pipeline):
                                  f"{max_length!r}.")
             preprocess["max_length"] = int(max_length)
         if explain is not None:
-            forward["explain"] = bool(explain)
+            forward["explain"] = postprocess["explain"] = explanation_methods(explain)
         return preprocess, forward, postprocess
 
     def preprocess(self, text: str, max_length: int | None = None) -> dict[str, Any]:
@@ -204,18 +280,54 @@ class DepressionDetectionPipeline(Pipeline):
         enc["word_ids"] = torch.tensor([word_ids])
         return {"text": read, "truncated": truncated, **enc}
 
-    def _forward(self, model_inputs: dict[str, Any], explain: bool = True) -> dict[str, Any]:
+    def _forward(self, model_inputs: dict[str, Any], explain: tuple[str, ...] = DEFAULT_METHODS) -> dict[str, Any]:
         meta = {k: model_inputs.pop(k) for k in ("text", "truncated", "offset_mapping", "word_ids")}
         special = model_inputs.pop("special_tokens_mask")
-        if explain:
+        result: dict[str, Any] = {}
+        if set(explain) & set(DEFAULT_METHODS):
             out = self.model.explain(special_tokens_mask=special, **model_inputs)
-            result = {"logits": out.logits, "awvti": out.awvti, "nas": out.nas}
+            result.update(logits=out.logits, awvti=out.awvti, nas=out.nas)
         else:
-            result = {"logits": self.model(**model_inputs).logits}
+            result["logits"] = self.model(**model_inputs).logits
+        if {"integrated_gradients", "occlusion"} & set(explain):
+            targets = [self._label_index(row) for row in result["logits"]]
+            if "integrated_gradients" in explain:
+                result["integrated_gradients"] = self.model.integrated_gradients(
+                    special_tokens_mask=special, target=torch.tensor(targets), **model_inputs)
+            if "occlusion" in explain:
+                texts = meta["text"] if isinstance(meta["text"], list) else [meta["text"]]
+                result["occlusion"] = torch.zeros(model_inputs["input_ids"].shape)
+                for b, (text, target) in enumerate(zip(texts, targets)):
+                    real = model_inputs["attention_mask"][b].bool()
+                    result["occlusion"][b, real] = self._occlusion(
+                        model_inputs["input_ids"][b][real], text, meta["offset_mapping"][b][real].tolist(),
+                        meta["word_ids"][b][real].tolist(), target)
         return {**result, **meta, "attention_mask": model_inputs["attention_mask"]}
 
-    def postprocess(self, model_outputs: dict[str, Any], calibrated: bool = True,
-                    return_uncalibrated: bool = False) -> dict[str, Any]:
+    def _label_index(self, logits: torch.Tensor) -> int:
+        """The class the pipeline reports for these logits (calibrated, at the saved threshold)."""
+        config = self.model.config
+        probabilities = calibrate_probabilities(logits.float().softmax(-1), getattr(config, "calibration", None))
+        return decide(probabilities, getattr(config, "decision_threshold", None))
+
+    def _occlusion(self, input_ids: torch.Tensor, text: str, offsets: list, word_ids: list, target: int
+                   ) -> torch.Tensor:
+        """Per token of one unpadded text (T,): P(target) minus P(target) with the token's word deleted, shared
+        evenly among the word's pieces (so the word's sum is its drop)."""
+        words, spans = token_words(text, offsets, word_ids)
+        count = len(spans)
+        every = list(range(count))
+        scores = kept_words_probabilities(self.model, input_ids, words, [every] + [every[:w] + every[w + 1:]
+                                                                                  for w in every],
+                                          target, self.model.config.encoder_config.pad_token_id)
+        pieces = [0] * count
+        for w in words:
+            if w >= 0:
+                pieces[w] += 1
+        return torch.tensor([0.0 if w < 0 else (scores[0] - scores[1 + w]) / pieces[w] for w in words])
+
+    def postprocess(self, model_outputs: dict[str, Any], calibrated: bool = True, return_uncalibrated: bool = False,
+                    explain: tuple[str, ...] = DEFAULT_METHODS) -> dict[str, Any]:
         config = self.model.config
         raw = model_outputs["logits"][0].float().softmax(-1)
         calibrated_probabilities = calibrate_probabilities(raw, getattr(config, "calibration", None))
@@ -229,35 +341,27 @@ class DepressionDetectionPipeline(Pipeline):
         }
         if return_uncalibrated:
             result["uncalibrated_probability"] = float(raw[-1])
-        if "nas" in model_outputs:
-            result["tokens"] = self._words(model_outputs)
+        if explain:
+            result["tokens"] = self._words(model_outputs, explain)
         return result
 
     @staticmethod
-    def _words(outputs: dict[str, Any]) -> list[dict[str, Any]]:
-        """Merge tokens into the words a reader sees (`WORD`: word pieces, and the parts of "can't" or "well-being"
-        that the tokenizer splits): each word's text and the sum of its tokens' scores, in text order."""
+    def _words(outputs: dict[str, Any], explain: tuple[str, ...]) -> list[dict[str, Any]]:
+        """Merge tokens into the words a reader sees (`token_words`): each word's text and, per method asked for,
+        the sum of its tokens' scores, in text order."""
         text = outputs["text"]
         real = outputs["attention_mask"][0].bool()
-        word_ids = outputs["word_ids"][0][real].tolist()
-        offsets = outputs["offset_mapping"][0][real].tolist()
-        awvti, nas = outputs["awvti"][0][real].tolist(), outputs["nas"][0][real].tolist()
-        spans = [m.span() for m in WORD.finditer(text)]
-        words: dict[int, dict[str, Any]] = {}
-        cursor = 0
-        for word_id, (start, end), a, n in zip(word_ids, offsets, awvti, nas):
-            if word_id < 0 or end <= start:  # a special token
-                continue
-            while cursor < len(spans) - 1 and spans[cursor][1] <= start:
-                cursor += 1
-            key = cursor if spans and spans[cursor][0] <= start < spans[cursor][1] else -1 - start
-            word = words.setdefault(key, {"start": start, "end": end, "awvti": 0.0, "nas": 0.0})
-            word["start"], word["end"] = min(word["start"], start), max(word["end"], end)
-            word["awvti"] += a
-            word["nas"] += n
-        return [{"token": text[w["start"]: w["end"]], "awvti": float(w["awvti"]), "nas": float(w["nas"])}
-                for w in sorted(words.values(), key=lambda w: w["start"])]
+        words, spans = token_words(text, outputs["offset_mapping"][0][real].tolist(),
+                                   outputs["word_ids"][0][real].tolist())
+        methods = [m for m in METHODS if m in explain]
+        sums = {m: [0.0] * len(spans) for m in methods}
+        for m in methods:
+            for w, value in zip(words, outputs[m][0][real].tolist()):
+                if w >= 0:
+                    sums[m][w] += value
+        return [{"token": text[start:end], **{m: float(sums[m][i]) for m in methods}}
+                for i, (start, end) in enumerate(spans)]
 
-
-__all__ = ["DepressionDetectionPipeline", "TASK", "WORD", "calibrate_probabilities", "check_text", "check_texts",
-           "check_tokenizer", "custom_pipelines", "cut_text", "decide"]
+__all__ = ["DEFAULT_METHODS", "DepressionDetectionPipeline", "METHODS", "TASK", "WORD", "calibrate_probabilities",
+           "check_text", "check_texts", "check_tokenizer", "custom_pipelines", "cut_text", "decide",
+           "explanation_methods", "kept_words_probabilities", "token_words"]

@@ -6,13 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import torch
 from transformers import AutoTokenizer
 
+from ..audit import label_word_audit
 from ..data import POST_LABELS, normalize_labels
 from ..metrics import prediction_metrics
 from ..schemas import check_text
 from .modeling_hybrid import HybridForSequenceClassification
-from .pipeline_hybrid import DepressionDetectionPipeline
+from .pipeline_hybrid import DepressionDetectionPipeline, kept_words_probabilities, token_words
 
 
 def load_predictor(folder: str | Path, device: Any = None) -> DepressionDetectionPipeline:
@@ -61,3 +63,39 @@ def evaluation_inputs(outputs: list[dict], records: list[dict], predictor) -> di
             "uncalibrated": [o.get("uncalibrated_probability", o["probability"]) for o in outputs],
             "calibration": config.calibration, "decision_threshold": config.decision_threshold,
             "threshold_rule": config.threshold_rule, "documents": [[r["text"]] for r in records]}
+
+
+def attributions(predictor: DepressionDetectionPipeline, records: list[dict], method: str,
+                 batch_size: int = 16) -> list[list[float]]:
+    """One weight per word (the pipeline's `tokens`) per record, by `method` (see `SPEC.explanations`)."""
+    outputs = predictor([r["text"] for r in records], batch_size=batch_size, explain=method)
+    return [[t[method] for t in out["tokens"]] for out in outputs]
+
+
+def unit_scorer(predictor: DepressionDetectionPipeline, record: dict):
+    """(scorer, absolute): P(the label the pipeline gives the whole text) for kept-word lists, the other words'
+    tokens deleted (depdetect.faithfulness); changes count with their sign."""
+    inputs = predictor.preprocess(record["text"])
+    words, _ = token_words(inputs["text"], inputs["offset_mapping"][0].tolist(), inputs["word_ids"][0].tolist())
+    model = predictor.model
+    input_ids = inputs["input_ids"][0].to(model.device)
+    with torch.no_grad():
+        target = predictor._label_index(model(input_ids=input_ids[None]).logits[0])
+    pad = model.config.encoder_config.pad_token_id
+    return (lambda kept_lists: kept_words_probabilities(model, input_ids, words, kept_lists, target, pad)), False
+
+
+def audit(predictor: DepressionDetectionPipeline, records: list[dict], outputs: list[dict], words, resamples: int,
+          seed: int, batch_size: int = 32) -> dict:
+    """The shortcut audit of texts (depdetect.audit): the metrics again with the label words deleted."""
+    config = predictor.model.config
+    if config.num_labels != 2:
+        return {"note": "the audit covers two-class models"}
+
+    def rescore(masked: list[list[str]]) -> list[float]:
+        return [o["probability"] for o in predictor([m[0] for m in masked], batch_size=batch_size, explain=False)]
+
+    threshold = config.decision_threshold if config.decision_threshold is not None else 0.5
+    return {"label_words": label_word_audit([[r["text"]] for r in records], words, rescore,
+                                            [r["label"] for r in records], [o["probability"] for o in outputs],
+                                            resamples, seed, threshold)}

@@ -165,6 +165,16 @@ def card_section(args: HybridArguments, model, metrics: dict) -> dict:
     }
 
 
+def explanation_checks(model, tokenizer, data: DatasetDict, args: HybridArguments) -> dict:
+    """The faithfulness check and the shortcut audit on the test split (depdetect.inference.training_checks)."""
+    from ..inference import training_checks
+
+    test = data["test"]
+    records = [{"text": t, "label": y} for t, y in zip(test["text"], test["label"])]
+    detector = DepressionDetectionPipeline(model=model.eval(), tokenizer=tokenizer, device=model.device)
+    return training_checks("hybrid", detector, records, args.evaluation, args.training.seed)
+
+
 def show_examples(model, tokenizer, data: DatasetDict, count: int) -> None:
     """Print explained test predictions: the first test post of each class, then more in order."""
     if count <= 0:
@@ -226,6 +236,7 @@ def train_hybrid(args: HybridArguments | None = None, *, dataset: DatasetDict | 
     }
     if accelerator.is_main_process:
         model = merge_lora(model)
+        metrics.update(explanation_checks(model, tokenizer, data, args))
         metrics["card"] = card_section(args, model, metrics)
         save_model_folder(model, tokenizer, output_dir, metrics, hybrid_card, "hybrid", extra_files=plots)
         print("\n" + format_report(metrics, f"Test metrics ({len(data['test'])} texts)"))
