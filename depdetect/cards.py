@@ -265,6 +265,91 @@ def trust_section(metrics: dict, unit: str) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _signed(entry: dict) -> str:
+    low, high = entry["interval"]
+    shown = "n/a" if low is None or (isinstance(low, float) and math.isnan(low)) else f"[{low:+.3f}, {high:+.3f}]"
+    return f"{entry['value']:+.3f} {shown}"
+
+
+def _faithfulness_text(faith: dict, spec) -> list[str]:
+    settings = faith.get("settings", {})
+    unit = settings.get("unit", spec.explanation_unit)
+    methods = [m for m in faith if m not in ("random", "settings")]
+    lines = [f"Faithfulness on {settings.get('records', '?')} test {spec.units} (ERASER measures, DeYoung et al. "
+             f"2020): the {unit}s an explanation ranks highest are removed ({settings.get('removal', '')}); "
+             f"*comprehensiveness* is the drop in {settings.get('measured', 'the output')} when the top 10/20/50% of "
+             f"the {unit}s are removed (higher: more faithful), *sufficiency* the drop when only they are kept "
+             f"(lower: more faithful), each averaged over the three shares (AOPC), beside as many {unit}s chosen at "
+             "random. Means with 95% bootstrap intervals:", "",
+             "| method | comprehensiveness | sufficiency | comprehensiveness minus random | seconds per "
+             f"{spec.unit} |", "|---|---|---|---|---|"]
+    costs = settings.get("seconds_per_record", {})
+    for method in methods + ["random"]:
+        row = faith[method]
+        gain = row["aopc_comprehensiveness"].get("vs_random")
+        cost = costs.get(method)
+        lines.append(f"| {method} | {_signed(row['aopc_comprehensiveness'])} | {_signed(row['aopc_sufficiency'])} | "
+                     f"{_signed(gain) if gain else ''} | {'' if cost is None else f'{cost:.3f}'} |")
+    beating = [m for m in methods if faith[m]["aopc_comprehensiveness"]["vs_random"]["interval"][0] > 0]
+    if beating:
+        best = max(beating, key=lambda m: faith[m]["aopc_comprehensiveness"]["vs_random"]["value"])
+        rest = [m for m in methods if m not in beating]
+        lines += ["", f"In plain words: removing what `{best}` points at moves the prediction most, clearly more "
+                      f"than removing random {unit}s; "
+                  + (f"{', '.join(f'`{m}`' for m in rest)} cannot be told apart from random {unit}s here."
+                     if rest else f"every method beats random {unit}s here.")
+                  + f" Read the {unit}s an explanation highlights as where the model's score comes from, not as a "
+                    "clinical reason."]
+    else:
+        lines += ["", f"In plain words: no method's explanation beats random {unit}s here (every interval of the "
+                      f"difference includes 0): treat the highlighted {unit}s as decoration, not as reasons."]
+    return lines
+
+
+def _audit_text(audit: dict, spec) -> list[str]:
+    lines = []
+    words = audit.get("label_words")
+    if words:
+        m = words["metrics"]["auprc"]
+        lines.append(f"- Label words deleted ({words['words_deleted']} words such as depress*, suicid*, r/... and "
+                     f"subreddit names, in {words['units_with_label_words']} test {spec.units}): AUPRC "
+                     f"{m['before']:.3f} -> {m['after']:.3f}, change {_signed(m['change'])}. A large drop means the "
+                     "score leans on words that name the label or the forum.")
+    if "prompts_only" in audit:
+        key = "rmse" if "rmse" in audit["prompts_only"] else "auprc"
+        lines.append(f"- {key.upper()} on whole interviews {_fmt(audit['whole_interviews'].get(key))}, on the "
+                     f"responses only {_fmt(audit['responses_only'].get(key))}, on the prompts only "
+                     f"{_fmt(audit['prompts_only'].get(key))}. A model that does about as well on the prompts alone "
+                     "reads the interviewer, not the participant.")
+    shape = audit.get("history_shape")
+    if shape and "auroc" in shape:
+        lines.append(f"- The history's shape alone (number of posts, mean length, posting rate; cross-fitted logistic "
+                     f"regression) reaches AUROC {_signed(shape['auroc'])}: what this cohort gives away without a "
+                     "word being read.")
+    return ["", "Shortcut audit on the test split:", ""] + lines if lines else []
+
+
+def explanations_section(metrics: dict, kind: str) -> str:
+    """The card's "Explanations" section: the methods, their faithfulness against random units and the shortcut
+    audit, from metrics.json, with a plain sentence on what they mean."""
+    spec = get_system(kind)
+    if not spec.explanations:
+        return ""
+    methods = ", ".join(f"`{m}`" for m in spec.explanations)
+    lines = ["## Explanations", "", f"Methods: {methods} (the first is the paper's and the default; choose with "
+             "`explain=...` in the pipeline or `depdetect predict --explain METHOD`).", ""]
+    faith = metrics.get("faithfulness")
+    if faith:
+        lines += _faithfulness_text(faith, spec)
+    else:
+        lines.append("Faithfulness was not measured for this folder" + (f" ({metrics['faithfulness_skipped']})"
+                     if metrics.get("faithfulness_skipped") else "") + ": run `depdetect evaluate MODEL DATA "
+                     "--faithfulness --audit`.")
+    if metrics.get("audit"):
+        lines += _audit_text(metrics["audit"], spec)
+    return "\n".join(lines).rstrip() + "\n"
+
+
 def common_fields(kind: str, metrics: dict, repo_or_path: str, revision: str | None, numbers: dict) -> dict:
     """The fields every system's card template uses (paper, results, trust section, data, versions)."""
     from . import __version__
@@ -283,6 +368,7 @@ def common_fields(kind: str, metrics: dict, repo_or_path: str, revision: str | N
         "has_metrics": bool(metrics),
         "results_table": results_table(metrics, numbers, unit),
         "trust_section": trust_section(metrics, unit),
+        "explanations_section": explanations_section(metrics, kind),
         "data_description": card.get("data_description", "Not recorded."),
         "training_description": card.get("training_description", "Not recorded."),
         "depdetect_version": versions.get("depdetect", __version__),

@@ -39,6 +39,12 @@ def test_main_writes_a_hub_ready_folder_whose_model_reproduces_the_test_metrics(
     card = (out / "README.md").read_text()
     assert "Not a diagnostic tool" in card and "## Intended use" in card and "## Limitations" in card
     assert f"| f1 | {saved['test']['f1']:.4f} |" in card
+    # the explanations are checked on the test split and the card reports it (issue 24)
+    faith = saved["faithfulness"]
+    assert set(faith) == {"nas", "awvti", "integrated_gradients", "occlusion", "random", "settings"}
+    assert faith["settings"]["records"] == 8 and saved["explanation_checks_seconds"] > 0
+    assert saved["audit"]["label_words"]["metrics"]["auprc"]["before"] == pytest.approx(saved["test"]["auprc"])
+    assert "## Explanations" in card and "| integrated_gradients |" in card and "Label words deleted" in card
 
     # the saved folder is the best epoch's model: reloading it gives the recorded test metrics
     assert saved["test"] == pytest.approx(metrics["test"])

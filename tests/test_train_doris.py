@@ -36,6 +36,8 @@ def test_train_doris_on_the_simulated_cohort_writes_a_complete_folder(tiny_sente
     assert "without PH" in card
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["test"]["f1"] == pytest.approx(metrics["test"]["f1"])
+    assert set(saved["faithfulness"]) == {"evidence", "occlusion", "random", "settings"}
+    assert "auroc" in saved["audit"]["history_shape"] and "history's shape alone" in card
     assert list((tmp_path / "doris-cache").glob("embeddings-*/embeddings.rank0.f32"))
     captured = capsys.readouterr()
     assert f"Saved the Hub-ready model folder to {out}" in captured.out

@@ -34,6 +34,8 @@ def test_mhim_trains_donor_then_receiver_and_saves_both(tiny_encoder_dir, esconv
         )  # ESConv: no labels
         assert "Not a diagnostic tool" in (folder / "README.md").read_text()
         assert config_custom_pipeline(folder) == "depression-scoring"
+        assert set(saved["faithfulness"]) == {"attention", "occlusion", "random", "settings"}
+        assert {"whole_interviews", "responses_only", "prompts_only"} <= set(saved["audit"])
     assert not (out / "checkpoints").exists()
     assert results["receiver_entropy_higher"] == (
         results["receiver"]["test"]["attention_entropy"] > results["donor"]["test"]["attention_entropy"]
@@ -56,9 +58,13 @@ def config_custom_pipeline(folder: Path) -> str:
 
 def test_ema_teacher_and_fresh_receiver_run(tiny_encoder_dir, esconv_jsonl, tmp_path):
     results = main(dual_args(tiny_encoder_dir, esconv_jsonl, tmp_path / "ema", "--mhim", "--teacher", "ema",
-                             "--receiver_init", "fresh", "--num_epochs", "1")).metrics
+                             "--receiver_init", "fresh", "--num_epochs", "1", "--no_faithfulness",
+                             "--no_audit")).metrics
     donor, receiver = results["donor"]["test"], results["receiver"]["test"]
     assert receiver["rmse"] > 0 and receiver["rmse"] != donor["rmse"]  # a separately initialised, trained model
+    assert not {"faithfulness", "audit"} & set(results["receiver"])  # skipped when asked
+    card = (tmp_path / "ema" / "receiver" / "README.md").read_text()
+    assert "Faithfulness was not measured for this folder" in card
 
 
 def test_folds_report_mean_and_std_over_folds(tiny_encoder_dir, esconv_jsonl, tmp_path):
