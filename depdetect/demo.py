@@ -101,7 +101,7 @@ class Tab:
     def kind(self) -> str:
         return self.spec.name
 
-    def run(self, record: Any, where: str) -> tuple[dict, dict]:
+    def run(self, record: Any, where: str, explain: bool | str = True) -> tuple[dict, dict]:
         """(checked record, explained prediction). Bad input: a gr.Error with the pipeline's message, shown in the
         page only (never printed to the server's terminal or log: it may quote what was typed). Any other failure:
         a general message in the page, and only the error's type and place in the log (its message may quote the
@@ -109,7 +109,7 @@ class Tab:
         gr = gradio()
         try:
             checked = self.system.check_record(record, where, False)
-            return checked, self.system.predict(self.predictor, [checked], explain=True)[0]
+            return checked, self.system.predict(self.predictor, [checked], explain=explain)[0]
         except ValueError as err:
             raise gr.Error(str(err), print_exception=False) from None
         except Exception as err:  # noqa: BLE001 (the page says something went wrong; the log gets no input text)

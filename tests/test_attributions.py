@@ -294,3 +294,41 @@ def test_history_shape_features_count_posts_length_and_rate():
     users = [{"posts": [{"text": "a b", "timestamp": "2024-01-01"}, {"text": "c d e f", "timestamp": "2024-01-05"}]},
              {"posts": [{"text": "x", "timestamp": None}]}]
     np.testing.assert_allclose(history_shape_features(users), [[np.log(2), 3.0, 0.5], [0.0, 1.0, 0.0]])
+
+
+# -- the report and the demo show a second method and the evidence's similarity ------------------------------------
+
+
+def test_the_report_shows_a_second_method_and_dorises_similarities(models, cohort, tmp_path):
+    from depdetect import DorisPipeline
+    from depdetect.doris.views import html_section as doris_section
+    from depdetect.report_html import render_report
+
+    source = write_jsonl(tmp_path / "texts.jsonl", [{"text": t} for t in TEXTS])
+    main(["predict", str(models["hybrid"]), source, "-o", str(tmp_path / "out.jsonl"), "--explain",
+          "nas,integrated_gradients", "--html", str(tmp_path / "report.html")])
+    page = (tmp_path / "report.html").read_text()
+    assert "Words shaded by NAS" in page and "Words shaded by Integrated Gradients" in page
+    rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    alone = render_report("hybrid", rows[:1], [{"text": TEXTS[0]}])
+    assert alone.count('title="Integrated Gradients ') == len(rows[0]["tokens"])
+    doris = DorisPipeline.from_pretrained(models["doris"])
+    user = next(u for u in cohort["test"].to_list() if doris.explain(u)["symptoms"])
+    section = doris_section(doris.explain(user), user)
+    assert "(similarity 0." in section and "Chosen by similarity, not by a clinical judgement" in section
+
+
+def test_the_demo_asks_the_pipeline_for_the_method_chosen():
+    from depdetect.hybrid.views import explain_text
+
+    class Tab:
+        def run(self, text, where, explain=True):
+            self.explain = explain
+            return {"text": text}, {"label": "depression", "probability": 0.9,
+                                    "tokens": [{"token": "a", explain: 0.5}, {"token": "b", explain: -1.0}]}
+
+    tab = Tab()
+    label, probability, words = explain_text(tab, "a b", "Occlusion")
+    assert tab.explain == "occlusion" and words == [("a", 0.5), ("b", -1.0)] and probability == "0.9000"
+    explain_text(tab, "a b", "Integrated Gradients")
+    assert tab.explain == "integrated_gradients"

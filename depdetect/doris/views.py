@@ -74,15 +74,26 @@ def html_section(row: dict, record: dict | None = None) -> str:
         items = []
         for s in symptoms:
             posts = "".join(f"<blockquote>{esc((p.get('timestamp') or 'time unknown')[:10])}: {esc(p.get('text'))}"
-                            "</blockquote>" for p in s.get("posts", []))
+                            + (f' <span class="muted">(similarity {float(p["similarity"]):.2f})</span>'
+                               if p.get("similarity") is not None else "")
+                            + "</blockquote>" for p in s.get("posts", []))
             items.append(f"<li><strong>{esc(s.get('name'))}</strong> ({_posts(len(s.get('posts', [])))}){posts}</li>")
-        out.append("<h3>Symptoms found, with their evidence posts</h3><ul>" + "".join(items) + "</ul>")
+        chosen = row.get("evidence_chosen_by")
+        out.append("<h3>Symptoms found, with their evidence posts</h3>"
+                   + (f'<p class="muted">{esc(chosen)}</p>' if chosen else "") + "<ul>" + "".join(items) + "</ul>")
     else:
         out.append('<p class="muted">No symptom was found in the annotated posts.</p>')
     out.append("<h3>Mood course</h3>" + mood_timeline(row.get("mood_posts") or [])
                + f"<p>{esc(row.get('mood_course'))}</p>")
     if row.get("explanation"):
         out.append(f"<h3>Explanation</h3><p>{esc(row['explanation'])}</p>")
+    if row.get("posts") and record:  # predict --explain occlusion: the posts whose removal moves P(label) most
+        given = record.get("posts") or []
+        top = sorted(row["posts"], key=lambda p: -abs(float(p["occlusion"])))[:5]
+        cells = "".join(f"<tr><td>{esc(p['index'])}</td><td>{esc(given[p['index']].get('text'))}</td>"
+                        f"<td>{float(p['occlusion']):+.3f}</td></tr>" for p in top if p["index"] < len(given))
+        out.append("<h3>Posts the decision depends on most (occlusion)</h3><p class=\"muted\">P(label) minus P(label) "
+                   "without the post.</p><table><tr><th>#</th><th>post</th><th>change</th></tr>" + cells + "</table>")
     return "".join(out)
 
 

@@ -23,16 +23,20 @@ def html_section(row: dict, record: dict | None = None) -> str:
     if not turns:
         return '<p class="muted">No turns.</p>'
     top = max(float(t.get("attention") or 0.0) for t in turns)
+    occluded = "occlusion" in turns[0]
     rows = []
     for t in turns:
         weight = float(t.get("attention") or 0.0)
         width = 0.0 if top <= 0 else 100.0 * weight / top
+        extra = f"<td>{number(float(t['occlusion']))}</td>" if occluded else ""
         rows.append(f'<tr style="{shade(weight, top * 2.5)}"><td>{esc(t.get("index"))}</td><td>{esc(t.get("prompt"))}'
                     f'</td><td>{esc(t.get("response"))}</td><td>{number(weight)}<div class="bar" '
-                    f'style="width:{width:.1f}%"></div></td></tr>')
-    return ('<p class="muted">Turns shaded by the attention the model gave them (it sums to 1 over the turns).</p>'
-            "<table><tr><th>#</th><th>prompt</th><th>response</th><th>attention</th></tr>" + "".join(rows)
-            + "</table>")
+                    f'style="width:{width:.1f}%"></div></td>{extra}</tr>')
+    note = (" Occlusion: the score minus the score without that turn (what the prediction depends on)."
+            if occluded else "")
+    return (f'<p class="muted">Turns shaded by the attention the model gave them (it sums to 1 over the turns).{note}'
+            "</p><table><tr><th>#</th><th>prompt</th><th>response</th><th>attention</th>"
+            + ("<th>occlusion</th>" if occluded else "") + "</tr>" + "".join(rows) + "</table>")
 
 
 def score_interview(tab, table):
@@ -72,6 +76,8 @@ def pipeline_record(record) -> dict:
     return record
 
 
-def pipeline_predict(pipeline, records: list[dict], explain: bool = True) -> list[dict]:
+def pipeline_predict(pipeline, records: list[dict], explain: bool | str = True) -> list[dict]:
     """The published pipeline, one call per interview (its message then speaks of "the interview")."""
+    if isinstance(explain, str):
+        return [pipeline({"turns": r["turns"]}, explain=explain) for r in records]
     return [pipeline({"turns": r["turns"]}) for r in records]
