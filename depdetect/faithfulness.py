@@ -170,10 +170,14 @@ def measure_faithfulness(spec, system, predictor, records: Sequence[dict], sampl
     rng = np.random.default_rng(seed)
     picked = [records[i] for i in sorted(rng.choice(len(records), min(samples, len(records)), replace=False))]
     weights, seconds = {}, {}
-    for method in methods:
-        started = perf_counter()
-        weights[method] = system.attributions(predictor, picked, method)
-        seconds[method] = (perf_counter() - started) / len(picked)
+    with tqdm(total=len(methods) * len(picked), desc="explaining", unit=spec.unit, leave=False,
+              disable=not progress) as bar:
+        for method in methods:
+            started, weights[method] = perf_counter(), []
+            for start in range(0, len(picked), 16):  # in chunks, so that the bar moves
+                weights[method] += system.attributions(predictor, picked[start : start + 16], method)
+                bar.update(len(picked[start : start + 16]))
+            seconds[method] = (perf_counter() - started) / len(picked)
     per_record, skipped, started = [], 0, perf_counter()
     for i, record in enumerate(tqdm(picked, desc="faithfulness", unit=spec.unit, leave=False, disable=not progress)):
         importances = {m: weights[m][i] for m in methods}

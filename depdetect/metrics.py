@@ -28,7 +28,7 @@ EVALUATE_METRICS_DIR = Path(__file__).parent / "evaluate_metrics"
 @functools.cache
 def load_metric(name: str):
     """One of depdetect's evaluate modules (auprc, rmse_mae, attention_entropy, recall_at_k, calibration,
-    conformal_coverage, erde, f_latency), from its folder."""
+    conformal_coverage, erde, f_latency, eraser_faithfulness), from its folder."""
     import evaluate
 
     folder = EVALUATE_METRICS_DIR / name

@@ -33,6 +33,10 @@ CASES = {
                    "median_posts": 20},
                   {"f_latency": 2 / 3 * (1 - (-1 + 2 / (1 + np.exp(-np.log(3) / 19 * 10))) / 2), "latency_tp": 6.0,
                    "p": np.log(3) / 19}),
+    # the documented example: drops 0.7/0.8 and 0.1/0.3 per k (removed), 0/-0.1 and 0.2/0 (kept)
+    "eraser_faithfulness": ({"predictions": [0.9, 0.8], "removed": [[0.2, 0.1], [0.7, 0.5]],
+                             "kept": [[0.9, 0.9], [0.6, 0.8]]},
+                            {"aopc_comprehensiveness": 0.475, "aopc_sufficiency": 0.05}),
     "recall_at_k": (
         {"predictions": [[0.7, 0.2, 0.1], [0.1, 0.2, 0.7]], "references": [[1, 0, 1], [-1, 0, 1]], "k": [0.5]},
         {"recall@50%": 0.5, "interviews_scored": 1, "interviews_skipped": 1},
@@ -83,3 +87,25 @@ def test_bad_inputs_are_refused_by_the_modules():
         load_metric("auprc").compute(predictions=[0.1, 0.2], references=[0, 2])
     with pytest.raises(ValueError, match="fraction in"):
         load_metric("recall_at_k").compute(predictions=[[0.5, 0.5]], references=[[1, 0]], k=[1.5])
+
+
+def test_the_eraser_module_agrees_with_depdetects_faithfulness_functions():
+    from depdetect.faithfulness import FRACTIONS, one_at_a_time, record_faithfulness, top_units
+
+    rng = np.random.default_rng(1)
+    weights = [rng.exponential(size=9) for _ in range(5)]
+    importances = [rng.random(9) for _ in range(5)]
+    full, removed, kept, ours = [], [], [], []
+    for w, importance in zip(weights, importances):
+        def score(units, w=w):
+            return float(np.tanh(sum(w[i] for i in units)))
+
+        full.append(score(range(9)))
+        tops = [top_units(importance, k) for k in FRACTIONS]
+        removed.append([score([i for i in range(9) if i not in top]) for top in tops])
+        kept.append([score(top) for top in tops])
+        ours.append(record_faithfulness(one_at_a_time(score), {"m": importance})["m"])
+    result = load_metric("eraser_faithfulness").compute(predictions=full, removed=removed, kept=kept)
+    assert result["aopc_comprehensiveness"] == pytest.approx(np.mean([r["aopc_comprehensiveness"] for r in ours]))
+    assert result["sufficiency"] == pytest.approx([np.mean([r[f"sufficiency@{k:g}"] for r in ours])
+                                                   for k in FRACTIONS])
