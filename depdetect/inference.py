@@ -75,6 +75,8 @@ def check_explain(spec: SystemSpec, explain: bool | str) -> bool | str:
     any work."""
     if isinstance(explain, bool):
         return explain
+    if not spec.explanations:
+        raise ValueError(f"--explain {explain!r}: the {spec.name} system has no explanation methods to choose from.")
     names = [n.strip() for n in str(explain).split(",") if n.strip()]
     unknown = [n for n in names if n not in spec.explanations]
     if unknown or not names:
@@ -204,6 +206,7 @@ def evaluate_file(model: str, data: str, output: str | None = "evaluation.json",
     words = read_audit_words(audit_words) if audit else None
     rows, source = evaluation_rows(data, split, encoding)  # before the model: a missing or bad file is said at once
     spec, folder, system = load_system(model, revision)
+    check_explanation_checks(spec, system, faithfulness, audit)
     check_outputs({"-o": output, "--plots_dir": plots_folder(output, plots_dir) if plots else None},
                   {"the data": data}, {"the model folder": folder})
     records = checked_records(rows, system, True, skip_bad, source, text_column=text_column)
@@ -243,10 +246,18 @@ def evaluate_file(model: str, data: str, output: str | None = "evaluation.json",
     return result
 
 
+def check_explanation_checks(spec: SystemSpec, system, faithfulness: bool, audit: bool) -> None:
+    """Refuse --faithfulness / --audit for a system that has no explanations or audit, before any work."""
+    for asked, needs, what in ((faithfulness, "unit_scorer", "--faithfulness"), (audit, "audit", "--audit")):
+        if asked and (not spec.explanations or not hasattr(system, needs)):
+            raise ValueError(f"{what}: the {spec.name} system has no explanation methods or audit to check.")
+
+
 def explanation_checks(spec: SystemSpec, system, predictor, records: list[dict], outputs: list[dict],
                        faithfulness: bool, samples: int, words: tuple[str, ...] | None, resamples: int, seed: int
                        ) -> dict:
     """{"faithfulness": ..., "audit": ...} as asked for (each printed as it is done); empty when neither is."""
+    check_explanation_checks(spec, system, faithfulness, words is not None)
     out = {}
     if faithfulness:
         out["faithfulness"] = measure_faithfulness(spec, system, predictor, records, samples, seed,

@@ -40,6 +40,10 @@ def test_every_part_a_spec_names_loads_and_the_predictor_has_the_protocol(spec):
     assert callable(spec.load("views").html_section) and callable(spec.load("views").demo_tab)
     assert spec.early is None or callable(spec.load("early"))
     assert systems.get(spec.cli_name) is spec and spec.units == spec.unit + "s"
+    if spec.explanations:  # what --faithfulness, --audit and --explain need
+        for name in ("attributions", "unit_scorer", "audit"):
+            assert callable(getattr(predictor, name)), f"{spec.predictor} lacks {name}"
+        assert spec.explanation_unit and spec.unit_removal
 
 
 def test_no_shared_module_branches_on_a_systems_name():
@@ -147,6 +151,19 @@ def test_the_toy_has_no_early_risk_detection_and_says_which_systems_do(toy, tmp_
     users.write_text(json.dumps({"user_id": "u", "posts": ["a post"], "label": 1}) + "\n")
     with pytest.raises(SystemExit):
         main(["predict", str(tmp_path / "toy"), str(users), "--early"])
+
+
+def test_a_system_without_explanations_says_so_when_asked_to_check_them(toy, tmp_path, capsys):
+    data = write_posts(tmp_path / "posts.csv")
+    main(["train", "toy-lengths", "--train_file", str(data), "--output_dir", str(tmp_path / "toy")])
+    for extra in (["--faithfulness"], ["--audit"]):
+        with pytest.raises(SystemExit):
+            main(["evaluate", str(tmp_path / "toy"), str(data), "-o", str(tmp_path / "e.json"), *extra])
+        assert "has no explanation methods" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["predict", str(tmp_path / "toy"), str(data), "--explain", "nas"])
+    assert "has no explanation methods to choose from" in capsys.readouterr().err
+    assert "## Explanations" not in (tmp_path / "toy" / "README.md").read_text()
 
 
 def test_the_folder_of_an_unfinished_run_says_so_and_how_to_resume(tmp_path):
