@@ -177,12 +177,12 @@ def fit_doris(args: DorisArguments | None = None, *, dataset=None) -> TrainResul
     }
     output_dir = Path(args.run.output_dir)
     if state.is_main_process:
+        print(format_report(metrics, f"Test metrics ({len(data['test'])} users)"))
         metrics.update(explanation_checks(pipeline, data, args))
         metrics["card"] = card_section(args, pipeline, sum(metrics["num_users"].values()))
         local_encoder = args.run.encoder not in (None, MINILM_HUB_ID) and Path(args.run.encoder).is_dir()
         pipeline.save_pretrained(output_dir, metrics=metrics, include_embedder=local_encoder, extra_files=plots,
                                  card=lambda config, m: doris_card(config, m, repo_or_path=str(output_dir)))
-        print(format_report(metrics, f"Test metrics ({len(data['test'])} users)"))
         print("Annotation: " + json.dumps(json_safe(metrics["annotation"])))
         unreadable = sum(stats.get(k, 0) for k in ("unparseable_answers", "unparseable_summaries",
                                                     "unparseable_explanations"))

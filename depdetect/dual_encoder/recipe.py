@@ -224,10 +224,9 @@ def run_phases(data: DatasetDict, tokenizer, args: DualEncoderArguments, output_
                         "train_seconds": state.seconds + encoding, "turn_encoding_seconds": encoding}
     folders = results["folders"] = []
     if save and accelerator.is_main_process:
-        results["donor"].update(explanation_checks(donor, tokenizer, data, args))
         folders.append(
             save_scoring_model(donor, tokenizer, output_dir / "donor", results["donor"], args, "donor (Phase 1)",
-                               run_id, plots, describe_data(args, data))
+                               run_id, plots, describe_data(args, data), data)
         )
     results["models"] = {"donor": donor}
     if t.mhim:
@@ -259,9 +258,9 @@ def run_phases(data: DatasetDict, tokenizer, args: DualEncoderArguments, output_
                                               > results["donor"]["test"]["attention_entropy"])
         results["models"]["receiver"] = receiver
         if save and accelerator.is_main_process:
-            results["receiver"].update(explanation_checks(receiver, tokenizer, data, args))
             folders.append(save_scoring_model(receiver, tokenizer, output_dir / "receiver", results["receiver"], args,
-                                              "receiver (Phase 2, MHIM)", run_id, plots, describe_data(args, data)))
+                                              "receiver (Phase 2, MHIM)", run_id, plots, describe_data(args, data),
+                                              data))
     if save:
         remove_checkpoints(accelerator, t)
     else:
@@ -292,7 +291,10 @@ def describe_data(args: DualEncoderArguments, data: DatasetDict) -> str:
 
 
 def save_scoring_model(model, tokenizer, folder: Path, metrics: dict, args: DualEncoderArguments, role: str,
-                       run_id: str | None = None, plots: dict | None = None, data_description: str = "") -> Path:
+                       run_id: str | None = None, plots: dict | None = None, data_description: str = "",
+                       data: DatasetDict | None = None) -> Path:
+    """Save one phase's Hub-ready folder and print its test report; with `data`, the explanation checks on its test
+    split are run after the report and added to `metrics` (and so to metrics.json and the card)."""
     prefix = MINILM_HUB_ID if args.model.encoder is None else public_name(args.model.encoder)
     sentence = prefix
     if args.model.sentence_encoder not in (None, args.model.encoder):
@@ -309,8 +311,12 @@ def save_scoring_model(model, tokenizer, folder: Path, metrics: dict, args: Dual
         "dataset_type": "custom",
         "versions": saved_versions(),
     }
-    save_model_folder(model, tokenizer, folder, payload, dual_encoder_card, "dual_encoder", extra_files=plots)
     print("\n" + format_report(payload, f"{role}: test metrics"))
+    if data is not None:
+        checks = explanation_checks(model, tokenizer, data, args)
+        metrics.update(checks)
+        payload.update(checks)
+    save_model_folder(model, tokenizer, folder, payload, dual_encoder_card, "dual_encoder", extra_files=plots)
     return folder
 
 

@@ -188,13 +188,14 @@ def show_examples(model, tokenizer, data: DatasetDict, count: int) -> None:
     detector = DepressionDetectionPipeline(model=model, tokenizer=tokenizer, device="cpu")
     for i in order[:count]:
         text, label = test[i]["text"], names[test[i]["label"]]
-        result = detector(text)
-        top = sorted(result["tokens"], key=lambda t: -t["nas"])[:8]
+        result = detector(text, explain="nas,integrated_gradients")
         excerpt = textwrap.shorten(" ".join(text.split()), width=300, placeholder=" ...")
         print(f"\n--- test post {i}: true {label}, predicted {result['label']} "
               f"(P(depression)={result['probability']:.3f})")
         print(textwrap.fill(excerpt, width=100, initial_indent="    ", subsequent_indent="    "))
-        print("    words by NAS: " + ", ".join(f"{t['token']} {t['nas']:.3f}" for t in top))
+        for key, name in (("nas", "NAS"), ("integrated_gradients", "Integrated Gradients")):
+            top = sorted(result["tokens"], key=lambda t, key=key: -t[key])[:8]
+            print(f"    words by {name}: " + ", ".join(f"{t['token']} {t[key]:.3f}" for t in top))
 
 
 def train_hybrid(args: HybridArguments | None = None, *, dataset: DatasetDict | None = None,
@@ -236,10 +237,10 @@ def train_hybrid(args: HybridArguments | None = None, *, dataset: DatasetDict | 
     }
     if accelerator.is_main_process:
         model = merge_lora(model)
+        print("\n" + format_report(metrics, f"Test metrics ({len(data['test'])} texts)"))
         metrics.update(explanation_checks(model, tokenizer, data, args))
         metrics["card"] = card_section(args, model, metrics)
         save_model_folder(model, tokenizer, output_dir, metrics, hybrid_card, "hybrid", extra_files=plots)
-        print("\n" + format_report(metrics, f"Test metrics ({len(data['test'])} texts)"))
         show_examples(model, tokenizer, data, t.show_examples)
     remove_checkpoints(accelerator, t)
     say_saved([output_dir], accelerator.is_main_process)
