@@ -90,9 +90,12 @@ def record_faithfulness(score: Callable[[list[list[int]]], Sequence[float]], imp
             for name, kept in zip(MEASURES, _kept_sets(chosen, count)):
                 plan.append(("random", name, fraction, draw))
                 subsets.append(kept)
-    values = [float(v) for v in score(subsets)]
-    if len(values) != len(subsets):
-        raise ValueError(f"The scorer returned {len(values)} numbers for {len(subsets)} versions of the record.")
+    unique = list(dict.fromkeys(tuple(kept) for kept in subsets))  # methods that agree share their versions
+    scored = [float(v) for v in score([list(kept) for kept in unique])]
+    if len(scored) != len(unique):
+        raise ValueError(f"The scorer returned {len(scored)} numbers for {len(unique)} versions of the record.")
+    lookup = dict(zip(unique, scored))
+    values = [lookup[tuple(kept)] for kept in subsets]
     full = values[0]
     sums: dict[str, dict[str, list[float]]] = {}
     for (side, name, fraction, _), value in zip(plan, values[1:]):

@@ -85,3 +85,14 @@ def test_the_summary_gives_means_with_intervals_and_the_paired_difference_from_r
     assert "vs_random" not in summary["random"]["aopc_comprehensiveness"]
     with pytest.raises(ValueError, match="No records"):
         summarize_faithfulness([])
+
+
+def test_versions_two_methods_agree_on_are_scored_once():
+    calls = []
+
+    def score(subsets):
+        calls.extend(tuple(kept) for kept in subsets)
+        return [float(len(kept)) for kept in subsets]
+
+    record_faithfulness(score, {"a": [3, 2, 1, 0], "b": [30, 20, 10, 0]}, random_draws=1)
+    assert len(calls) == len(set(calls))  # no version of the record is scored twice
