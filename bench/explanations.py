@@ -10,7 +10,8 @@ size of the severity change, depdetect.faithfulness), and the Recall@10/30/50% o
 labels, beside chance and the untrained ranking by similarity to DORIS's symptom templates.
 
 `users`: a saved DORIS folder and the test users of the simulated cohort it was trained on (`depdetect train doris`
-defaults: 1,000 users, seed 42): the faithfulness of the cited evidence against leave-one-post-out occlusion, the
+defaults: 1,000 users, seed 42): the faithfulness of the cited evidence against leave-one-post-out occlusion (on a
+sample of the test users, and on all those DORIS flags as depressed, whose decision the symptoms explain), the
 similarity of the cited evidence posts to their symptom's description, how many stay cited at stricter per-symptom
 cut-offs (the training posts' 98th and 99th percentiles instead of the 95th), and what the offline annotator cites
 for the two posts issue 24 quoted ("Started a new job today, nervous but excited", "Skipped dinner again, not
@@ -100,6 +101,11 @@ def users(args) -> dict:
     summary = measure_faithfulness(spec, spec.load("predictor"), predictor, records, args.samples)
     print(faithfulness_table(summary, "DORIS on the SIMULATED cohort's test users"))
     outputs = predictor.explain_batch(records)
+    flagged = [r for r, out in zip(records, outputs) if out["label"] == predictor.config.label_names[1]]
+    on_flagged = measure_faithfulness(spec, spec.load("predictor"), predictor, flagged, len(flagged)) if len(
+        flagged) > 1 else None
+    if on_flagged:
+        print(faithfulness_table(on_flagged, f"... on the {len(flagged)} test users DORIS flags as depressed"))
     cited = _cited(outputs)
     codes = [s["code"] for s in predictor.config.symptoms]
     train_texts = [p["text"] for u in data["train"] for p in u["posts"]]
@@ -122,7 +128,8 @@ def users(args) -> dict:
     quoted = [(s["name"], p["text"], p["similarity"]) for s in example["symptoms"] for p in s["posts"]]
     for name, text, similarity in quoted:
         print(f"made-up user: {name} <- {text!r} (similarity {similarity:.3f})")
-    return {"faithfulness": summary, "citations": len(cited), "cited_at_percentile": stricter,
+    return {"faithfulness": summary, "faithfulness_flagged": on_flagged, "citations": len(cited),
+            "cited_at_percentile": stricter,
             "similarity": {"min": float(similarities.min()), "median": float(np.median(similarities)),
                            "max": float(similarities.max())}, "made_up_user": quoted}
 

@@ -303,6 +303,11 @@ def _faithfulness_text(faith: dict, spec) -> list[str]:
     else:
         lines += ["", f"In plain words: no method's explanation beats random {unit}s here (every interval of the "
                       f"difference includes 0): treat the highlighted {unit}s as decoration, not as reasons."]
+    short = [m for m in methods if faith[m]["aopc_sufficiency"]["vs_random"]["interval"][0] > 0]
+    if short:
+        lines += ["", f"Kept alone, the top {unit}s of {', '.join(f'`{m}`' for m in short)} move the prediction "
+                      f"*more* than as many random {unit}s do (sufficiency above random's): they are not enough to "
+                      "reach the same decision on their own."]
     return lines
 
 

@@ -332,3 +332,29 @@ def test_the_demo_asks_the_pipeline_for_the_method_chosen():
     assert tab.explain == "occlusion" and words == [("a", 0.5), ("b", -1.0)] and probability == "0.9000"
     explain_text(tab, "a b", "Integrated Gradients")
     assert tab.explain == "integrated_gradients"
+
+
+def test_the_cards_explanations_section_says_what_the_numbers_mean():
+    from depdetect.cards import explanations_section
+
+    def entry(value, low, high, gain=None):
+        out = {"value": value, "interval": [low, high]}
+        if gain is not None:
+            out["vs_random"] = {"value": gain[0], "interval": list(gain[1:])}
+        return out
+
+    faith = {"evidence": {"aopc_comprehensiveness": entry(0.03, 0.01, 0.05, (0.02, 0.005, 0.04)),
+                          "aopc_sufficiency": entry(0.10, 0.07, 0.13, (0.07, 0.04, 0.1))},
+             "occlusion": {"aopc_comprehensiveness": entry(0.01, -0.01, 0.02, (0.0, -0.02, 0.02)),
+                           "aopc_sufficiency": entry(0.0, 0.0, 0.0, (-0.03, -0.05, -0.01))},
+             "random": {"aopc_comprehensiveness": entry(0.01, 0.0, 0.02), "aopc_sufficiency": entry(0.03, 0.02, 0.05)},
+             "settings": {"unit": "post", "records": 50, "removal": "left out", "measured": "P(label)",
+                          "seconds_per_record": {"evidence": 0.0, "occlusion": 0.7}}}
+    text = explanations_section({"faithfulness": faith}, "doris")
+    assert "## Explanations" in text and "| evidence | +0.030 [+0.010, +0.050] |" in text
+    assert "removing what `evidence` points at moves the prediction most" in text
+    assert "`occlusion` cannot be told apart from random posts" in text
+    assert "the top posts of `evidence` move the prediction *more*" in text
+    faith["evidence"]["aopc_comprehensiveness"]["vs_random"]["interval"] = [-0.01, 0.04]
+    assert "no method's explanation beats random posts" in explanations_section({"faithfulness": faith}, "doris")
+    assert "Faithfulness was not measured" in explanations_section({}, "doris")
