@@ -262,8 +262,8 @@ def explanation_checks(spec: SystemSpec, system, predictor, records: list[dict],
     if faithfulness:
         out["faithfulness"] = measure_faithfulness(spec, system, predictor, records, samples, seed,
                                                    resamples=resamples)
-        print(faithfulness_table(out["faithfulness"], f"Faithfulness of the explanations ({spec.explanation_unit}s "
-                                                      f"{spec.unit_removal.split(':')[0].split(' (')[0]})"))
+        print(faithfulness_table(out["faithfulness"], f"Faithfulness of the explanations, {spec.explanation_unit} "
+                                                      f"by {spec.explanation_unit}"))
     if words is not None:
         out["audit"] = system.audit(predictor, records, outputs, words, resamples, seed)
         print("\n".join(audit_lines(out["audit"])))
@@ -273,7 +273,7 @@ def explanation_checks(spec: SystemSpec, system, predictor, records: list[dict],
 def training_checks(system_name: str, predictor, records: list[dict], evaluation, seed: int) -> dict:
     """The faithfulness check and the shortcut audit of a freshly trained model on its test records, as
     `EvaluationArguments` asks (`faithfulness`, `faithfulness_samples`, `audit`, `audit_words`), for metrics.json;
-    `seconds` says what they cost."""
+    `explanation_checks_seconds` says what they cost."""
     from time import perf_counter
 
     if not (evaluation.faithfulness or evaluation.audit):
@@ -281,7 +281,8 @@ def training_checks(system_name: str, predictor, records: list[dict], evaluation
     started = perf_counter()
     spec = get_system(system_name)
     system = spec.load("predictor")
-    outputs = system.predict(predictor, records, explain=spec.explain_when_evaluating) if evaluation.audit else []
+    outputs = run_batches(system, predictor, records, 32, spec.explain_when_evaluating,
+                          spec.unit) if evaluation.audit else []
     words = read_audit_words(evaluation.audit_words) if evaluation.audit else None
     out = explanation_checks(spec, system, predictor, records, outputs, evaluation.faithfulness,
                              evaluation.faithfulness_samples, words, evaluation.bootstrap_resamples, seed)

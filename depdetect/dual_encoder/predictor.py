@@ -115,7 +115,7 @@ def unit_scorer(predictor: DepressionScoringPipeline, record: dict):
 
 
 def audit(predictor: DepressionScoringPipeline, records: list[dict], outputs: list[dict], words, resamples: int,
-          seed: int) -> dict:
+          seed: int, batch_size: int = 8) -> dict:
     """The shortcut audit of interviews (depdetect.audit): the metrics on the responses only (prompts blanked) and
     on the prompts only (each response reduced to "."), beside the metrics on whole interviews."""
     out = {"whole_interviews": score_predictions(outputs, records, predictor),
@@ -123,5 +123,7 @@ def audit(predictor: DepressionScoringPipeline, records: list[dict], outputs: li
     variants = {"responses_only": lambda t: {**t, "prompt": ""}, "prompts_only": lambda t: {**t, "response": "."}}
     for name, change in variants.items():
         changed = [{**r, "turns": [change(t) for t in r["turns"]]} for r in records]
-        out[name] = score_predictions(predict(predictor, changed, explain=True), changed, predictor)
+        outputs = [o for start in range(0, len(changed), batch_size)
+                   for o in predict(predictor, changed[start : start + batch_size], explain=True)]
+        out[name] = score_predictions(outputs, changed, predictor)
     return out

@@ -296,12 +296,13 @@ class DepressionDetectionPipeline(Pipeline):
                     special_tokens_mask=special, target=torch.tensor(targets), **model_inputs)
             if "occlusion" in explain:
                 texts = meta["text"] if isinstance(meta["text"], list) else [meta["text"]]
-                result["occlusion"] = torch.zeros(model_inputs["input_ids"].shape)
+                occlusion = torch.zeros(model_inputs["input_ids"].shape, device=model_inputs["input_ids"].device)
                 for b, (text, target) in enumerate(zip(texts, targets)):
                     real = model_inputs["attention_mask"][b].bool()
-                    result["occlusion"][b, real] = self._occlusion(
-                        model_inputs["input_ids"][b][real], text, meta["offset_mapping"][b][real].tolist(),
-                        meta["word_ids"][b][real].tolist(), target)
+                    occlusion[b, real] = self._occlusion(
+                        model_inputs["input_ids"][b][real], text, meta["offset_mapping"][b][real.cpu()].tolist(),
+                        meta["word_ids"][b][real.cpu()].tolist(), target).to(occlusion.device)
+                result["occlusion"] = occlusion
         return {**result, **meta, "attention_mask": model_inputs["attention_mask"]}
 
     def _label_index(self, logits: torch.Tensor) -> int:
