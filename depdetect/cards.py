@@ -300,6 +300,10 @@ def _faithfulness_text(faith: dict, spec) -> list[str]:
                      if rest else f"every method beats random {unit}s here.")
                   + f" Read the {unit}s an explanation highlights as where the model's score comes from, not as a "
                     "clinical reason."]
+        default = spec.explanations[0]
+        if best != default and default in methods:
+            lines[-1] += (f" The default, `{default}`, is cheaper but less faithful here: ask for "
+                          f"`explain=\"{best}\"` (`--explain {best}`) to read a single prediction.")
     else:
         lines += ["", f"In plain words: no method's explanation beats random {unit}s here (every interval of the "
                       f"difference includes 0): treat the highlighted {unit}s as decoration, not as reasons."]

@@ -358,3 +358,21 @@ def test_the_cards_explanations_section_says_what_the_numbers_mean():
     faith["evidence"]["aopc_comprehensiveness"]["vs_random"]["interval"] = [-0.01, 0.04]
     assert "no method's explanation beats random posts" in explanations_section({"faithfulness": faith}, "doris")
     assert "Faithfulness was not measured" in explanations_section({}, "doris")
+
+
+def test_the_card_points_to_the_more_faithful_method_when_the_default_is_not_it():
+    from depdetect.cards import explanations_section
+
+    def method(value, low):
+        return {"aopc_comprehensiveness": {"value": value, "interval": [low, value + 0.1],
+                                           "vs_random": {"value": value, "interval": [low, value + 0.1]}},
+                "aopc_sufficiency": {"value": 0.0, "interval": [0.0, 0.0],
+                                     "vs_random": {"value": -0.05, "interval": [-0.1, -0.01]}}}
+
+    zero = {"value": 0.0, "interval": [0.0, 0.0]}
+    faith = {"nas": method(0.15, 0.1), "awvti": method(0.15, 0.1), "integrated_gradients": method(0.29, 0.25),
+             "occlusion": method(0.22, 0.18), "random": {"aopc_comprehensiveness": zero, "aopc_sufficiency": zero},
+             "settings": {"unit": "word", "records": 10}}
+    text = explanations_section({"faithfulness": faith}, "hybrid")
+    assert "The default, `nas`, is cheaper but less faithful here" in text
+    assert '`explain="integrated_gradients"`' in text

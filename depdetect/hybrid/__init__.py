@@ -30,8 +30,8 @@ SPEC = SystemSpec(
     pipeline_task="depression-detection",
     explanations=("nas", "awvti", "integrated_gradients", "occlusion"),
     explanation_unit="word",
-    unit_removal="deleted: the word's tokens are taken out of the input ids (a [MASK] or [PAD] in their place is "
-                 "still something the encoder reads); [CLS] and [SEP] stay",
+    unit_removal="deleted: the word's tokens are taken out of the input ids, [CLS] and [SEP] stay; a [MASK] or [PAD] "
+                 "in their place would still be something the encoder reads",
     early="depdetect.hybrid.early:HybridStreams",
     demo_title="Text (Hybrid)",
     shows="the label, P(depression) and the words highlighted by NAS or AWVTI.",
