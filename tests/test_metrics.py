@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from depdetect.metrics import classification_metrics, nas_faithfulness, tokens_to_drop
+from depdetect.metrics import classification_metrics
 
 
 def test_binary_metrics_match_hand_computation():
@@ -35,45 +35,6 @@ def test_multiclass_metrics_use_macro_averages():
 def test_metrics_reject_mismatched_shapes():
     with pytest.raises(ValueError, match=r"\(N, C\)"):
         classification_metrics(np.ones((3, 2)), np.ones(2))
-
-
-def test_tokens_to_drop_takes_the_top_share_or_random_ones():
-    scores = np.array([0.1, 0.5, 0.05, 0.3, 0.05])
-    assert tokens_to_drop(scores, 0.4).tolist() == [1, 3]
-    random_pick = tokens_to_drop(scores, 0.4, np.random.default_rng(0))
-    assert len(random_pick) == 2 and len(set(random_pick.tolist())) == 2
-    assert tokens_to_drop(scores, 0.01).tolist() == [1]  # at least one
-    with pytest.raises(ValueError, match="fraction"):
-        tokens_to_drop(scores, 0)
-
-
-def test_nas_faithfulness_removes_the_top_nas_tokens_and_measures_the_drop(tiny_model, tokenizer):
-    import torch
-
-    text = "I feel lost and hopeless and tired"
-    out = nas_faithfulness(tiny_model, tokenizer, [text], fraction=0.3)
-    assert out["num_texts"] == 1
-
-    # the same by hand: drop the top 30% of real tokens by NAS, compare the predicted class's probability
-    enc = tokenizer(text, return_tensors="pt", return_special_tokens_mask=True)
-    special = enc.pop("special_tokens_mask")
-    expl = tiny_model.explain(**enc, special_tokens_mask=special)
-    ids = enc["input_ids"][0].tolist()
-    real = [i for i in range(len(ids)) if not special[0, i]]
-    scores = expl.nas[0, real].numpy()
-    drop = {real[j] for j in tokens_to_drop(scores, 0.3)}
-    assert len(drop) == round(0.3 * len(real))
-
-    def prob(token_ids, target=None):
-        x = torch.tensor([token_ids])
-        with torch.no_grad():
-            p = tiny_model(input_ids=x, attention_mask=torch.ones_like(x)).logits.softmax(-1)[0]
-        return p, int(p.argmax()) if target is None else target
-
-    full, target = prob(ids)
-    kept, _ = prob([t for i, t in enumerate(ids) if i not in drop], target)
-    assert out["drop_top"] == pytest.approx(float(full[target] - kept[target]), abs=1e-6)
-    assert math.isclose(out["faithfulness_gap"], out["drop_top"] - out["drop_random"])
 
 
 def test_rmse_and_mae_by_hand():
