@@ -302,13 +302,16 @@ class TrainingArguments(RunArguments):
     resume_from_checkpoint: str | None = field(default=None, metadata=_help(
         "A checkpoint folder, or 'latest' (the newest under OUTPUT_DIR/checkpoints)."))
     max_steps: int = field(default=0, metadata=_help("Stop after this many optimiser steps (0: no limit)."))
+    early_stopping_patience: int = field(default=0, metadata=_help(
+        "Stop when the validation metric (--metric_for_best_model) has not improved for this many epochs in a row; "
+        "the best epoch's weights are kept (0: run every epoch). Prechelt (1998), 'Early stopping - but when?'."))
 
     def __post_init__(self) -> None:
         for name in ("num_epochs", "batch_size", "eval_batch_size", "gradient_accumulation_steps"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"`{name}` must be an integer >= 1, got {value!r}.")
-        for name in ("checkpointing_steps", "max_steps", "keep_checkpoints"):
+        for name in ("checkpointing_steps", "max_steps", "keep_checkpoints", "early_stopping_patience"):
             if getattr(self, name) < 0:
                 raise ValueError(f"`{name}` must be >= 0, got {getattr(self, name)}.")
         check_finite("learning_rate", self.learning_rate, 0, strict=True)

@@ -70,6 +70,23 @@ def delete_words(text: str, pattern: re.Pattern) -> tuple[str, int]:
     return (cut if any(c.isalnum() for c in cut) else EMPTY_STAND_IN), count
 
 
+def mask_label_words(texts: Sequence[str], pattern: re.Pattern, probability: float, mask: str, seed: int
+                     ) -> tuple[list[str], int]:
+    """`texts` with each match of `pattern` replaced by `mask` with `probability` (one seeded draw per match, so the
+    same call masks the same words), and the number masked. Training-time counterpart of `delete_words`."""
+    rng = np.random.default_rng(seed)
+    masked = 0
+
+    def replace(match: re.Match) -> str:
+        nonlocal masked
+        if rng.random() < probability:
+            masked += 1
+            return mask
+        return match.group(0)
+
+    return [pattern.sub(replace, text) for text in texts], masked
+
+
 def paired_change(y, before, after, resamples: int, seed: int, threshold: float = 0.5) -> dict:
     """AUPRC, AUROC and F1 of P(depression) before and after a change to the inputs, and after - before with a
     paired bootstrap interval (the same units resampled for both)."""

@@ -168,6 +168,8 @@ def train(
     for epoch in range(state.epoch, num_epochs):
         if config.max_steps and state.global_step >= config.max_steps:
             break
+        if _stop_early(state, config.early_stopping_patience, accelerator):
+            break
         seconds = _train_epoch(run, state, epoch, progress, prepare_batch, on_step)
         _evaluate_epoch(run, state, epoch, seconds, evaluate_fn, metric)
         state.epoch, state.batches_done_in_epoch, state.epoch_loss_sum = epoch + 1, 0, 0.0
@@ -317,6 +319,16 @@ def _evaluate_epoch(run: _Run, state: TrainState, epoch: int, seconds: float, ev
         f"epoch {epoch + 1}: " + ", ".join(f"{k}={format_number(v)}" for k, v in metrics.items())
         + (" (best)" if better else "")
     )
+
+
+def _stop_early(state: TrainState, patience: int, accelerator: Accelerator) -> bool:
+    """True when the best epoch is `patience` or more epochs behind the last one (patience 0: never). Read from the
+    state alone, so a resumed run stops where an uninterrupted one would."""
+    if not patience or state.best_epoch is None or state.epoch - state.best_epoch < patience:
+        return False
+    accelerator.print(f"Early stopping: no better validation score for {patience} epoch(s) after epoch "
+                      f"{state.best_epoch}; keeping epoch {state.best_epoch}.")
+    return True
 
 
 def _best_model(run: _Run) -> torch.nn.Module:

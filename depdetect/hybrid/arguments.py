@@ -9,13 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..arguments import DataArguments, EvaluationArguments, TrainingArguments, source_specs
+from ..arguments import DataArguments, EvaluationArguments, TrainingArguments, check_finite, source_specs
 from ..utils import check_model_source
 
 CONFIG_FILE = Path(__file__).with_name("configuration_hybrid.py")
 #: HybridConfig fields that are command-line flags (the others are derived: encoder_config, class_weights, ...)
-CONFIG_FLAGS = ("use_bilstm", "use_cnn", "lstm_hidden_size", "lstm_num_layers", "lstm_dropout", "cnn_kernel_sizes",
-                "cnn_num_filters", "fc_hidden_size", "classifier_dropout", "max_length")
+CONFIG_FLAGS = ("use_bilstm", "use_cnn", "use_pooled_embedding", "lstm_hidden_size", "lstm_num_layers",
+                "lstm_dropout", "cnn_kernel_sizes", "cnn_num_filters", "fc_hidden_size", "classifier_dropout",
+                "max_length")
 
 
 def config_specs():
@@ -70,6 +71,27 @@ class HybridTrainingArguments(TrainingArguments):
         "Validation metric that picks the best epoch: accuracy, precision, recall, f1, auroc or auprc.")})
     show_examples: int = field(default=2, metadata={"help": (
         "Explained test predictions printed at the end (they print post text; 0 prints none).")})
+    contrastive_pairs: int = field(default=0, metadata={"help": (
+        "Warm the encoder up before supervised training on this many pairs of training texts (half same-label), "
+        "SetFit's first stage (Tunstall et al. 2022; sentence-transformers' CosineSimilarityLoss on mean-pooled "
+        "states); 0: no warm-up.")})
+    contrastive_learning_rate: float = field(default=2e-5, metadata={"help": (
+        "Learning rate of the contrastive warm-up (SetFit's body learning rate).")})
+    contrastive_batch_size: int = field(default=16, metadata={"help": (
+        "Pairs per step of the contrastive warm-up (SetFit's default batch size).")})
+    label_word_masking: float = field(default=0.0, metadata={"help": (
+        "Probability with which each training-text word that names the label or the forum (the audit's words: "
+        "depress*, suicid*, r/*, subreddit names, or --audit_words) is replaced by the mask token, drawn once per "
+        "run; aimed at transfer to corpora labelled another way. 0: off.")})
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.contrastive_pairs < 0 or self.contrastive_batch_size < 1:
+            raise ValueError("`contrastive_pairs` must be >= 0 and `contrastive_batch_size` >= 1, got "
+                             f"{self.contrastive_pairs} and {self.contrastive_batch_size}.")
+        check_finite("contrastive_learning_rate", self.contrastive_learning_rate, 0, strict=True)
+        if not 0.0 <= self.label_word_masking <= 1.0:
+            raise ValueError(f"`label_word_masking` is a probability in [0, 1], got {self.label_word_masking}.")
 
 
 @dataclass

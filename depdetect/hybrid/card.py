@@ -19,6 +19,7 @@ def hybrid_card(config, metrics: dict, repo_or_path: str = "path/to/this/folder"
         "depdetect Hybrid (PTLM"
         + (" + BiLSTM" if config.use_bilstm else "")
         + (" + CNN" if config.use_cnn else "")
+        + (" + mean-pooled embedding" if getattr(config, "use_pooled_embedding", False) else "")
         + ")"
     )
     data = card_data(name, numbers, "text-classification", "Depression detection (single post)", card,

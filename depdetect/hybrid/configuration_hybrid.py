@@ -96,6 +96,10 @@ class HybridConfig(PretrainedConfig):
         "Drop the BiLSTM branch (section 2.2); with --no_cnn too this is ES1, alone ES3.")})
     use_cnn: bool = field(default=True, metadata={"help": (
         "Drop the CNN branch (section 2.2); with --no_bilstm too this is ES1, alone ES2.")})
+    use_pooled_embedding: bool = field(default=False, metadata={"help": (
+        "Add the mean of the encoder's token states (the sentence embedding of Sentence-BERT, Reimers & Gurevych "
+        "2019, that the embedding baseline and SetFit read) beside [CLS], BiLSTM and CNN in the fused vector; not in "
+        "the paper.")})
     lstm_hidden_size: int = field(default=128, metadata={"help": (
         "Hidden units per direction of the BiLSTM (section 3.2: '128 hidden units').")})
     lstm_num_layers: int = field(default=1, metadata={"help": "Stacked BiLSTM layers (the paper uses one)."})

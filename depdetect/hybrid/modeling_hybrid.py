@@ -192,8 +192,9 @@ class HybridForSequenceClassification(HybridPreTrainedModel):
     """PTLM + BiLSTM + CNN classifier (section 2.2 of the paper).
 
     The encoder's token states feed a BiLSTM (its last forward and first backward states summarise the text) and
-    parallel 1-D convolutions with ReLU and max-pooling over time. `[CLS ; BiLSTM ; CNN]` goes through a fully
-    connected ReLU layer, dropout and the classifier (eqs. 8-9). Padding never reaches the BiLSTM (packed
+    parallel 1-D convolutions with ReLU and max-pooling over time. `[CLS ; BiLSTM ; CNN]` (with
+    `use_pooled_embedding`, the mean of the token states too) goes through a fully connected ReLU layer, dropout
+    and the classifier (eqs. 8-9). Padding never reaches the BiLSTM (packed
     sequences) or the CNN (padding states are zeroed and windows that reach into padding are excluded from the
     max-pool), so a text scores the same alone or in a padded batch. Inputs must be right-padded.
     """
@@ -206,7 +207,7 @@ class HybridForSequenceClassification(HybridPreTrainedModel):
             # The pooler is unused here; dropping it keeps every parameter in the graph (DDP needs that).
             self.encoder.pooler = None
         hidden = config.encoder_config.hidden_size
-        fused = hidden
+        fused = hidden * (2 if config.use_pooled_embedding else 1)
         if config.use_bilstm:
             self.lstm = nn.LSTM(
                 hidden,
@@ -324,6 +325,9 @@ class HybridForSequenceClassification(HybridPreTrainedModel):
         )
         states = encoded.last_hidden_state  # (B, T, D)
         features = [states[:, 0]]  # [CLS]: (B, D)
+        if self.config.use_pooled_embedding:  # the mean over real tokens: (B, D)
+            weights = mask.unsqueeze(-1).to(states.dtype)
+            features.append((states * weights).sum(dim=1) / lengths.unsqueeze(-1).to(states.dtype))
         if self.config.use_bilstm:
             features.append(self._bilstm(states, lengths))  # (B, 2Hl)
         if self.config.use_cnn:

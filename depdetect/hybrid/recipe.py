@@ -86,7 +86,8 @@ def build_dataloaders(data: DatasetDict, tokenizer, max_length: int, batch_size:
     def tokenize(batch):
         return tokenizer(batch["text"], truncation=True, max_length=max_length)
 
-    extra = [c for c in data["train"].column_names if c not in ("text", "label")]  # e.g. the `group` column
+    first = next(iter(data.values()))
+    extra = [c for c in first.column_names if c not in ("text", "label")]  # e.g. the `group` column
     tokenized = data.map(tokenize, batched=True, remove_columns=["text", *extra]).rename_column("label", "labels")
     collator = DataCollatorWithPadding(tokenizer)
     loaders = {}
@@ -157,12 +158,49 @@ def card_section(args: HybridArguments, model, metrics: dict) -> dict:
             f"(head lr {t.learning_rate}, encoder lr {t.encoder_learning_rate}), linear warm-up {t.warmup_ratio}, "
             f"class weights {model.config.class_weights}"
             + (f", LoRA r={lora.lora_r} on {lora.lora_target_modules} (merged)" if lora.lora_r else "")
+            + (f", early stopping after {t.early_stopping_patience} epoch(s) without a better validation "
+               f"{t.metric_for_best_model}" if t.early_stopping_patience else "")
+            + (f", a contrastive warm-up of the encoder on {t.contrastive_pairs} training pairs (SetFit's first "
+               "stage)" if t.contrastive_pairs else "")
+            + (f", label words masked in training texts with probability {t.label_word_masking}"
+               if t.label_word_masking else "")
         ),
         "base_model": MINILM_HUB_ID if args.model.encoder is None else None,
         "dataset_name": args.data.describe() if args.data.user_supplied else "RMHD sample (construct-tracker 1.0.16)",
         "dataset_type": "custom" if args.data.user_supplied else "rmhd-sample",
         "versions": saved_versions(),
     }
+
+
+def mask_training_words(data: DatasetDict, args: HybridArguments, mask_token: str | None) -> tuple[DatasetDict, dict]:
+    """The training split with label words masked (`--label_word_masking P`), and what was masked; validation and
+    test stay as they are (the best epoch and the report read real posts)."""
+    from ..audit import label_word_pattern, mask_label_words, read_audit_words
+
+    probability = args.training.label_word_masking
+    if not probability:
+        return data, {}
+    if not mask_token:
+        raise ValueError("--label_word_masking needs a tokenizer with a mask token; this encoder's has none.")
+    train = data["train"]
+    texts, masked = mask_label_words(train["text"], label_word_pattern(read_audit_words(args.evaluation.audit_words)),
+                                     probability, mask_token, args.training.seed)
+    data = DatasetDict({**data, "train": train.remove_columns("text").add_column("text", texts)})
+    return data, {"probability": probability, "words_masked": masked, "texts": len(texts)}
+
+
+def warm_up_encoder(model, tokenizer, data: DatasetDict, args: HybridArguments) -> dict:
+    """The contrastive warm-up of the encoder (`--contrastive_pairs N`, depdetect.contrastive); skipped when the
+    run resumes (the checkpoint holds the warmed weights)."""
+    t = args.training
+    if not t.contrastive_pairs or t.resume_from_checkpoint:
+        return {}
+    from ..contrastive import contrastive_warmup
+
+    return contrastive_warmup(model.encoder, tokenizer, data["train"]["text"], data["train"]["label"],
+                              t.contrastive_pairs, max_length=model.config.max_length,
+                              learning_rate=t.contrastive_learning_rate, batch_size=t.contrastive_batch_size,
+                              seed=t.seed, max_grad_norm=t.max_grad_norm)
 
 
 def explanation_checks(model, tokenizer, data: DatasetDict, args: HybridArguments) -> dict:
@@ -220,7 +258,10 @@ def train_hybrid(args: HybridArguments | None = None, *, dataset: DatasetDict | 
     tokenizer = AutoTokenizer.from_pretrained(encoder)
     tokenizer.padding_side = "right"
     model = build_model(encoder, args.model, args.config, label_names, data["train"]["label"])
-    loaders = build_dataloaders(data, tokenizer, model.config.max_length, t.batch_size, t.eval_batch_size, t.seed)
+    warmup = warm_up_encoder(model.to(accelerator.device), tokenizer, data, args)
+    trained_on, masking = mask_training_words(data, args, tokenizer.mask_token)
+    loaders = build_dataloaders(trained_on, tokenizer, model.config.max_length, t.batch_size, t.eval_batch_size,
+                                t.seed)
     model, state = train(model, loaders["train"], loaders["validation"], t, accelerator, evaluate,
                          checkpoint_dir=output_dir / "checkpoints", resume_from_checkpoint=t.resume_from_checkpoint,
                          on_step=on_step, run_id=run_id)
@@ -234,6 +275,8 @@ def train_hybrid(args: HybridArguments | None = None, *, dataset: DatasetDict | 
         "num_examples": {split: len(ds) for split, ds in data.items()},
         "class_counts": {split: dict(Counter(label_names[y] for y in ds["label"])) for split, ds in data.items()},
         "run_id": run_id,
+        **({"contrastive_warmup": warmup} if warmup else {}),
+        **({"label_word_masking": masking} if masking else {}),
     }
     if accelerator.is_main_process:
         model = merge_lora(model)
