@@ -15,7 +15,8 @@ from depdetect.cli import main
 def test_train_doris_on_the_simulated_cohort_writes_a_complete_folder(tiny_sentence_transformer, tmp_path, capsys):
     out = tmp_path / "doris"
     metrics = main(["train", "doris", "--encoder", tiny_sentence_transformer, "--cohort_users", "200",
-                    "--n_estimators", "20", "--k", "30", "--ablate", "ph", "--output_dir", str(out)]).metrics
+                    "--n_estimators", "20", "--k", "30", "--ablate", "ph", "--head", "trees",
+                    "--output_dir", str(out)]).metrics
     assert set(metrics["test"]) >= {"precision", "recall", "f1", "auroc", "auprc"}
     assert metrics["num_users"] == {"train": 140, "validation": 20, "test": 40}
     annotation = metrics["annotation"]

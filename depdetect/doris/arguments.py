@@ -13,7 +13,7 @@ from ..utils import check_model_source
 from .config import DorisConfig, XGBoostParams
 
 #: DorisConfig fields that are command-line flags (templates, prompts and fitted values are not)
-CONFIG_FLAGS = ("k", "m", "ablate", "annotator", "seed")
+CONFIG_FLAGS = ("k", "m", "ablate", "annotator", "head", "seed")
 
 
 @dataclass(kw_only=True)

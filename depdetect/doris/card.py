@@ -28,11 +28,28 @@ def doris_card(config, metrics: dict, repo_or_path: str = "path/to/this/folder",
         k=config.k,
         m=config.m,
         ablate=config.ablate,
-        n_estimators=config.xgboost.get("n_estimators"),
+        head_description=head_description(config),
         threshold=config.decision_threshold,
         xgboost_version=card["versions"].get("xgboost", "unknown"),
         st_version=card["versions"].get("sentence-transformers", "unknown"),
     )
+
+
+def head_description(config) -> str:
+    """What the card says about the classifier: the paper's trees or the logistic regression, and how it was
+    chosen."""
+    selection = config.head_selection or {}
+    if config.head == "logistic":
+        text = ("an L2-regularised logistic regression on the standardised features (not the paper's trees; "
+                f"C={selection.get('C', 'n/a')})")
+    else:
+        text = f"gradient-boosted trees (the paper's head; XGBoost, {config.xgboost.get('n_estimators')} trees)"
+    scores = selection.get("cv_auprc")
+    if scores:
+        text += (", chosen over the " + ("trees" if config.head == "logistic" else "logistic regression")
+                 + " by AUPRC over 5 folds of the training users ("
+                 + ", ".join(f"{head} {value:.3f}" for head, value in scores.items()) + ")")
+    return text
 
 
 def folder_card(folder: Path, metrics: dict, repo_or_path: str, revision: str | None = None,

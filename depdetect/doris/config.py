@@ -78,6 +78,13 @@ class DorisConfig:
     annotator_state: dict = field(default_factory=dict, metadata=_help(
         "What the annotator fitted (the embedding annotator's per-symptom thresholds)."))
     xgboost: dict = field(default_factory=default_xgboost_params, metadata=_help("XGBoostParams, as a dict."))
+    head: str = field(default="auto", metadata=_help(
+        "The classifier over the features: trees (the paper's gradient-boosted trees), logistic (an L2-regularised "
+        "logistic regression on the standardised features, for small cohorts) or auto (the one with the higher "
+        "AUPRC over 5 folds of the training users; the fitted config records the head chosen and why).",
+        choices=("auto", "trees", "logistic")))
+    head_selection: dict = field(default_factory=dict, metadata=_help(
+        "How the head was chosen (auto): each head's cross-validated AUPRC on the training users."))
     decision_threshold: float = field(default=0.5, metadata=_help(
         "P(depression) (calibrated) at or above which a user is depressed; chosen on validation by `threshold_rule` "
         "(saved as `threshold` before depdetect 0.8; such configs still load)."))
@@ -106,6 +113,8 @@ class DorisConfig:
             raise ValueError(f"`ablate` takes parts from {FEATURE_PARTS}, got unknown {sorted(unknown)}.")
         if set(self.ablate) == set(FEATURE_PARTS):
             raise ValueError("`ablate` removes every feature part; keep at least one of dc, mc, ph.")
+        if self.head not in ("auto", "trees", "logistic"):
+            raise ValueError(f"`head` must be auto, trees or logistic, got {self.head!r}.")
         if not 0 < self.decision_threshold < 1:
             raise ValueError(f"`decision_threshold` must be in (0, 1), got {self.decision_threshold}.")
         if not self.symptoms or any("code" not in s or "name" not in s or "template" not in s for s in self.symptoms):
@@ -154,6 +163,8 @@ class DorisConfig:
             raise ValueError("This config is not a DORIS config (model_type must be 'doris').")
         if "threshold" in values and "decision_threshold" not in values:  # the name before depdetect 0.8
             values["decision_threshold"] = values.pop("threshold")
+        if values.get("risk_cutoff") is not None and "head" not in values:  # fitted before depdetect 0.11: trees
+            values["head"] = "trees"
         known = set(cls.__dataclass_fields__)
         unknown = set(values) - known
         if unknown:

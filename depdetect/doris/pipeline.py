@@ -250,8 +250,9 @@ class DorisPipeline:
         return np.asarray(out)
 
     def fit(self, users, labels=None) -> DorisPipeline:
-        """Fit the cut-offs, the annotator and the trees on training users (labels from `users` when None)."""
-        import xgboost as xgb
+        """Fit the cut-offs, the annotator and the head (`config.head`: trees, logistic, or auto: chosen by 5-fold
+        cross-validation on these users, depdetect.doris.heads) on training users (labels from `users` when None)."""
+        from .heads import choose_head, fit_head
 
         users = _as_users(users)
         y = self._labels(users, labels) if users else np.zeros(0)
@@ -268,14 +269,12 @@ class DorisPipeline:
                 f"{counts[0]} {names[0]} and {counts[1]} {names[1]}. Add users (the paper's cohorts hold hundreds)."
             )
         X, _ = self.featurize(users, fit=True)
-        params = dict(self.config.xgboost)
-        rounds = int(params.pop("n_estimators", 300))
-        if params.get("scale_pos_weight") == "balanced":
-            params["scale_pos_weight"] = float((y == 0).sum() / max(1, (y == 1).sum()))
-        params.update({"objective": "binary:logistic", "eval_metric": "aucpr", "seed": self.config.seed,
-                       "eta": params.pop("learning_rate", 0.05)})
-        train = xgb.DMatrix(X, label=y, feature_names=self.config.feature_names)
-        self.booster = xgb.train(params, train, num_boost_round=rounds)
+        config = self.config
+        selection = choose_head(X, y, config.xgboost, config.seed) if config.head == "auto" else {}
+        if selection:
+            config.head = selection["chosen"]
+        self.booster, inside = fit_head(config.head, X, y, config.xgboost, config.seed, config.feature_names)
+        config.head_selection = {**selection, **inside}
         self.config.versions = saved_versions("xgboost", "sentence-transformers")
         return self
 

@@ -63,9 +63,10 @@ def card_section(args: DorisArguments, pipeline: DorisPipeline, num_users: int) 
             else SIMULATED_DESCRIPTION.format(users=num_users, seed=args.config.seed)
         ),
         "training_description": (
-            f"k={pipeline.config.k}%, m={pipeline.config.m}%, annotator {pipeline.config.annotator}, XGBoost "
-            f"{xgb.get('n_estimators')} trees (depth {xgb.get('max_depth')}, lr {xgb.get('learning_rate')}), "
-            f"seed {args.config.seed}"
+            f"k={pipeline.config.k}%, m={pipeline.config.m}%, annotator {pipeline.config.annotator}, "
+            + (f"XGBoost {xgb.get('n_estimators')} trees (depth {xgb.get('max_depth')}, lr {xgb.get('learning_rate')})"
+               if pipeline.config.head == "trees" else "an L2-regularised logistic regression")
+            + f" (head chosen: {pipeline.config.head}), seed {args.config.seed}"
         ),
         "dataset_name": data.describe()
         if data.user_supplied
@@ -144,7 +145,8 @@ def fit_doris(args: DorisArguments | None = None, *, dataset=None) -> TrainResul
     pipeline = build_pipeline(args)
     posts = sum(len(u) for u in data["train"]["posts"])
     stage(f"fitting on {plural(len(data['train']), 'training user')} ({plural(posts, 'post')}): embedding, "
-          f"annotating the top {pipeline.config.k:g}% by risk, mood courses, trees", state.is_main_process)
+          f"annotating the top {pipeline.config.k:g}% by risk, mood courses, the head ({pipeline.config.head})",
+          state.is_main_process)
     pipeline.fit(data["train"])
     fit_stats = dict(pipeline.stats)
     report, plots = calibrate_and_report(pipeline, data, args, state.is_main_process)
