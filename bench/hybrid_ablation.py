@@ -53,10 +53,11 @@ def paired_difference(a: np.ndarray, b: np.ndarray, y: np.ndarray, seed: int, re
 
 
 def run_variant(data, overrides: dict, args, seed: int, workdir: str) -> dict:
-    run_args = HybridArguments(
-        config={"max_length": args.max_length, **overrides},
+    run_args = HybridArguments(  # the paper's recipe: no pooled path, every epoch run, best epoch on F1
+        config={"max_length": args.max_length, "use_pooled_embedding": False, **overrides},
         training=HybridTrainingArguments(output_dir=workdir, num_epochs=args.epochs, seed=seed, checkpointing_steps=0,
-                                         show_examples=0, overwrite_output_dir=True),
+                                         show_examples=0, overwrite_output_dir=True, early_stopping_patience=0,
+                                         metric_for_best_model="f1"),
         evaluation=EvaluationArguments(bootstrap_resamples=0, baselines="none", plots=False),
     )
     start = time.perf_counter()

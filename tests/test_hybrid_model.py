@@ -64,6 +64,7 @@ def test_padding_does_not_change_logits(tiny_config, tokenizer, use_bilstm, use_
 
 def test_ablation_switches_build_the_papers_baselines(tiny_config):
     sizes = {}
+    tiny_config.use_pooled_embedding = False  # the paper's fusion (depdetect adds the mean-pooled states by default)
     for use_bilstm, use_cnn in [(True, True), (True, False), (False, True), (False, False)]:
         tiny_config.use_bilstm, tiny_config.use_cnn = use_bilstm, use_cnn
         model = HybridForSequenceClassification(tiny_config)

@@ -46,7 +46,7 @@ def test_the_stopping_rule_reads_only_the_state_so_a_resumed_run_stops_where_it_
 
 
 def test_the_pooled_embedding_path_widens_the_fused_vector_and_ignores_padding(tiny_config, tokenizer):
-    plain = HybridForSequenceClassification(tiny_config)
+    plain = HybridForSequenceClassification(HybridConfig(**{**tiny_config.to_dict(), "use_pooled_embedding": False}))
     config = HybridConfig(**{**tiny_config.to_dict(), "use_pooled_embedding": True})
     model = HybridForSequenceClassification(config).eval()
     hidden = config.encoder_config.hidden_size
@@ -71,6 +71,13 @@ def test_a_saved_model_with_the_pooled_path_reloads_to_the_same_logits(tiny_conf
     batch = tokenizer(["nothing helps anymore"], return_tensors="pt")
     with torch.no_grad():
         torch.testing.assert_close(model(**batch).logits, again(**batch).logits)
+
+
+def test_the_pooled_path_is_the_default_but_a_config_saved_before_it_existed_loads_without_it(tiny_config):
+    assert HybridConfig(encoder_config=tiny_config.encoder_config).use_pooled_embedding is True
+    old = {k: v for k, v in tiny_config.to_dict().items() if k != "use_pooled_embedding"}
+    assert HybridConfig.from_dict(old).use_pooled_embedding is False  # depdetect < 0.11: the paper's fusion
+    assert HybridConfig.from_dict({**old, "use_pooled_embedding": True}).use_pooled_embedding is True
 
 
 def test_pairs_are_half_same_label_with_each_class_in_turn_and_seeded():
@@ -126,12 +133,12 @@ def test_training_with_the_warm_up_and_masking_records_both_and_the_card_says_so
 ):
     out = tmp_path / "options"
     metrics = main(args(tiny_encoder_dir, posts_files, out, "--max_steps", "2", "--contrastive_pairs", "16",
-                        "--label_word_masking", "1", "--use_pooled_embedding", "--no_faithfulness",
+                        "--label_word_masking", "1", "--no_faithfulness",
                         "--no_audit")).metrics
     assert metrics["contrastive_warmup"]["pairs"] == 16 and metrics["contrastive_warmup"]["steps"] == 1
     assert metrics["label_word_masking"]["words_masked"] > 0 and metrics["label_word_masking"]["texts"] == 24
     card = (out / "README.md").read_text()
-    assert "mean-pooled embedding" in card and "contrastive warm-up of the encoder on 16" in card
+    assert "mean-pooled embedding" in card and "contrastive warm-up of the encoder on 16" in card  # pooled: default
     assert "label words masked in training texts with probability 1.0" in card
 
 

@@ -67,8 +67,13 @@ class HybridTrainingArguments(TrainingArguments):
     encoder_learning_rate: float | None = field(default=5e-5, metadata={"help": (
         "Learning rate of the pretrained encoder: lower than the paper's 2e-4, which tends to destroy a pretrained "
         "transformer.")})
-    metric_for_best_model: str | None = field(default="f1", metadata={"help": (
-        "Validation metric that picks the best epoch: accuracy, precision, recall, f1, auroc or auprc.")})
+    metric_for_best_model: str | None = field(default="auprc", metadata={"help": (
+        "Validation metric that picks the best epoch and stops early: accuracy, precision, recall, f1, auroc or "
+        "auprc (threshold-free; f1 before depdetect 0.11).")})
+    early_stopping_patience: int = field(default=1, metadata={"help": (
+        "Stop when the validation metric has not improved for this many epochs in a row; the best epoch's weights "
+        "are kept (Prechelt 1998; depdetect's default, BENCHMARKS.md 'Models worth choosing'; 0: every epoch, as "
+        "the paper).")})
     show_examples: int = field(default=2, metadata={"help": (
         "Explained test predictions printed at the end (they print post text; 0 prints none).")})
     contrastive_pairs: int = field(default=0, metadata={"help": (

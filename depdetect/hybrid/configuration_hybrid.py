@@ -96,10 +96,11 @@ class HybridConfig(PretrainedConfig):
         "Drop the BiLSTM branch (section 2.2); with --no_cnn too this is ES1, alone ES3.")})
     use_cnn: bool = field(default=True, metadata={"help": (
         "Drop the CNN branch (section 2.2); with --no_bilstm too this is ES1, alone ES2.")})
-    use_pooled_embedding: bool = field(default=False, metadata={"help": (
-        "Add the mean of the encoder's token states (the sentence embedding of Sentence-BERT, Reimers & Gurevych "
-        "2019, that the embedding baseline and SetFit read) beside [CLS], BiLSTM and CNN in the fused vector; not in "
-        "the paper.")})
+    use_pooled_embedding: bool = field(default=True, metadata={"help": (
+        "Leave out the mean of the encoder's token states (the sentence embedding of Sentence-BERT, Reimers & "
+        "Gurevych 2019, that the embedding baseline and SetFit read), which depdetect adds beside [CLS], BiLSTM and "
+        "CNN in the fused vector (not in the paper; kept as the default for its validation AUPRC, BENCHMARKS.md "
+        "'Models worth choosing'): the paper's fusion. Folders saved before depdetect 0.11 load without it.")})
     lstm_hidden_size: int = field(default=128, metadata={"help": (
         "Hidden units per direction of the BiLSTM (section 3.2: '128 hidden units').")})
     lstm_num_layers: int = field(default=1, metadata={"help": "Stacked BiLSTM layers (the paper uses one)."})
@@ -125,6 +126,14 @@ class HybridConfig(PretrainedConfig):
         "P(depression) at or above which the label is depression, chosen on validation; none: the argmax.")})
     threshold_rule: str | None = field(default=None, metadata={"help": (
         "The rule that chose `decision_threshold` (0.5, f1, recall@R, precision@P or a number).")})
+
+    @classmethod
+    def from_dict(cls, config_dict: dict, **kwargs: Any):
+        """As `PretrainedConfig.from_dict`; a config saved before `use_pooled_embedding` existed (depdetect < 0.11)
+        describes the paper's fusion, so the field is False there, whatever today's default."""
+        if "use_pooled_embedding" not in config_dict and "use_pooled_embedding" not in kwargs:
+            config_dict = {**config_dict, "use_pooled_embedding": False}
+        return super().from_dict(config_dict, **kwargs)
 
     def __post_init__(self, **kwargs: Any) -> None:
         if kwargs.get("id2label") is None and self.id2label is None and kwargs.get("num_labels") in (None, 2):
