@@ -202,10 +202,12 @@ def write(path: Path, done: dict) -> None:
 def report(args) -> None:
     runs: dict[str, list[dict]] = {}
     for path in sorted(Path(args.folder).glob("*_seed*.json")):
-        runs.setdefault(path.stem.rsplit("_seed", 1)[0], []).append(json.loads(path.read_text()))
+        setting, seed = path.stem.rsplit("_seed", 1)
+        runs.setdefault(setting, []).append({**json.loads(path.read_text()), "seed": int(seed)})
     for setting, seeds in runs.items():
         names = [n for n in ALL if any(n in r["systems"] for r in seeds)]
-        print(f"\n### {setting} ({len(seeds)} seed(s), {len(seeds[0]['labels'])} test posts)\n")
+        print(f"\n### {setting} (seeds {', '.join(str(r['seed']) for r in seeds)}; {len(seeds[0]['labels'])} test "
+              "posts)\n")
         print("| system | validation AUPRC | AUPRC | AUROC | F1 | ECE | minutes per run |")
         print("|---|---|---|---|---|---|---|")
         for name in names:
@@ -216,13 +218,13 @@ def report(args) -> None:
             for name in names:
                 if name in BASELINES or name == reference:
                     continue
-                cells = [difference(r, name, reference, args.resamples, i) for i, r in enumerate(seeds)]
-                cells = [c for c in cells if c is not None]
+                cells = [(r["seed"], difference(r, name, reference, args.resamples, r["seed"])) for r in seeds]
+                cells = [(seed, c) for seed, c in cells if c is not None]
                 if cells:
-                    above = sum(c["interval"][0] > 0 for c in cells)
-                    below = sum(c["interval"][1] < 0 for c in cells)
-                    text = "; ".join(f"{c['difference']:+.3f} [{c['interval'][0]:+.3f}, {c['interval'][1]:+.3f}]"
-                                     for c in cells)
+                    above = sum(c["interval"][0] > 0 for _, c in cells)
+                    below = sum(c["interval"][1] < 0 for _, c in cells)
+                    text = "; ".join(f"seed {seed}: {c['difference']:+.3f} [{c['interval'][0]:+.3f}, "
+                                     f"{c['interval'][1]:+.3f}]" for seed, c in cells)
                     print(f"| {name} | {text} | {above} / {below} |")
 
 
