@@ -102,5 +102,5 @@ def test_train_doris_reports_the_head_chosen_in_metrics_and_card(tiny_sentence_t
     assert config["head"] in ("trees", "logistic") and config["head_selection"]["chosen"] == config["head"]
     card = (out / "README.md").read_text()
     scores = config["head_selection"]["cv_auprc"]
-    assert f"by AUPRC over 5 folds of the training users (trees {scores['trees']:.3f}, logistic " in card
+    assert f"by mean AUPRC over 5 stratified folds of the training users (trees {scores['trees']:.3f}, " in card
     assert f"(head chosen: {config['head']})" in metrics["card"]["training_description"]

@@ -46,9 +46,9 @@ def head_description(config) -> str:
         text = f"gradient-boosted trees (the paper's head; XGBoost, {config.xgboost.get('n_estimators')} trees)"
     scores = selection.get("cv_auprc")
     if scores:
+        rule = selection.get("rule", "mean AUPRC over folds of the training users")
         text += (", chosen over the " + ("trees" if config.head == "logistic" else "logistic regression")
-                 + " by AUPRC over 5 folds of the training users ("
-                 + ", ".join(f"{head} {value:.3f}" for head, value in scores.items()) + ")")
+                 + f" by {rule} (" + ", ".join(f"{head} {value:.3f}" for head, value in scores.items()) + ")")
     return text
 
 
