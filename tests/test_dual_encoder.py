@@ -171,3 +171,31 @@ def test_from_encoders_loads_both_encoders(tiny_encoder_dir):
     for encoder in (model.prefix_encoder, model.sentence_encoder):
         for name, value in encoder.state_dict().items():
             torch.testing.assert_close(value, source[name], msg=name)
+
+
+def test_the_prefix_encoder_takes_its_prefixes_without_the_deprecated_argument_and_gives_the_saved_outputs():
+    """tests/fixtures/prefix_encoder was written while the prefixes went in as `past_key_values` (deprecated by
+    transformers, removed in 5.40); passed as today's cache argument, the outputs are the same."""
+    import json
+    import warnings
+    from pathlib import Path
+
+    from safetensors.torch import load_model
+
+    folder = Path(__file__).parent / "fixtures" / "prefix_encoder"
+    expected = json.loads((folder / "expected.json").read_text())
+    model = DualEncoderForDepressionScoring(DualEncoderConfig(**expected["config"])).eval()
+    load_model(model, folder / "model.safetensors")
+    ids = torch.tensor(expected["input_ids"])
+    mask = (ids != 0).long()
+    with warnings.catch_warnings(record=True) as caught, torch.no_grad():
+        warnings.simplefilter("always")
+        out = model(input_ids=ids, attention_mask=mask)
+        turns = model._encode_turns(ids[0], mask[0], None)
+    assert not [w for w in caught if "past_key_values" in str(w.message)]
+    torch.testing.assert_close(turns, torch.tensor(expected["turn_encodings"]), atol=1e-5, rtol=0)
+    torch.testing.assert_close(out.logits, torch.tensor(expected["logits"]), atol=1e-5, rtol=0)
+    torch.testing.assert_close(out.attentions, torch.tensor(expected["attentions"]), atol=1e-5, rtol=0)
+    with torch.no_grad():  # and the prefixes count: without them the encodings move
+        model.prefix.weight.zero_()
+        assert (model._encode_turns(ids[0], mask[0], None) - turns).abs().max() > 1e-3
