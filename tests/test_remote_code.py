@@ -45,6 +45,7 @@ ALLOWED = {
     "struct",
     "re",
     "os",
+    "inspect",
 }
 OLD_LAYOUT = Path(__file__).parent / "fixtures" / "old_layout"
 
