@@ -26,6 +26,13 @@ _EXPORTS = {
     "DorisConfig": "depdetect.doris.config",
     "DorisPipeline": "depdetect.doris.pipeline",
     "push_to_hub": "depdetect.hub",
+    # fine-tuning with transformers' Trainer and PEFT (depdetect.finetune)
+    "lora_config": "depdetect.finetune",
+    "score_normalization": "depdetect.finetune",
+    "save_for_hub": "depdetect.finetune",
+    "InterviewCollator": "depdetect.dual_encoder.data",
+    "tokenize_interviews": "depdetect.dual_encoder.data",
+    "interviews_from_records": "depdetect.dual_encoder.data",
 }
 
 #: the modules whose names, on first use, register depdetect's models with transformers (depdetect.auto)

@@ -406,7 +406,8 @@ def check_score_and_label(record: dict, name: str, require_score: bool = True) -
     return float(score), int(label)
 
 
-def interviews_from_records(records: list[dict], where: str, require_score: bool = True) -> Dataset:
+def interviews_from_records(records: list[dict], where: str = "the interviews",
+                            require_score: bool = True) -> Dataset:
     """Build a validated `interviews` Dataset from dicts with interview_id, turns, score[, label]."""
     rows = {"interview_id": [], "turns": [], "score": [], "label": []}
     for i, record in enumerate(records):

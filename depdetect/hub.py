@@ -92,6 +92,9 @@ def publishable_files(folder: str | Path, kind: str | None = None, follow_symlin
             f"{folder} holds files depdetect will not publish: {'; '.join(refused)}. Nothing was uploaded. depdetect "
             "publishes only regular files inside the folder (symbolic links only with --follow_symlinks, and only "
             "when they point inside it), and no pickles: weights belong in safetensors, trees in XGBoost JSON."
+            + (" training_args.bin is transformers.Trainer's pickled arguments, written by trainer.save_model: "
+               "delete it, or save with depdetect.save_for_hub(trainer.model, folder, tokenizer)."
+               if any(item.startswith("training_args.bin ") for item in refused) else "")
         )
     check_metrics_match(folder, kind)
     if (folder / "checkpoints").exists():

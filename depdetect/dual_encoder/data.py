@@ -51,7 +51,13 @@ def tokenize_interviews(dataset: Dataset | DatasetDict, tokenizer, max_turn_leng
 
 
 class InterviewCollator:
-    """Pad tokenised interviews to (B, N turns, T tokens) tensors; `labels` from `score` or `label`."""
+    """Pad tokenised interviews (rows of `tokenize_interviews`) to (B, N turns, T tokens) tensors; `labels` from
+    `score` (num_labels=1) or `label` (2; with `score_threshold`, from the score where the label is missing).
+
+    The data collator for transformers' `Trainer` too: `Trainer(model, TrainingArguments(...,
+    remove_unused_columns=False), train_dataset=tokenized, data_collator=InterviewCollator(tokenizer.pad_token_id))`
+    (README, "Fine-tuning with transformers' Trainer and PEFT").
+    """
 
     def __init__(self, pad_token_id: int, num_labels: int = 1, score_threshold: float | None = None):
         self.pad_token_id, self.num_labels, self.score_threshold = pad_token_id, num_labels, score_threshold
@@ -71,6 +77,12 @@ class InterviewCollator:
         return torch.tensor(labels, dtype=torch.long)
 
     def __call__(self, rows: list[dict]) -> dict[str, torch.Tensor]:
+        if not rows or "turn_input_ids" not in rows[0]:
+            raise ValueError(
+                f"The interview rows have no `turn_input_ids` (they hold {sorted(rows[0]) if rows else 'nothing'}): "
+                "tokenize them first with `depdetect.tokenize_interviews(dataset, tokenizer, max_turn_length)`. Under "
+                "transformers' Trainer, pass `TrainingArguments(..., remove_unused_columns=False)`: by default "
+                "Trainer drops the columns the model's forward does not name, and the turns' tokens are among them.")
         n = max(len(r["turn_input_ids"]) for r in rows)
         t = max(len(ids) for r in rows for ids in r["turn_input_ids"])
         input_ids = torch.full((len(rows), n, t), self.pad_token_id, dtype=torch.long)

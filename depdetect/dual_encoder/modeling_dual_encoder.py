@@ -136,6 +136,10 @@ class DualEncoderPreTrainedModel(PreTrainedModel):
     main_input_name = "input_ids"
     _supports_sdpa = True
     _supports_attention_backend = True
+    # The loss is a mean over the batch and `forward` ignores `num_items_in_batch`: transformers' Trainer must
+    # divide it by the gradient-accumulation steps itself (it skips that for models whose forward takes **kwargs
+    # unless told otherwise here).
+    accepts_loss_kwargs = False
 
 
 class DualEncoderForDepressionScoring(DualEncoderPreTrainedModel):

@@ -179,6 +179,10 @@ class HybridPreTrainedModel(PreTrainedModel):
     _supports_sdpa = True
     _supports_flash_attn = True
     _supports_attention_backend = True
+    # The loss is a mean over the batch and `forward` ignores `num_items_in_batch`: transformers' Trainer must
+    # divide it by the gradient-accumulation steps itself (it skips that for models whose forward takes **kwargs
+    # unless told otherwise here).
+    accepts_loss_kwargs = False
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
