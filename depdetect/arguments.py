@@ -305,6 +305,12 @@ class TrainingArguments(RunArguments):
     early_stopping_patience: int = field(default=0, metadata=_help(
         "Stop when the validation metric (--metric_for_best_model) has not improved for this many epochs in a row; "
         "the best epoch's weights are kept (0: run every epoch). Prechelt (1998), 'Early stopping - but when?'."))
+    report_to: str = field(default="none", metadata=_help(
+        "Experiment trackers, through Accelerate: tensorboard, trackio, mlflow, wandb (comma-separated), or none. "
+        "They log the training loss and learning rate per optimiser step and the validation metrics per epoch. "
+        "TensorBoard writes to OUTPUT_DIR/logs (not published); trackio logs locally; mlflow to MLFLOW_TRACKING_URI "
+        "(default ./mlruns); wandb runs offline unless WANDB_MODE says otherwise. Each needs its package "
+        "(pip install tensorboard, ...)."))
 
     def __post_init__(self) -> None:
         for name in ("num_epochs", "batch_size", "eval_batch_size", "gradient_accumulation_steps"):
@@ -314,6 +320,10 @@ class TrainingArguments(RunArguments):
         for name in ("checkpointing_steps", "max_steps", "keep_checkpoints", "early_stopping_patience"):
             if getattr(self, name) < 0:
                 raise ValueError(f"`{name}` must be >= 0, got {getattr(self, name)}.")
+        unknown = [name for name in self.trackers() if name not in TRACKERS]
+        if unknown or ("none" in str(self.report_to).lower().replace(" ", "").split(",") and self.trackers()):
+            raise ValueError(f"`report_to` must be none or names from {', '.join(TRACKERS)} (comma-separated), got "
+                             f"{self.report_to!r}.")
         check_finite("learning_rate", self.learning_rate, 0, strict=True)
         check_finite("encoder_learning_rate", self.encoder_learning_rate, 0)
         check_finite("weight_decay", self.weight_decay, 0)
@@ -322,6 +332,15 @@ class TrainingArguments(RunArguments):
         if self.warmup_ratio >= 1:
             raise ValueError(f"`warmup_ratio` must be in [0, 1), got {self.warmup_ratio}.")
 
+    def trackers(self) -> list[str]:
+        """The experiment trackers of `report_to` (none: an empty list)."""
+        names = [name.strip().lower() for name in str(self.report_to or "none").split(",")]
+        return list(dict.fromkeys(name for name in names if name and name != "none"))
+
+
+#: the experiment trackers `--report_to` takes (Accelerate's names), with the packages that provide each
+TRACKERS = {"tensorboard": ("tensorboard", "tensorboardX"), "trackio": ("trackio",), "mlflow": ("mlflow",),
+            "wandb": ("wandb",)}
 
 THRESHOLD_RULES = "0.5, f1, recall@R, precision@P (R, P in (0, 1)) or a number in (0, 1)"
 

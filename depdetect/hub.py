@@ -24,7 +24,7 @@ from .utils import read_json, write_json
 logger = logging.getLogger(__name__)
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib", ".npy", ".npz", ".dill", ".sav")
-SKIPPED_DIRS = {"checkpoints", "__pycache__", ".git", ".cache"}
+SKIPPED_DIRS = {"checkpoints", "logs", "__pycache__", ".git", ".cache"}  # logs: --report_to's tracker files
 
 
 class PublishError(RuntimeError):

@@ -12,8 +12,10 @@ training batch (MHIM adds its instance mask there).
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import math
+import os
 import re
 import shutil
 import time
@@ -30,7 +32,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 
-from .arguments import TrainingArguments
+from .arguments import TRACKERS, TrainingArguments
 from .runs import TrainResult, artifact_hashes, saving_folder, say_saved  # noqa: F401 (re-exported)
 from .utils import format_number, read_json, write_files, write_json, write_text, writing
 
@@ -40,6 +42,9 @@ logger = logging.getLogger(__name__)
 LOWER_IS_BETTER = ("rmse", "mae", "loss")
 
 STATE_FILE = "train_state.json"
+
+#: where --report_to's trackers that write files write them, inside OUTPUT_DIR (never published: depdetect.hub)
+LOGS_DIR = "logs"
 
 
 @dataclass
@@ -57,13 +62,41 @@ class TrainState:
 
 
 def make_accelerator(args: TrainingArguments) -> Accelerator:
-    """The run's Accelerator; the seedable sampler makes each epoch's shuffle a function of (seed, epoch)."""
+    """The run's Accelerator; the seedable sampler makes each epoch's shuffle a function of (seed, epoch). With
+    `report_to`, Accelerate's trackers log to OUTPUT_DIR/logs (those that write files there)."""
+    trackers = args.trackers()
+    for name in trackers:
+        if not any(importlib.util.find_spec(package) for package in TRACKERS[name]):
+            raise ValueError(f"--report_to {name} needs the {TRACKERS[name][0]} package: pip install "
+                             f"{TRACKERS[name][0]} (or leave {name} out of --report_to).")
     return Accelerator(
         cpu=args.cpu,
         mixed_precision=args.mixed_precision,
         gradient_accumulation_steps=args.gradient_accumulation_steps,
         dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True),
+        log_with=trackers or None,
+        project_dir=str(Path(args.output_dir) / LOGS_DIR) if trackers else None,
     )
+
+
+def start_tracking(accelerator: Accelerator, config: TrainingArguments, run_name: str) -> bool:
+    """Start the run's trackers (none without `report_to`) with the training arguments as hyper-parameters; wandb
+    offline unless WANDB_MODE is set. Returns whether any tracker logs."""
+    if not accelerator.log_with:
+        return False
+    hyperparameters = {k: v for k, v in asdict(config).items() if isinstance(v, (int, float, str, bool))}
+    init_kwargs = {} if "WANDB_MODE" in os.environ else {"wandb": {"mode": "offline"}}
+    accelerator.init_trackers(run_name, config=hyperparameters, init_kwargs=init_kwargs)
+    return True
+
+
+def log_metrics(accelerator: Accelerator, values: dict, step: int) -> None:
+    """Log the finite numbers of `values` to the run's trackers (a no-op without trackers)."""
+    if accelerator.trackers:
+        numbers = {k: float(v) for k, v in values.items()
+                   if isinstance(v, (int, float, np.floating, np.integer)) and not isinstance(v, bool)
+                   and math.isfinite(float(v))}
+        accelerator.log(numbers, step=step)
 
 
 def progress(iterable, accelerator: Accelerator | None = None, **kwargs):
@@ -141,6 +174,7 @@ def train(
     num_epochs: int | None = None,
     metric_for_best_model: str | None = None,
     run_id: str | None = None,
+    run_name: str = "train",
 ) -> tuple[torch.nn.Module, TrainState]:
     """Train, evaluate each epoch, and return the unwrapped model with the best epoch's weights loaded.
 
@@ -154,6 +188,7 @@ def train(
         num_epochs / metric_for_best_model: override `config`'s (a second training phase, a derived metric).
         run_id: this run's id (`depdetect.runs.run_fingerprint`): written into each checkpoint; resuming a
             checkpoint of another run is refused.
+        run_name: the trackers' name for this run (`report_to`).
     """
     num_epochs = num_epochs or config.num_epochs
     metric = metric_for_best_model or config.metric_for_best_model
@@ -161,6 +196,7 @@ def train(
     output_dir.mkdir(parents=True, exist_ok=True)
     run = _prepare(model, train_loader, eval_loader, config, accelerator, num_epochs, output_dir)
     state = _resume(run, resume_from_checkpoint, run_id)
+    tracking = start_tracking(accelerator, config, run_name)
     progress = tqdm(
         total=run.total_steps, initial=state.global_step, desc="training",
         disable=not accelerator.is_local_main_process,
@@ -175,6 +211,8 @@ def train(
         state.epoch, state.batches_done_in_epoch, state.epoch_loss_sum = epoch + 1, 0, 0.0
         _save_checkpoint(accelerator, output_dir, state, config.keep_checkpoints)
     progress.close()
+    if tracking:
+        accelerator.end_training()
     return _best_model(run), state
 
 
@@ -281,6 +319,8 @@ def _train_epoch(run: _Run, state: TrainState, epoch: int, progress, prepare_bat
         if not accelerator.sync_gradients:
             continue
         state.global_step += 1
+        log_metrics(accelerator, {"train/loss": np.mean(running[-config.gradient_accumulation_steps:]),
+                                  "train/learning_rate": run.scheduler.get_last_lr()[0]}, state.global_step)
         progress.update(1)
         progress.set_postfix(loss=f"{np.mean(running[-20:]):.4f}", epoch=epoch + 1)
         if config.checkpointing_steps and state.global_step % config.checkpointing_steps == 0:
@@ -300,6 +340,8 @@ def _evaluate_epoch(run: _Run, state: TrainState, epoch: int, seconds: float, ev
     record = {"epoch": epoch + 1, "step": state.global_step, "train_loss": train_loss, "train_seconds": seconds}
     record.update({f"eval_{k}": v for k, v in metrics.items()})
     state.history.append(record)
+    log_metrics(accelerator, {"train/epoch_loss": train_loss, "epoch": epoch + 1,
+                              **{f"eval/{k}": v for k, v in metrics.items()}}, state.global_step)
     if metric not in metrics:
         raise ValueError(
             f"metric_for_best_model={metric!r} is not among the validation metrics {sorted(metrics)}; pick one "

@@ -46,9 +46,10 @@ def posts(tokenizer) -> Dataset:
 
 def first_step(model, dataset, collator, tmp_path, batch_size: int, accumulation: int, **kwargs) -> dict:
     """Train one optimiser step over all 16 examples; Trainer's log of it (loss, grad_norm)."""
-    args = TrainingArguments(str(tmp_path / f"run_{batch_size}x{accumulation}"), per_device_train_batch_size=batch_size,
-                             gradient_accumulation_steps=accumulation, max_steps=1, logging_steps=1, report_to="none",
-                             save_strategy="no", use_cpu=True, learning_rate=1e-3, max_grad_norm=1e9, **kwargs)
+    args = TrainingArguments(str(tmp_path / f"run_{batch_size}x{accumulation}"),
+                             per_device_train_batch_size=batch_size, gradient_accumulation_steps=accumulation,
+                             max_steps=1, logging_steps=1, report_to="none", save_strategy="no", use_cpu=True,
+                             learning_rate=1e-3, max_grad_norm=1e9, **kwargs)
     trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=collator)
     trainer.train()
     return next(entry for entry in trainer.state.log_history if "loss" in entry)

@@ -144,9 +144,57 @@ def test_training_with_the_warm_up_and_masking_records_both_and_the_card_says_so
 
 @pytest.mark.parametrize(("flags", "message"), [
     (["--label_word_masking", "1.5"], "probability in"), (["--contrastive_pairs", "-1"], "contrastive_pairs"),
-    (["--early_stopping_patience", "-1"], "early_stopping_patience")])
+    (["--early_stopping_patience", "-1"], "early_stopping_patience"), (["--report_to", "neptune"], "report_to"),
+    (["--report_to", "none,tensorboard"], "report_to")])
 def test_bad_option_values_are_refused_before_training(tiny_encoder_dir, posts_files, tmp_path, capsys, flags,
                                                        message):
     with pytest.raises(SystemExit) as exit_:
         main(args(tiny_encoder_dir, posts_files, tmp_path / "bad", *flags))
     assert exit_.value.code == 2 and message in capsys.readouterr().err
+
+
+def tensorboard_scalars(folder) -> dict[str, list[tuple[int, float]]]:
+    """{tag: [(step, value), ...]} from the TensorBoard event files under `folder` (TFRecord framing, read here)."""
+    import struct
+
+    from tensorboardX.proto.event_pb2 import Event
+
+    scalars: dict[str, list[tuple[int, float]]] = {}
+    for path in sorted(folder.rglob("events.out.tfevents.*")):
+        data, at = path.read_bytes(), 0
+        while at < len(data):
+            (length,) = struct.unpack("<Q", data[at:at + 8])
+            event = Event.FromString(data[at + 12:at + 12 + length])
+            at += 12 + length + 4  # length, its CRC, the record, its CRC
+            for value in event.summary.value:
+                if value.HasField("simple_value"):
+                    scalars.setdefault(value.tag, []).append((event.step, value.simple_value))
+    return scalars
+
+
+def test_report_to_tensorboard_logs_the_loss_per_step_and_validation_per_epoch_where_push_skips_them(
+    tiny_encoder_dir, posts_files, tmp_path
+):
+    from depdetect.hub import publishable_files
+
+    out = tmp_path / "tracked"
+    metrics = main(args(tiny_encoder_dir, posts_files, out, "--num_epochs", "2", "--report_to", "tensorboard",
+                        "--checkpointing_steps", "0", "--no_faithfulness", "--no_audit")).metrics
+    scalars = tensorboard_scalars(out / "logs" / "hybrid")
+    steps = [h["step"] for h in metrics["validation_history"]]  # 24 posts, batch 4: 6 steps an epoch
+    assert [step for step, _ in scalars["train/loss"]] == list(range(1, steps[-1] + 1))
+    assert [step for step, _ in scalars["eval/auprc"]] == steps
+    assert [value for _, value in scalars["eval/auprc"]] == pytest.approx(
+        [h["eval_auprc"] for h in metrics["validation_history"]])
+    assert all(np.isfinite(value) for _, value in scalars["train/learning_rate"])
+    assert not any(name.startswith("logs/") for name in publishable_files(out))
+
+
+def test_report_to_names_the_package_a_missing_tracker_needs(tiny_encoder_dir, posts_files, tmp_path, capsys):
+    import importlib.util
+
+    if importlib.util.find_spec("wandb"):
+        pytest.skip("wandb is installed here")
+    with pytest.raises(SystemExit) as exit_:
+        main(args(tiny_encoder_dir, posts_files, tmp_path / "wandb", "--report_to", "wandb"))
+    assert exit_.value.code == 2 and "pip install wandb" in capsys.readouterr().err

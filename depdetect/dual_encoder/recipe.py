@@ -145,7 +145,7 @@ def train_phase(name: str, model, loaders, args: DualEncoderArguments, workdir: 
         model, loaders["train"], loaders["validation"], t, accelerator, make_evaluate(args.model.num_labels, cache),
         checkpoint_dir=workdir / name, resume_from_checkpoint=resume, on_step=on_step,
         prepare_batch=with_turn_cache(prepare_batch, cache),
-        num_epochs=num_epochs, metric_for_best_model=metric, run_id=run_id,
+        num_epochs=num_epochs, metric_for_best_model=metric, run_id=run_id, run_name=f"dual_encoder_{name}",
     )
     state.seconds = time.perf_counter() - start  # training wall time, per-epoch validation included
     return model, state, accelerator

@@ -264,7 +264,7 @@ def train_hybrid(args: HybridArguments | None = None, *, dataset: DatasetDict | 
                                 t.seed)
     model, state = train(model, loaders["train"], loaders["validation"], t, accelerator, evaluate,
                          checkpoint_dir=output_dir / "checkpoints", resume_from_checkpoint=t.resume_from_checkpoint,
-                         on_step=on_step, run_id=run_id)
+                         on_step=on_step, run_id=run_id, run_name="hybrid")
     report, plots = calibrate_and_report(model, data, loaders, accelerator, args)
     metrics = {
         **report,
