@@ -45,16 +45,17 @@ GAIN_METRIC = {"classification": "auprc", "regression": "rmse"}
 
 class CachedEmbedder:
     """Sentence embeddings of texts, each text embedded once (folds and splits reuse them). `encode` defaults to
-    the bundled MiniLM through sentence-transformers; DORIS passes its own (cached) embedder."""
+    the bundled MiniLM (mean pooling, transformers alone: `MeanPoolingEmbedder`); DORIS passes its own (cached)
+    embedder."""
 
     def __init__(self, encode: Callable[[list[str]], np.ndarray] | None = None):
         self._encode = encode
         self._cache: dict[str, np.ndarray] = {}
 
     def _default_encode(self, texts: list[str]) -> np.ndarray:
-        from .embedder import load_embedder
+        from .embedder import MeanPoolingEmbedder
 
-        self._encode = load_embedder(None).encode
+        self._encode = MeanPoolingEmbedder().encode
         return self._encode(texts)
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:

@@ -31,8 +31,10 @@ from .corpora import all_corpora
 from .corpora.common import count_at_least
 from .early.options import EVALUATE_ONLY as EARLY_EVALUATE_ONLY
 from .early.options import EarlyOptions
+from .extras import MissingExtraError
 
-USER_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError, UnicodeDecodeError)
+USER_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError, UnicodeDecodeError,
+               MissingExtraError)
 #: errors of the machine, not of the command: said in one line with the path and what to do (every file depdetect
 #: writes is written beside its target and renamed at the end, so what was there before is left as it was)
 ENVIRONMENT_ERRORS = {errno.ENOSPC: "the disk is full: free some space, or write elsewhere",

@@ -52,17 +52,21 @@ def mean_pool(states: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tenso
     return (states * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
 
 
+def cosine_similarity_loss(first: torch.Tensor, second: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """sentence-transformers' CosineSimilarityLoss: the mean squared error between each pair's cosine and its
+    label (1 same, 0 different). Written out so that the core install (no sentence-transformers) runs it; a test
+    compares it with theirs."""
+    cosine = torch.cosine_similarity(first, second)
+    return torch.nn.functional.mse_loss(cosine, target.to(cosine.dtype))
+
+
 def contrastive_warmup(encoder: torch.nn.Module, tokenizer, texts: Sequence[str], labels: Sequence[int], count: int,
                        *, max_length: int, learning_rate: float = 2e-5, batch_size: int = 16, seed: int = 42,
                        max_grad_norm: float = 1.0) -> dict:
     """Train `encoder` (an AutoModel; its trainable parameters only, so LoRA stays LoRA) in place for one pass over
-    `count` pairs of `texts`, with AdamW, a 10% linear warm-up and sentence-transformers' CosineSimilarityLoss.
+    `count` pairs of `texts`, with AdamW, a 10% linear warm-up and sentence-transformers' CosineSimilarityLoss
+    (the squared error between a pair's cosine and its label).
     Returns what it did: pairs, steps, the mean loss of the first and last tenth of the steps, seconds."""
-    try:  # sentence-transformers >= 6 moved the losses; the old path still imports, with a deprecation warning
-        from sentence_transformers.sentence_transformer.losses import CosineSimilarityLoss
-    except ImportError:
-        from sentence_transformers.losses import CosineSimilarityLoss
-
     if count < 1:
         raise ValueError(f"`contrastive_pairs` must be >= 1 to warm up, got {count}.")
     pairs = sample_pairs(labels, count, seed)
@@ -71,7 +75,6 @@ def contrastive_warmup(encoder: torch.nn.Module, tokenizer, texts: Sequence[str]
     optimizer = torch.optim.AdamW(parameters, lr=learning_rate)
     steps = math.ceil(len(pairs) / batch_size)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(0.1 * steps), steps)
-    loss_fn = CosineSimilarityLoss(encoder)
 
     def embed(indices):
         batch = tokenizer([texts[i] for i in indices], truncation=True, max_length=max_length, padding=True,
@@ -83,9 +86,7 @@ def contrastive_warmup(encoder: torch.nn.Module, tokenizer, texts: Sequence[str]
     for first in range(0, len(pairs), batch_size):
         chunk = pairs[first:first + batch_size]
         target = torch.tensor([p[2] for p in chunk], device=device)
-        # CosineSimilarityLoss's own parts (present in every sentence-transformers release since 2.0)
-        cosine = torch.cosine_similarity(embed([p[0] for p in chunk]), embed([p[1] for p in chunk]))
-        loss = loss_fn.loss_fct(loss_fn.cos_score_transformation(cosine), target)
+        loss = cosine_similarity_loss(embed([p[0] for p in chunk]), embed([p[1] for p in chunk]), target)
         loss.backward()
         if max_grad_norm:
             torch.nn.utils.clip_grad_norm_(parameters, max_grad_norm)

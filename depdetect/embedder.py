@@ -7,6 +7,7 @@ L2-normalised float32 row per text) can stand in; `SentenceTransformerEmbedder` 
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from pathlib import Path
@@ -83,6 +84,44 @@ class SentenceTransformerEmbedder:
                 chunk, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
                 show_progress_bar=False,
             )
+        return out
+
+
+class MeanPoolingEmbedder:
+    """The bundled MiniLM (or another mean-pooling sentence encoder folder) with transformers alone: token states
+    averaged over real tokens and L2-normalised, the text cut at the model's `max_seq_length`
+    (sentence_bert_config.json) as sentence-transformers does; its embeddings equal `SentenceTransformerEmbedder`'s
+    (tests/test_extras.py). The mean-embedding baseline uses it, so the core install (without
+    sentence-transformers) reports both baselines."""
+
+    def __init__(self, name_or_path: str | None = None, batch_size: int = 64, device: str | None = None):
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        path = str(name_or_path or default_encoder_path())
+        self.identifier = MINILM_HUB_ID if name_or_path in (None, MINILM_HUB_ID) else public_name(path)
+        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        self.model = AutoModel.from_pretrained(path).eval().to(device or "cpu")
+        settings = Path(path) / "sentence_bert_config.json"
+        limit = json.loads(settings.read_text()).get("max_seq_length") if settings.is_file() else None
+        self.max_seq_length = int(limit or min(self.tokenizer.model_max_length, 512))
+        self.batch_size, self.dimension, self._torch = batch_size, int(self.model.config.hidden_size), torch
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """L2-normalised mean-pooled embeddings (long texts cut as `SentenceTransformerEmbedder.encode` cuts them)."""
+        torch = self._torch
+        texts = [cut_words(t, WORDS_PER_TOKEN_WINDOW * self.max_seq_length) for t in texts]
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        order = np.argsort([-len(t) for t in texts], kind="stable")  # similar lengths share a batch: less padding
+        with torch.inference_mode():
+            for start in range(0, len(texts), self.batch_size):
+                index = order[start:start + self.batch_size]
+                batch = self.tokenizer([texts[i] for i in index], truncation=True, max_length=self.max_seq_length,
+                                       padding=True, return_tensors="pt").to(self.model.device)
+                states = self.model(**batch).last_hidden_state
+                weights = batch["attention_mask"].unsqueeze(-1).to(states.dtype)
+                pooled = (states * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+                out[index] = torch.nn.functional.normalize(pooled, p=2, dim=1).float().cpu().numpy()
         return out
 
 

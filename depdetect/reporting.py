@@ -8,11 +8,13 @@ model card (cards.py) and the console (`format_report`) read the same dicts.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 
 import numpy as np
 
+from . import extras
 from .baselines import gain_over_baselines, score_baselines
 from .calibration import (
     MIN_CALIBRATION_EXAMPLES,
@@ -32,6 +34,8 @@ from .metrics import (
     regression_metrics,
 )
 from .utils import format_number
+
+logger = logging.getLogger(__name__)
 
 #: groups with fewer positives than this are flagged (their metrics are too noisy to compare), not hidden
 SMALL_GROUP_POSITIVES = 10
@@ -213,7 +217,11 @@ def regression_report(*, test_y, test_pred, validation_y=None, validation_pred=N
 
 
 def plots_for(report: dict) -> dict[str, bytes]:
-    """The report's PNG plots ({relative path: bytes})."""
+    """The report's PNG plots ({relative path: bytes}); none, with a warning, without the `plots` extra."""
+    if not extras.installed("plots"):
+        logger.warning("No plots drawn: matplotlib is not installed (pip install 'depdetect[plots]'); the metrics "
+                       "and the card are complete without them.")
+        return {}
     from .plots import classification_plots, regression_plots
 
     arrays = report.get("_arrays") or {}

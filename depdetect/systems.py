@@ -61,6 +61,8 @@ class SystemSpec:
         demo_title: the demo tab's title; shows: what the demo shows (Space README).
         corpora: the system's own corpus converters for `depdetect data`: (name, module with `main(argv)`,
             one-line description) each (the simulated cohorts).
+        extra: the optional extra (depdetect.extras) its training and prediction need; loading its trainer,
+            predictor or early-risk streams without it says which to install.
     """
 
     name: str
@@ -89,6 +91,7 @@ class SystemSpec:
     demo_title: str = ""
     shows: str = ""
     corpora: tuple[tuple[str, str, str], ...] = ()
+    extra: str | None = None
 
     def __post_init__(self):
         if (self.model_type is None) == (self.marker_file is None):
@@ -102,7 +105,12 @@ class SystemSpec:
         return f"{self.unit}s"
 
     def load(self, attribute: str) -> Any:
-        """The object one of the import-path fields names (`spec.load("trainer")`), imported now."""
+        """The object one of the import-path fields names (`spec.load("trainer")`), imported now (the trainer,
+        predictor and early-risk streams only with the system's extra installed)."""
+        if self.extra and attribute in ("trainer", "predictor", "early"):
+            from .extras import require
+
+            require(self.extra, f"{self.name} ({attribute})")
         return load_object(getattr(self, attribute))
 
 

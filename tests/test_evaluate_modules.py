@@ -21,7 +21,7 @@ CASES = {
         {"attention_entropy": np.log(2) / 2, "max_entropy": np.log(2) / 2},
     ),
     "calibration": ({"predictions": [0.9, 0.9, 0.1, 0.1], "references": [1, 0, 0, 0]},
-                    {"ece": 0.25, "brier": 0.21}),
+                    {"ece": 0.25, "top_label_ece": 0.15, "brier": 0.21}),
     "conformal_coverage": ({"predictions": [[0.0, 2.0], [1.0, 3.0]], "references": [1.0, 5.0]},
                            {"coverage": 0.5, "mean_width": 2.0}),
     # hand-computed: a TP after 3 writings costs lc_5(3) = 1 - 1/(1 + e^(3-5)), a FN 1, a FP c_fp = 2/4, a TN 0
@@ -109,3 +109,29 @@ def test_the_eraser_module_agrees_with_depdetects_faithfulness_functions():
     assert result["aopc_comprehensiveness"] == pytest.approx(np.mean([r["aopc_comprehensiveness"] for r in ours]))
     assert result["sufficiency"] == pytest.approx([np.mean([r[f"sufficiency@{k:g}"] for r in ours])
                                                    for k in FRACTIONS])
+
+
+SECTIONS = ("# Metric Card for", "## Metric Description", "## How to Use", "### Inputs", "### Output Values",
+            "### Examples", "## Limitations and Bias", "## Citation", "## Further References")
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_each_module_has_a_metric_card_in_evaluates_layout_that_says_what_the_module_says(name):
+    import re
+
+    card = (EVALUATE_METRICS_DIR / name / "README.md").read_text()
+    source = (EVALUATE_METRICS_DIR / name / f"{name}.py").read_text()
+    assert card.startswith("---\n") and "\ntags:\n- evaluate\n- metric\n" in card.split("\n---\n")[0]
+    positions = [card.find(section) for section in SECTIONS]
+    assert -1 not in positions and positions == sorted(positions), dict(zip(SECTIONS, positions))
+
+    def block(variable: str) -> str:
+        found = re.search(variable + r' = """\n?(.*?)"""', source, re.S)
+        assert found, f"{name}.py has no {variable}"
+        return " ".join(found.group(1).split())
+
+    assert block("_DESCRIPTION") in " ".join(card.split())
+    citation = block("_CITATION")
+    assert citation.startswith("@") and citation in " ".join(card.split())
+    limitations = card.split("## Limitations and Bias")[1].split("## Citation")[0]
+    assert limitations.count("\n- ") >= 2

@@ -11,7 +11,7 @@ import torch
 
 from depdetect.audit import DEFAULT_LABEL_WORDS, label_word_pattern, mask_label_words
 from depdetect.cli import main
-from depdetect.contrastive import contrastive_warmup, mean_pool, sample_pairs
+from depdetect.contrastive import contrastive_warmup, cosine_similarity_loss, mean_pool, sample_pairs
 from depdetect.hybrid.configuration_hybrid import HybridConfig
 from depdetect.hybrid.modeling_hybrid import HybridForSequenceClassification
 from depdetect.training import TrainState, _stop_early
@@ -198,3 +198,18 @@ def test_report_to_names_the_package_a_missing_tracker_needs(tiny_encoder_dir, p
     with pytest.raises(SystemExit) as exit_:
         main(args(tiny_encoder_dir, posts_files, tmp_path / "wandb", "--report_to", "wandb"))
     assert exit_.value.code == 2 and "pip install wandb" in capsys.readouterr().err
+
+
+def test_the_warm_up_loss_is_sentence_transformers_cosine_similarity_loss():
+    """contrastive.py writes CosineSimilarityLoss out (the core install has no sentence-transformers): same value."""
+    pytest.importorskip("sentence_transformers")
+    try:
+        from sentence_transformers.sentence_transformer.losses import CosineSimilarityLoss
+    except ImportError:
+        from sentence_transformers.losses import CosineSimilarityLoss
+
+    torch.manual_seed(0)
+    u, v, target = torch.randn(6, 8), torch.randn(6, 8), torch.tensor([1.0, 0.0, 1.0, 0.0, 1.0, 0.0])
+    theirs = CosineSimilarityLoss(torch.nn.Identity())
+    expected = theirs.loss_fct(theirs.cos_score_transformation(torch.cosine_similarity(u, v)), target)
+    torch.testing.assert_close(cosine_similarity_loss(u, v, target), expected)

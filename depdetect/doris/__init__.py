@@ -20,6 +20,7 @@ MIN_COHORT_USERS = 10
 SPEC = SystemSpec(
     name="doris",
     cli_name="doris",
+    extra="doris",
     unit="user",
     paper=("Depression Detection on Social Media with Large Language Models (arXiv 2403.10750)",
            "https://arxiv.org/abs/2403.10750"),

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..calibration import calibrate
+from ..extras import require as require_extra
 from ..folders import folder_file
 from ..metrics import classification_metrics
 from ..schemas import check_user, parse_timestamp
@@ -79,6 +80,7 @@ class DorisPipeline:
 
     def __init__(self, config: DorisConfig | None = None, embedder=None, annotator=None,
                  cache_dir: str | Path | None = None, state=None, batch_size: int = 32, memory_size: int = 100_000):
+        require_extra("doris", "DorisPipeline")
         self.config = config or DorisConfig()
         self.embedder = embedder
         if embedder is not None:

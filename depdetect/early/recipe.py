@@ -10,6 +10,7 @@ validation users for whole histories; the Hybrid: its threshold for single posts
 from __future__ import annotations
 
 import json
+import logging
 import math
 import sys
 from pathlib import Path
@@ -19,13 +20,15 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from .. import systems
+from .. import extras, systems
 from ..systems import resolve_model
 from ..utils import check_outputs, json_safe, plural, write_files, write_json, write_text
 from .metrics import early_risk_intervals, early_risk_metrics, penalty_rate
 from .options import EarlyOptions
 from .policy import DecisionPolicy, choose_early_policy
 from .streams import run_stream
+
+logger = logging.getLogger(__name__)
 
 #: users per prefetch batch (their posts are embedded / scored together before they are streamed)
 PREFETCH_USERS = 256
@@ -111,6 +114,9 @@ def _policy_text(policy: DecisionPolicy, chunk_size: int) -> str:
 
 
 def _plot(runs: list[dict], policy: DecisionPolicy, folder: Path) -> list[str]:
+    if not extras.installed("plots"):
+        logger.warning("No trajectories plot: matplotlib is not installed (pip install 'depdetect[plots]').")
+        return []
     from ..plots import trajectories_plot
 
     files = {"trajectories.png": trajectories_plot([r["trajectory"] for r in runs], [r["decision"] for r in runs],

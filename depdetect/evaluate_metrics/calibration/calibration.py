@@ -1,5 +1,5 @@
-"""Calibration of P(positive): expected calibration error (ECE), Brier score and the reliability bins, as an
-evaluate module (numpy only).
+"""Calibration of P(positive): the binary expected calibration error (ECE) with Guo et al.'s top-label ECE beside it,
+the Brier score and the reliability bins, as an evaluate module (numpy only).
 
 Load it offline with `evaluate.load("path/to/calibration")`.
 """
@@ -9,13 +9,17 @@ import evaluate
 import numpy as np
 
 _DESCRIPTION = """
-How far predicted probabilities are from observed frequencies. ECE sorts the examples into bins by P(positive)
-and averages |mean predicted probability - share of positives| over the bins, weighted by their size: 0 for a
-perfectly calibrated model; an ECE of 0.1 means probabilities are off by 10 points on average. 15 equal-width bins
-by default (Guo et al. 2017), so values compare with the literature; with rare positives most examples fall in the
-first bin, and equal-mass bins (`strategy="mass"`) spread them evenly. The Brier score is the mean squared
-difference between P(positive) and the 0/1 label (0.25 for a constant 0.5; lower is better); it mixes
-calibration and discrimination. `bins` lists each non-empty bin for a reliability diagram.
+How far predicted probabilities are from observed frequencies. `ece` is the binary (positive-class) expected
+calibration error: the examples are sorted into bins by P(positive), and |mean P(positive) - share of positives|
+is averaged over the bins, weighted by their size. It equals torchmetrics' `binary_calibration_error` (l1 norm)
+and the class-wise ECE of Kull et al. 2019 for the positive class; 0 for a perfectly calibrated model, and an ECE
+of 0.1 means P(depression) is off by 10 points on average. `top_label_ece` is the ECE of Guo et al. 2017: the same
+over the confidence of the predicted class, max(p, 1 - p), against how often that class is right; it says nothing
+about probabilities below 0.5 on their own, so depdetect reports `ece`, which reads P(depression) directly. Both use
+15 equal-width bins by default (Guo et al.), so values compare with the literature; with rare positives most
+examples fall in the first bin, and equal-mass bins (`strategy="mass"`) spread them evenly. The Brier score is the
+mean squared difference between P(positive) and the 0/1 label (0.25 for a constant 0.5; lower is better); it mixes
+calibration and discrimination. `bins` lists each non-empty bin of P(positive) for a reliability diagram.
 """
 
 _KWARGS_DESCRIPTION = """
@@ -25,11 +29,13 @@ Args:
     n_bins (`int`, default 15): number of bins.
     strategy (`str`, default "width"): "width" (equal-width bins over [0, 1]) or "mass" (equal numbers of examples).
 Returns:
-    ece (`float`), brier (`float`), bins (`list` of {bin, confidence, positive_rate, count}).
+    ece (`float`): binary ECE of P(positive); top_label_ece (`float`): Guo et al.'s ECE of the predicted class's
+    confidence; brier (`float`); bins (`list` of {bin, confidence, positive_rate, count}, over P(positive)).
 Examples:
     >>> calibration = evaluate.load("depdetect/evaluate_metrics/calibration")
-    >>> calibration.compute(predictions=[0.9, 0.9, 0.1, 0.1], references=[1, 0, 0, 0])["ece"]
-    0.25
+    >>> result = calibration.compute(predictions=[0.9, 0.9, 0.1, 0.1], references=[1, 0, 0, 0])
+    >>> result["ece"], result["top_label_ece"]
+    (0.25, 0.15)
 """
 
 _CITATION = """
@@ -38,6 +44,14 @@ _CITATION = """
   author={Guo, Chuan and Pleiss, Geoff and Sun, Yu and Weinberger, Kilian Q.},
   booktitle={ICML},
   year={2017}
+}
+@inproceedings{kull2019beyond,
+  title={Beyond temperature scaling: Obtaining well-calibrated multi-class probabilities with {D}irichlet
+         calibration},
+  author={Kull, Meelis and Perello-Nieto, Miquel and K{\"a}ngsepp, Markus and Silva Filho, Telmo and Song, Hao and
+          Flach, Peter},
+  booktitle={NeurIPS},
+  year={2019}
 }
 """
 
@@ -65,19 +79,29 @@ class Calibration(evaluate.Metric):
             raise ValueError("predictions must be probabilities in [0, 1].")
         if int(n_bins) < 1:
             raise ValueError(f"n_bins must be >= 1, got {n_bins}.")
-        n_bins = int(n_bins)
-        if strategy == "width":
-            index = np.minimum((p * n_bins).astype(int), n_bins - 1)
-        elif strategy == "mass":
-            index = np.zeros(p.size, dtype=int)
-            index[np.argsort(p, kind="stable")] = np.arange(p.size) * n_bins // p.size
-        else:
+        if strategy not in ("width", "mass"):
             raise ValueError(f"strategy must be 'width' or 'mass', got {strategy!r}.")
-        bins = []
-        for b in range(n_bins):
-            members = index == b
-            if members.any():
-                bins.append({"bin": b, "confidence": float(p[members].mean()),
-                             "positive_rate": float(y[members].mean()), "count": int(members.sum())})
-        ece = sum(r["count"] * abs(r["confidence"] - r["positive_rate"]) for r in bins) / p.size
-        return {"ece": float(ece), "brier": float(np.mean((p - y) ** 2)), "bins": bins}
+        bins = _bins(p, y, int(n_bins), strategy)
+        top = _bins(np.maximum(p, 1 - p), ((p > 0.5).astype(int) == y).astype(int), int(n_bins), strategy)
+        return {"ece": _ece(bins, p.size), "top_label_ece": _ece(top, p.size), "brier": float(np.mean((p - y) ** 2)),
+                "bins": bins}
+
+
+def _bins(p, y, n_bins, strategy):
+    """Each non-empty bin of `p`: its mean p (confidence), its mean y (positive_rate) and its size."""
+    if strategy == "width":
+        index = np.minimum((p * n_bins).astype(int), n_bins - 1)
+    else:
+        index = np.zeros(p.size, dtype=int)
+        index[np.argsort(p, kind="stable")] = np.arange(p.size) * n_bins // p.size
+    bins = []
+    for b in range(n_bins):
+        members = index == b
+        if members.any():
+            bins.append({"bin": b, "confidence": float(p[members].mean()),
+                         "positive_rate": float(y[members].mean()), "count": int(members.sum())})
+    return bins
+
+
+def _ece(bins, total):
+    return float(sum(r["count"] * abs(r["confidence"] - r["positive_rate"]) for r in bins) / total)

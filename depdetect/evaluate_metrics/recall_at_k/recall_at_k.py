@@ -32,12 +32,21 @@ Examples:
 """
 
 
+_CITATION = """
+@article{mhim2025,
+  title={Explainable Depression Detection using Masked Hard Instance Mining},
+  journal={arXiv preprint arXiv:2505.24609},
+  year={2025}
+}
+"""
+
+
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
 class RecallAtK(evaluate.Metric):
     def _info(self):
         return evaluate.MetricInfo(
             description=_DESCRIPTION,
-            citation="",
+            citation=_CITATION,
             inputs_description=_KWARGS_DESCRIPTION,
             features=datasets.Features({
                 "predictions": datasets.List(datasets.Value("float64")),

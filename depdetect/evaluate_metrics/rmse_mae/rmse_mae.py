@@ -27,12 +27,26 @@ Examples:
 """
 
 
+_CITATION = """
+@article{chai2014rmse,
+  title={Root mean square error ({RMSE}) or mean absolute error ({MAE})? -- Arguments against avoiding {RMSE} in
+         the literature},
+  author={Chai, Tianfeng and Draxler, Roland R.},
+  journal={Geoscientific Model Development},
+  volume={7},
+  number={3},
+  pages={1247--1250},
+  year={2014}
+}
+"""
+
+
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
 class RmseMae(evaluate.Metric):
     def _info(self):
         return evaluate.MetricInfo(
             description=_DESCRIPTION,
-            citation="",
+            citation=_CITATION,
             inputs_description=_KWARGS_DESCRIPTION,
             features=datasets.Features(
                 {"predictions": datasets.Value("float64"), "references": datasets.Value("float64")}
