@@ -127,3 +127,54 @@ def test_a_huge_text_is_cut_before_tokenising_and_reads_the_same_tokens(detector
     full = tokenizer(text, truncation=True, max_length=detector.model.config.max_length)
     kept = tokenizer.convert_ids_to_tokens(full["input_ids"][1:-1])
     assert "".join(t["token"] for t in out["tokens"]) == "".join(k.removeprefix("##") for k in kept)
+
+
+def test_top_k_returns_transformers_list_with_the_decided_label_first(detector, tiny_model):
+    text = "I cannot sleep and nothing matters"
+    default = detector(text)
+    every = detector(text, top_k=None)
+    assert [set(entry) for entry in every] == [{"label", "score"}] * 2
+    assert {entry["label"] for entry in every} == {"control", "depression"}
+    assert every[0]["label"] == default["label"] and every[0]["score"] == pytest.approx(default["score"])
+    assert sum(entry["score"] for entry in every) == pytest.approx(1.0)
+    assert detector(text, top_k=1) == every[:1]
+    assert detector([text, "fine"], top_k=2)[0] == every
+    # a saved threshold decides the label, not the larger score: the decided label still comes first
+    p = default["probability"]
+    tiny_model.config.decision_threshold = p - 0.01 if p < 0.5 else p + 0.01  # flips the decision
+    flipped = detector(text, top_k=None)
+    assert flipped[0]["label"] != default["label"] == detector(text, top_k=None)[1]["label"]
+    assert flipped[0]["label"] == detector(text, explain=False)["label"]
+    with pytest.raises(ValueError, match="without explanations"):
+        detector(text, top_k=1, explain="nas")
+    with pytest.raises(ValueError, match="positive integer or None"):
+        detector(text, top_k=0)
+
+
+def test_function_to_apply_sets_how_scores_come_from_the_logits(detector, tiny_model, tokenizer):
+    import torch
+
+    text = "I cannot sleep and nothing matters"
+    with torch.no_grad():
+        logits = tiny_model(**tokenizer(text, return_tensors="pt")).logits[0]
+    softmax = detector(text, explain=False)
+    none = detector(text, explain=False, function_to_apply="none")
+    sigmoid = detector(text, explain=False, function_to_apply="sigmoid")
+    index = tiny_model.config.label2id[softmax["label"]]
+    assert none["score"] == pytest.approx(float(logits[index]), abs=1e-5)
+    assert sigmoid["score"] == pytest.approx(float(logits[index].sigmoid()), abs=1e-6)
+    # label and P(depression) stay what the calibrated probability and the threshold decide
+    assert none["label"] == sigmoid["label"] == softmax["label"]
+    assert none["probability"] == sigmoid["probability"] == softmax["probability"]
+    scores = detector(text, top_k=None, function_to_apply="none")
+    assert [entry["score"] for entry in scores] == pytest.approx(
+        [float(logits[tiny_model.config.label2id[entry["label"]]]) for entry in scores], abs=1e-5)
+    with pytest.raises(ValueError, match="function_to_apply"):
+        detector(text, function_to_apply="relu")
+
+
+def test_truncation_false_refuses_a_text_the_model_cannot_read_whole(detector, tiny_model):
+    assert detector("I feel fine", truncation=False)["truncated"] is False
+    assert detector("word " * 1000, truncation=True)["truncated"] is True
+    with pytest.raises(ValueError, match=r"tokens long and the model reads \d+"):
+        detector("word " * 1000, truncation=False)

@@ -199,6 +199,10 @@ def checked_inputs(inputs: Any, check, check_all):
     return None
 
 
+#: transformers' `function_to_apply` values (text-classification)
+FUNCTIONS = ("softmax", "sigmoid", "none")
+
+
 class DepressionDetectionPipeline(Pipeline):
     """Classify texts as depression / control and explain each prediction word by word.
 
@@ -226,6 +230,15 @@ class DepressionDetectionPipeline(Pipeline):
     overrides the truncation length, `calibrated=False` reports the uncalibrated softmax in `probability` and
     `score` (the label is still decided on the calibrated probability, where the threshold was chosen), and
     `return_uncalibrated=True` adds `uncalibrated_probability`.
+
+    transformers' text-classification arguments, with their meanings: `top_k` (an int, or None for every label)
+    returns transformers' shape, a list of `{"label", "score"}` per text, without explanations; the label the saved
+    threshold decides comes first, so `top_k=1` gives the default call's label (with a threshold other than 0.5
+    that label can have the lower score). `function_to_apply` ("softmax", the default; "sigmoid"; "none") sets how
+    `score` (and the scores of `top_k`) come from the logits: softmax gives the probabilities (calibrated unless
+    `calibrated=False`), sigmoid and none the raw logits through a sigmoid or as they are; `label` and
+    `probability` are always decided and reported on the calibrated probability. `truncation=False` refuses a
+    text longer than the model reads (a ValueError naming its length) instead of truncating it.
     """
 
     def __init__(self, *args, **kwargs):
@@ -241,12 +254,29 @@ class DepressionDetectionPipeline(Pipeline):
         return super().__call__(checked, **kwargs)
 
     def _sanitize_parameters(self, explain: Any = None, max_length: int | None = None,
-                             calibrated: bool | None = None, return_uncalibrated: bool | None = None, **kwargs):
+                             calibrated: bool | None = None, return_uncalibrated: bool | None = None,
+                             top_k: Any = "", function_to_apply: str | None = None, truncation: Any = None,
+                             **kwargs):
         if kwargs:
             raise TypeError(f"Unknown argument(s) {sorted(kwargs)}; the depression-detection pipeline takes "
-                            "`explain`, `max_length`, `calibrated`, `return_uncalibrated` and transformers' "
-                            "`batch_size`/`num_workers`.")
+                            "`explain`, `max_length`, `calibrated`, `return_uncalibrated`, and transformers' "
+                            "`top_k`, `function_to_apply`, `truncation`, `batch_size`, `num_workers`.")
         preprocess, forward, postprocess = {}, {}, {}
+        if top_k != "":  # transformers' sentinel: not given
+            if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
+                raise ValueError(f"`top_k` must be a positive integer or None (every label), got {top_k!r}.")
+            if explain not in (None, False):
+                raise ValueError("`top_k` returns transformers' list of labels and scores, without explanations; "
+                                 "leave `top_k` out to get the explained result.")
+            postprocess["top_k"] = top_k
+            explain = False
+        if function_to_apply is not None:
+            if str(function_to_apply).lower() not in FUNCTIONS:
+                raise ValueError(f"`function_to_apply` must be one of {', '.join(FUNCTIONS)}, got "
+                                 f"{function_to_apply!r}.")
+            postprocess["function_to_apply"] = str(function_to_apply).lower()
+        if truncation is not None:
+            preprocess["truncation"] = truncation not in (False, "do_not_truncate")
         if calibrated is not None:
             postprocess["calibrated"] = bool(calibrated)
         if return_uncalibrated is not None:
@@ -262,8 +292,14 @@ class DepressionDetectionPipeline(Pipeline):
             forward["explain"] = postprocess["explain"] = explanation_methods(explain)
         return preprocess, forward, postprocess
 
-    def preprocess(self, text: str, max_length: int | None = None) -> dict[str, Any]:
+    def preprocess(self, text: str, max_length: int | None = None, truncation: bool = True) -> dict[str, Any]:
         max_length = max_length or getattr(self.model.config, "max_length", None) or self.tokenizer.model_max_length
+        if not truncation:
+            length = len(self.tokenizer(text)["input_ids"])
+            if length > max_length:
+                raise ValueError(f"A text is {length} tokens long and the model reads {max_length} "
+                                 "(`max_length`); with truncation=False it is refused. Pass truncation=True (the "
+                                 "default: the first tokens are read, `truncated` says so) or split the text.")
         read = cut_text(text, max_length)
         enc = self.tokenizer(
             read,
@@ -328,16 +364,22 @@ class DepressionDetectionPipeline(Pipeline):
         return torch.tensor([0.0 if w < 0 else (scores[0] - scores[1 + w]) / pieces[w] for w in words])
 
     def postprocess(self, model_outputs: dict[str, Any], calibrated: bool = True, return_uncalibrated: bool = False,
-                    explain: tuple[str, ...] = DEFAULT_METHODS) -> dict[str, Any]:
+                    explain: tuple[str, ...] = DEFAULT_METHODS, top_k: Any = "",
+                    function_to_apply: str = "softmax") -> Any:
         config = self.model.config
-        raw = model_outputs["logits"][0].float().softmax(-1)
+        logits = model_outputs["logits"][0].float()
+        raw = logits.softmax(-1)
         calibrated_probabilities = calibrate_probabilities(raw, getattr(config, "calibration", None))
         index = decide(calibrated_probabilities, getattr(config, "decision_threshold", None))
         probabilities = calibrated_probabilities if calibrated else raw
+        scores = {"softmax": probabilities, "sigmoid": logits.sigmoid(), "none": logits}[function_to_apply]
+        if top_k != "":  # transformers' shape: the decided label first, then the others by score
+            order = [index] + sorted((i for i in range(len(scores)) if i != index), key=lambda i: -float(scores[i]))
+            return [{"label": config.id2label[i], "score": float(scores[i])} for i in order[:top_k]]
         result = {
             "label": config.id2label[index],
             "probability": float(probabilities[-1]),  # P(depression): the positive class is the last label
-            "score": float(probabilities[index]),
+            "score": float(scores[index]),
             "truncated": bool(model_outputs["truncated"]),
         }
         if return_uncalibrated:
@@ -363,6 +405,8 @@ class DepressionDetectionPipeline(Pipeline):
         return [{"token": text[start:end], **{m: float(sums[m][i]) for m in methods}}
                 for i, (start, end) in enumerate(spans)]
 
-__all__ = ["DEFAULT_METHODS", "DepressionDetectionPipeline", "METHODS", "TASK", "WORD", "calibrate_probabilities",
-           "check_text", "check_texts", "check_tokenizer", "custom_pipelines", "cut_text", "decide",
-           "explanation_methods", "kept_words_probabilities", "token_words"]
+__all__ = [
+    "DEFAULT_METHODS", "DepressionDetectionPipeline", "FUNCTIONS", "METHODS", "TASK", "WORD",
+    "calibrate_probabilities", "check_text", "check_texts", "check_tokenizer", "custom_pipelines", "cut_text",
+    "decide", "explanation_methods", "kept_words_probabilities", "token_words"
+]
