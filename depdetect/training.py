@@ -337,6 +337,8 @@ def _evaluate_epoch(run: _Run, state: TrainState, epoch: int, seconds: float, ev
     accelerator = run.accelerator
     metrics = evaluate_fn(run.model, run.eval_loader, accelerator)
     train_loss = state.epoch_loss_sum / state.batches_done_in_epoch if state.batches_done_in_epoch else math.nan
+    if accelerator.num_processes > 1:  # each process saw its share of the batches: the mean over all of them
+        train_loss = float(accelerator.reduce(torch.tensor(train_loss, device=accelerator.device), "mean"))
     record = {"epoch": epoch + 1, "step": state.global_step, "train_loss": train_loss, "train_seconds": seconds}
     record.update({f"eval_{k}": v for k, v in metrics.items()})
     state.history.append(record)

@@ -146,26 +146,6 @@ def recorded_metrics_match_a_reload(out: Path, test_file: str) -> None:
         assert again[key] == pytest.approx(saved["test"][key], abs=1e-6), key
 
 
-def test_two_processes_share_the_data_and_gather_every_example(tiny_encoder_dir, posts_files, tmp_path):
-    """The multi-process path of `accelerate launch` / torchrun, on two CPU processes (gloo)."""
-    import os
-    import subprocess
-    import sys
-
-    out = tmp_path / "ddp"
-    root = Path(__file__).resolve().parents[1]
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-               str(root / "train.py"), *args(tiny_encoder_dir, posts_files, out, "--num_epochs", "2", "--cpu")[1:]]
-    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
-    assert done.returncode == 0, done.stderr[-3000:]
-    saved = json.loads((out / "metrics.json").read_text())
-    # 24 training posts, batch 4 per process, 2 processes: 3 optimiser steps per epoch
-    assert [h["step"] for h in saved["validation_history"]] == [3, 6]
-    assert done.stdout.count("Saved the Hub-ready model folder") == 1  # only the main process writes
-    recorded_metrics_match_a_reload(out, posts_files["test"])
-
-
 def test_progress_bars_draw_nothing_from_the_global_rng():
     """A DataLoader without its own generator draws a seed from the global torch RNG on each iter(); a progress bar
     that iterated on its own (tqdm.auto's console bar does) shifted every dropout mask trained after it."""
