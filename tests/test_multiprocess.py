@@ -1,7 +1,7 @@
 """Several processes on one CPU machine (gloo), as the README starts them (`torchrun --nproc_per_node 2 -m
-depdetect.cli train ... --cpu`): each torch system gives the metrics one process gives on the same data and global batch, and one folder is
-written by one process. Dropout is off (encoder, BiLSTM, head), so the two runs see the same batches and compute the
-same gradients (each process takes half of a global batch; DDP averages)."""
+depdetect.cli train ... --cpu`): each torch system gives the metrics one process gives on the same data and global
+batch, and one folder is written by one process. Dropout is off (encoder, BiLSTM, head), so the two runs see the
+same batches and compute the same gradients (each process takes half of a global batch; DDP averages)."""
 
 from __future__ import annotations
 
