@@ -86,7 +86,7 @@ def test_the_core_install_trains_predicts_and_publishes_the_torch_systems(
     with HubServer() as hub:
         steps = [
             ["train hybrid", hybrid_args(tiny_encoder_dir, posts_files, hybrid, "--num_epochs", "1",
-                                         "--checkpointing_steps", "0", "--no_faithfulness", "--no_audit")],
+                                         "--checkpointing_steps", "0", "--show_examples", "2")],
             ["predict hybrid", ["predict", str(hybrid), posts_files["test"], "-o", str(tmp_path / "p.jsonl")]],
             ["train dual encoder", dual_args(tiny_encoder_dir, esconv_jsonl, dual, "--num_epochs", "1")],
             ["push hybrid", ["push", str(hybrid), "someone/hybrid-core"]],
