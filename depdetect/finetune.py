@@ -115,11 +115,9 @@ def save_for_hub(model: nn.Module, folder: str | Path, tokenizer=None) -> Path:
     folder = Path(folder)
     if hasattr(model, "merge_and_unload"):  # a PeftModel around the whole model
         model = model.merge_and_unload()
-    encoders, _ = _parts(model)
-    for name in encoders:  # LoRA put on an encoder alone (depdetect's --lora_r path)
-        encoder = getattr(model, name)
-        if hasattr(encoder, "merge_and_unload"):
-            setattr(model, name, encoder.merge_and_unload())
+    for name, child in list(model.named_children()):  # LoRA put on an encoder alone (depdetect's --lora_r path)
+        if hasattr(child, "merge_and_unload"):
+            setattr(model, name, child.merge_and_unload())
     model.save_pretrained(folder)
     if tokenizer is not None:
         tokenizer.save_pretrained(folder)

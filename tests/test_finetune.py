@@ -218,3 +218,24 @@ def test_the_readmes_dual_encoder_trainer_example_runs(tiny_encoder_dir, esconv_
     scorer = pipeline("depression-scoring", model=str(tmp_path / "my-dual-encoder"), trust_remote_code=True)
     out = scorer([{"prompt": "How are you?", "response": "Tired, every day."}])
     assert out["severity"] == out["severity"] and len(out["turns"]) == 1
+
+
+def test_save_for_hub_merges_lora_put_on_the_encoder_alone(tokenizer, tmp_path):
+    """depdetect's --lora_r path wraps the encoder only (model.encoder is a PeftModel): saved merged all the same."""
+    from peft import LoraConfig, get_peft_model
+
+    model = hybrid(tokenizer)
+    model.encoder = get_peft_model(model.encoder, LoraConfig(r=4, target_modules=["query", "value"]))
+    with torch.no_grad():
+        for name, parameter in model.named_parameters():
+            if "lora_B" in name:
+                parameter.normal_()  # LoRA starts as a no-op; make it count
+    model.eval()
+    batch = tokenizer(TEXTS[:2], padding=True, return_tensors="pt")
+    with torch.no_grad():
+        expected = model(**batch).logits
+    folder = save_for_hub(model, tmp_path / "merged", tokenizer)
+    again = HybridForSequenceClassification.from_pretrained(folder).eval()
+    assert not any("lora" in name for name, _ in again.named_parameters())
+    with torch.no_grad():
+        torch.testing.assert_close(again(**batch).logits, expected, atol=1e-5, rtol=1e-4)
