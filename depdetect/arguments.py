@@ -308,9 +308,9 @@ class TrainingArguments(RunArguments):
     report_to: str = field(default="none", metadata=_help(
         "Experiment trackers, through Accelerate: tensorboard, trackio, mlflow, wandb (comma-separated), or none. "
         "They log the training loss and learning rate per optimiser step and the validation metrics per epoch. "
-        "TensorBoard writes to OUTPUT_DIR/logs (not published); trackio logs locally; mlflow where MLFLOW_TRACKING_URI "
-        "points (by default a local store); wandb runs offline unless WANDB_MODE says otherwise. Each needs its package "
-        "(pip install tensorboard, ...)."))
+        "TensorBoard writes to OUTPUT_DIR/logs (not published); trackio logs locally; mlflow where "
+        "MLFLOW_TRACKING_URI points (by default a local store); wandb runs offline unless WANDB_MODE says otherwise. "
+        "Each needs its package (pip install tensorboard, ...)."))
 
     def __post_init__(self) -> None:
         for name in ("num_epochs", "batch_size", "eval_batch_size", "gradient_accumulation_steps"):
