@@ -28,10 +28,11 @@ class MissingExtraError(ImportError):
 
 def missing(extra: str) -> list[str]:
     """The modules of `extra` that cannot be imported here."""
-    return [module for module in EXTRAS[extra] if not _importable(module)]
+    return [module for module in EXTRAS[extra] if not importable(module)]
 
 
-def _importable(module: str) -> bool:
+def importable(module: str) -> bool:
+    """Whether `module` can be imported here (without importing it)."""
     try:
         return importlib.util.find_spec(module) is not None
     except (ImportError, ValueError):  # a finder refused it, or sys.modules holds None for it

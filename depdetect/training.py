@@ -12,7 +12,6 @@ training batch (MHIM adds its instance mask there).
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import math
 import os
@@ -33,6 +32,7 @@ from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 
 from .arguments import TRACKERS, TrainingArguments
+from .extras import importable
 from .runs import TrainResult, artifact_hashes, saving_folder, say_saved  # noqa: F401 (re-exported)
 from .utils import format_number, read_json, write_files, write_json, write_text, writing
 
@@ -66,7 +66,7 @@ def make_accelerator(args: TrainingArguments) -> Accelerator:
     `report_to`, Accelerate's trackers log to OUTPUT_DIR/logs (those that write files there)."""
     trackers = args.trackers()
     for name in trackers:
-        if not any(importlib.util.find_spec(package) for package in TRACKERS[name]):
+        if not any(importable(package) for package in TRACKERS[name]):
             raise ValueError(f"--report_to {name} needs the {TRACKERS[name][0]} package: pip install "
                              f"{TRACKERS[name][0]} (or leave {name} out of --report_to).")
     return Accelerator(
