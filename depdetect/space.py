@@ -59,18 +59,22 @@ def _installed(name: str) -> str:
         raise ValueError(f"A Space pins the versions this machine runs, but {name} is not installed{extra}.") from err
 
 
-def _requirement_name(requirement: str) -> str | None:
-    """The distribution name of a requirement of depdetect's metadata; None for an extra's requirement."""
+def _requirement_name(requirement: str, extra: str | None = None) -> str | None:
+    """The distribution name of a requirement of depdetect's metadata: a core one, or one of `extra`'s; None for
+    the other extras' requirements."""
     from packaging.requirements import Requirement
 
     parsed = Requirement(requirement)
-    return None if parsed.marker is not None and "extra" in str(parsed.marker) else parsed.name
+    if parsed.marker is None or "extra" not in str(parsed.marker):
+        return parsed.name
+    return parsed.name if extra is not None and parsed.marker.evaluate({"extra": extra}) else None
 
 
 def space_requirements(kind: str) -> list[str]:
     """The Space's requirements.txt lines, each pinned to the version installed here: torch, transformers and
-    gradio for a torch model; depdetect's own requirements and gradio for DORIS."""
-    if systems.get(kind).remote_code:
+    gradio for a torch model; depdetect's own requirements (the core and the system's extra) and gradio for DORIS."""
+    spec = systems.get(kind)
+    if spec.remote_code:
         names = ["torch", "transformers", "gradio"]
     else:
         try:
@@ -78,7 +82,7 @@ def space_requirements(kind: str) -> list[str]:
         except metadata.PackageNotFoundError as err:
             raise ValueError("A DORIS Space lists depdetect's requirements, read from its installation: install "
                              "depdetect (pip install -e .) and run again.") from err
-        names = [n for n in (_requirement_name(r) for r in requires) if n] + ["gradio"]
+        names = [n for n in (_requirement_name(r, spec.extra) for r in requires) if n] + ["gradio"]
     seen, lines = set(), []
     for name in names:
         if name.lower() not in seen:
