@@ -176,5 +176,7 @@ def test_function_to_apply_sets_how_scores_come_from_the_logits(detector, tiny_m
 def test_truncation_false_refuses_a_text_the_model_cannot_read_whole(detector, tiny_model):
     assert detector("I feel fine", truncation=False)["truncated"] is False
     assert detector("word " * 1000, truncation=True)["truncated"] is True
-    with pytest.raises(ValueError, match=r"tokens long and the model reads \d+"):
-        detector("word " * 1000, truncation=False)
+    with pytest.raises(ValueError, match=r"more than \d+ tokens long and the model reads \d+"):
+        detector("word " * 1000, truncation=False)  # cut before tokenising (a huge text costs no more)
+    with pytest.raises(ValueError, match=r"A text is 202 tokens long and the model reads 128"):
+        detector("word " * 200, truncation=False)

@@ -294,13 +294,14 @@ class DepressionDetectionPipeline(Pipeline):
 
     def preprocess(self, text: str, max_length: int | None = None, truncation: bool = True) -> dict[str, Any]:
         max_length = max_length or getattr(self.model.config, "max_length", None) or self.tokenizer.model_max_length
+        read = cut_text(text, max_length)  # a huge text is cut first (it still reads the same first tokens)
         if not truncation:
-            length = len(self.tokenizer(text)["input_ids"])
-            if length > max_length:
-                raise ValueError(f"A text is {length} tokens long and the model reads {max_length} "
-                                 "(`max_length`); with truncation=False it is refused. Pass truncation=True (the "
-                                 "default: the first tokens are read, `truncated` says so) or split the text.")
-        read = cut_text(text, max_length)
+            length = len(self.tokenizer(read)["input_ids"])
+            if length > max_length or len(read) < len(text):
+                raise ValueError(f"A text is {'more than ' if len(read) < len(text) else ''}{length} tokens long "
+                                 f"and the model reads {max_length} (`max_length`); with truncation=False it is "
+                                 "refused. Pass truncation=True (the default: the first tokens are read, "
+                                 "`truncated` says so) or split the text.")
         enc = self.tokenizer(
             read,
             truncation=True,
