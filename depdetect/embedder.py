@@ -95,21 +95,22 @@ class MeanPoolingEmbedder:
     sentence-transformers) reports both baselines."""
 
     def __init__(self, name_or_path: str | None = None, batch_size: int = 64, device: str | None = None):
-        import torch
         from transformers import AutoModel, AutoTokenizer
 
-        path = str(name_or_path or default_encoder_path())
-        self.identifier = MINILM_HUB_ID if name_or_path in (None, MINILM_HUB_ID) else public_name(path)
+        bundled = name_or_path in (None, MINILM_HUB_ID)  # the Hub id means the bundled copy, as for the other
+        path = default_encoder_path() if bundled else str(name_or_path)
+        self.identifier = MINILM_HUB_ID if bundled else public_name(path)
         self.tokenizer = AutoTokenizer.from_pretrained(path)
         self.model = AutoModel.from_pretrained(path).eval().to(device or "cpu")
         settings = Path(path) / "sentence_bert_config.json"
         limit = json.loads(settings.read_text()).get("max_seq_length") if settings.is_file() else None
         self.max_seq_length = int(limit or min(self.tokenizer.model_max_length, 512))
-        self.batch_size, self.dimension, self._torch = batch_size, int(self.model.config.hidden_size), torch
+        self.batch_size, self.dimension = batch_size, int(self.model.config.hidden_size)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """L2-normalised mean-pooled embeddings (long texts cut as `SentenceTransformerEmbedder.encode` cuts them)."""
-        torch = self._torch
+        import torch
+
         texts = [cut_words(t, WORDS_PER_TOKEN_WINDOW * self.max_seq_length) for t in texts]
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         order = np.argsort([-len(t) for t in texts], kind="stable")  # similar lengths share a batch: less padding
