@@ -154,6 +154,10 @@ class DualEncoderForDepressionScoring(DualEncoderPreTrainedModel):
         super().__init__(config)
         self.num_labels = config.num_labels
         self.prefix_encoder = AutoModel.from_config(config.prefix_encoder_config)
+        # the name under which the prefix encoder takes the prefixes: `cache` where its forward has it (transformers
+        # renamed `past_key_values`, which 5.40 removes), else `past_key_values` (older releases)
+        parameters = inspect.signature(type(self.prefix_encoder).forward).parameters
+        self.prefix_argument = "cache" if "cache" in parameters else "past_key_values"
         self.sentence_encoder = AutoModel.from_config(config.sentence_encoder_config)
         for encoder in (self.prefix_encoder, self.sentence_encoder):
             if getattr(encoder, "pooler", None) is not None:
@@ -257,12 +261,6 @@ class DualEncoderForDepressionScoring(DualEncoderPreTrainedModel):
             cache.update(key, value, layer)
         return cache
 
-    def _cache_argument(self) -> str:
-        """The name under which the prefix encoder takes the prefixes: `cache` where its `forward` has it
-        (transformers renamed `past_key_values`, which 5.40 removes), else `past_key_values`."""
-        parameters = inspect.signature(type(self.prefix_encoder).forward).parameters
-        return "cache" if "cache" in parameters else "past_key_values"
-
     def sentence_encodings(self, input_ids, attention_mask, token_type_ids=None) -> torch.Tensor:
         """(M, T) token ids of M turns -> (M, Hs) sentence encodings (mean pooling, L2-normalised): what
         `sentence_embeddings` holds when precomputed."""
@@ -287,7 +285,7 @@ class DualEncoderForDepressionScoring(DualEncoderPreTrainedModel):
             input_ids=input_ids,
             attention_mask=prefix_mask,
             token_type_ids=token_type_ids,
-            **{self._cache_argument(): self._prefix_cache(input_ids.shape[0])},
+            **{self.prefix_argument: self._prefix_cache(input_ids.shape[0])},
         ).last_hidden_state  # (M, T, Hp)
         prefix_encoding = (hidden.float() * mask).sum(1) / count  # mean over real tokens: (M, Hp)
         if sentence_encoding is None:

@@ -27,6 +27,7 @@ from transformers import AutoTokenizer
 
 from ..baselines import CachedEmbedder, fit_baselines
 from ..data import require_classes, split_groups
+from ..finetune import score_normalization
 from ..metrics import interview_metrics, mean_interval
 from ..reporting import classification_report, format_report, plots_for, public, regression_report
 from ..runs import claim_output_dir, run_fingerprint
@@ -117,17 +118,15 @@ def make_evaluate(num_labels: int, cache: TurnEncodingCache | None = None):
 
 
 def build_dual_encoder(args: DualEncoderArguments, train_scores: list[float]) -> DualEncoderForDepressionScoring:
-    mean, std, scale = 0.0, 1.0, None
-    if args.model.num_labels == 1:  # standardise regression targets with the training scores
-        scores = np.asarray(train_scores, dtype=np.float64)
-        mean, std = float(np.nanmean(scores)), float(np.nanstd(scores)) or 1.0
-        scale = [float(np.nanmin(scores)), float(np.nanmax(scores))]  # the scale of the data: intervals keep to it
+    normalization = {"score_mean": 0.0, "score_std": 1.0, "score_range": None}
+    if args.model.num_labels == 1:  # standardise regression targets with the training scores (and keep their range:
+        normalization = score_normalization(train_scores)  # intervals keep to it)
     encoder = args.model.encoder or default_encoder_path()
     names = (public_name(encoder), public_name(args.model.sentence_encoder or encoder))
     config = {"length_sorted_chunks": args.training.turn_cache, **args.config}
     return DualEncoderForDepressionScoring.from_encoders(
         encoder, args.model.sentence_encoder, encoder_names=names, num_labels=args.model.num_labels,
-        score_mean=mean, score_std=std, score_range=scale, **config,
+        **normalization, **config,
     )
 
 
