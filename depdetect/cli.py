@@ -1,9 +1,10 @@
-"""`depdetect {train,predict,evaluate,push,demo,data}`: one command line over the library's recipes.
+"""`depdetect {train,predict,evaluate,push,export,demo,data}`: one command line over the library's recipes.
 
     depdetect train {hybrid,dual-encoder,doris} [flags]     (also: python train.py SYSTEM ..., accelerate launch)
     depdetect predict MODEL_DIR_OR_REPO INPUT [-o OUT]      any trained system, detected from the folder
     depdetect evaluate MODEL_DIR_OR_REPO DATA [-o JSON]     metrics on labelled data
     depdetect push OUTPUT_DIR REPO_ID [...]                 publish with a model card (also: python push_to_hub.py)
+    depdetect export MODEL -o DIR [--quantize int8]         the Hybrid as an ONNX graph (ONNX Runtime)
     depdetect demo MODEL [MODEL ...]                        a Gradio app, one tab per model, on 127.0.0.1
     depdetect data CORPUS ...                               corpus converters (also: datasets_scripts/*.py)
 
@@ -73,6 +74,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, FlagSet]]:
     for name in ("predict", "evaluate"):
         _add_predict_or_evaluate(commands, name, labelled=name == "evaluate")
     _add_push(commands)
+    _add_export(commands)
     _add_demo(commands)
     _add_data(commands)
     return parser, flagsets
@@ -153,9 +155,28 @@ def _add_predict_flags(sub: argparse.ArgumentParser) -> None:
                      help="The explanation method(s), comma-separated: Hybrid nas/awvti (default), "
                           "integrated_gradients, occlusion; dual encoder attention (default), occlusion; DORIS "
                           "evidence (default), occlusion.")
+    sub.add_argument("--shard_outputs", action="store_true",
+                     help="Under torchrun / accelerate launch: each process writes its own share to "
+                          "OUT-00000-of-0000N.jsonl beside -o instead of one merged file in input order.")
     sub.add_argument("--html", default=None, metavar="REPORT.html",
                      help="Also write one self-contained HTML page of the predictions and their explanations "
                           "(highlighted words, turns shaded by attention, symptoms, mood-course timeline).")
+
+
+def _add_export(commands) -> None:
+    export = commands.add_parser("export", help="Export a trained torch model to ONNX (optionally int8).",
+                                 description="Write a trained Hybrid as an ONNX graph that ONNX Runtime runs, in a "
+                                             "folder `depdetect predict` reads (predictions without explanations: "
+                                             "they need the torch model). int8: ONNX Runtime's dynamic "
+                                             "quantisation. Needs `pip install 'depdetect[onnx]'`.",
+                                 formatter_class=_Formatter)
+    export.add_argument("model", help="A trained model folder or Hub repo id.")
+    export.add_argument("-o", "--output_dir", required=True, help="The export's folder (new or empty).")
+    export.add_argument("--format", dest="export_format", choices=("onnx",), default="onnx",
+                        help="The export format (default: onnx).")
+    export.add_argument("--quantize", choices=("int8",), default=None,
+                        help="Quantise the weights (int8: dynamic quantisation; default: none, fp32).")
+    export.add_argument("--revision", default=None, help="Revision of a Hub repo MODEL.")
 
 
 def _add_push(commands) -> None:
@@ -214,9 +235,13 @@ _PREDICT_HELP = """Predict with any trained model and explain each prediction; o
   DORIS         users: JSONL rows with `posts` [{text, timestamp}]
 
 Every record is checked first: a bad one stops the run with its line number before anything is written (or is
-left out and reported with --skip_bad). Output rows carry the record's place and id, `label` (control/depression)
-and `probability` = P(depression) (the dual encoder's regression models: `severity`), and the explanation: the
-Hybrid's words with AWVTI/NAS, the dual encoder's attention per turn, DORIS's symptoms, mood course and text."""
+left out and reported with --skip_bad). The input is streamed (memory does not grow with its length) and the
+output written through a temporary file; started with `torchrun --nproc_per_node N -m depdetect.cli predict ...`
+(or `accelerate launch`), each process scores its share and one file is written in input order. Output rows
+carry the record's place and id, `label` (control/depression) and `probability` = P(depression) (the dual
+encoder's regression models: `severity`), and the explanation: the Hybrid's words with AWVTI/NAS, the dual
+encoder's attention per turn, DORIS's symptoms, mood course and text. An exported Hybrid (`depdetect export`)
+predicts without explanations."""
 
 _EVALUATE_HELP = """Score a trained model on labelled data (the same input forms as `predict`, with `label`, or
 `score` for the dual encoder's regression models), print a table and write the metrics as JSON.
@@ -282,6 +307,10 @@ def run(args: argparse.Namespace, flagsets: dict[str, FlagSet], on_step=None) ->
         return _run_evaluate(args)
     if args.command == "push":
         return _run_push(args)
+    if args.command == "export":
+        from .export import export_model
+
+        return export_model(args.model, args.output_dir, args.export_format, args.quantize, args.revision)
     if args.command == "demo":
         from .demo import launch
 
@@ -315,7 +344,9 @@ def _run_predict(args: argparse.Namespace) -> Any:
     explain = args.explain_method or args.explain
     if early is None:
         return predict_file(args.model, args.data, args.output, args.output_format, explain=explain,
-                            html=args.html, **common)
+                            html=args.html, shard_outputs=args.shard_outputs, **common)
+    if args.shard_outputs:
+        raise ValueError("--shard_outputs is not available with --early: its output is one trajectory per user.")
     if args.explain_method is not None:
         raise ValueError("--explain METHOD is not available with --early: each decision is explained with the "
                          "system's default explanation. Run `depdetect predict` without --early for other methods.")

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import csv
 import importlib.util
-import io
 import json
 import logging
 import math
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -90,9 +89,13 @@ def rmhd_csv_path() -> Path:
 def read_records(path: str | Path, encoding: str = "utf-8") -> list[tuple[str, Any]]:
     """(where, record) pairs from a CSV, TSV, JSON (an array), JSON Lines or Parquet file; `-` reads JSON Lines
     from standard input. `where` names the file and the line (or row) for error messages."""
-    name = str(path)
-    if name == "-":
-        return _json_lines(decode(sys.stdin.buffer.read(), "<stdin>", encoding), "<stdin>")
+    if str(path) == "-":
+        return list(_json_lines(decode(sys.stdin.buffer.read(), "<stdin>", encoding).splitlines(), "<stdin>"))
+    return list(iter_records(path, encoding))
+
+
+def check_data_file(path: str | Path) -> Path:
+    """A data file's path, refused at once when it is missing or of a type depdetect cannot read."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No such data file: {path}")
@@ -101,50 +104,89 @@ def read_records(path: str | Path, encoding: str = "utf-8") -> list[tuple[str, A
         raise ValueError(
             f"{path}: unsupported file type {suffix!r}; use {', '.join(TABLE_SUFFIXES)} (or - for stdin)."
         )
-    if suffix == ".parquet":
-        import pyarrow.parquet as pq
+    return path
 
-        try:
-            rows = pq.read_table(path).to_pylist()
-        except Exception as err:  # pyarrow raises several types for a damaged file
-            raise ValueError(f"{path} is not a readable Parquet file ({err}).") from err
-        return [(f"{path} row {i}", row) for i, row in enumerate(rows)]
-    text = decode(path.read_bytes(), str(path), encoding)
-    if suffix == ".jsonl":
-        return _json_lines(text, str(path))
+
+def iter_records(path: str | Path, encoding: str = "utf-8", name: str | None = None
+                 ) -> Iterator[tuple[str, Any]]:
+    """(where, record) pairs as `read_records` gives them, read as they are needed: JSON Lines and CSV/TSV line by
+    line, Parquet a batch of rows at a time, so memory does not grow with the file (a .json array is read whole:
+    use JSON Lines for large inputs). `name`: how `where` names the file (default: its path)."""
+    path = check_data_file(path)
+    suffix = path.suffix.lower()
+    label = name or str(path)
+    if suffix == ".parquet":
+        yield from _parquet_rows(path, label)
+        return
     if suffix == ".json":
+        text = decode(path.read_bytes(), label, encoding)
         try:
             value = json.loads(text)
         except json.JSONDecodeError:
-            return _json_lines(text, str(path))  # JSON Lines under a .json name
+            yield from _json_lines(text.splitlines(), label)  # JSON Lines under a .json name
+            return
         except RecursionError:
-            raise ValueError(f"{path} nests its JSON too deeply to read; records are flat objects.") from None
+            raise ValueError(f"{label} nests its JSON too deeply to read; records are flat objects.") from None
         if not isinstance(value, list):
-            raise ValueError(f"{path}: a .json file must hold an array of records (or one record a line).")
-        return [(f"{path} item {i}", row) for i, row in enumerate(value)]
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter="\t" if suffix == ".tsv" else ",")
-    records = []
+            raise ValueError(f"{label}: a .json file must hold an array of records (or one record a line).")
+        yield from ((f"{label} item {i}", row) for i, row in enumerate(value))
+        return
+    with open(path, "rb") as handle:
+        lines = _decoded_lines(handle, label, encoding)
+        if suffix == ".jsonl":
+            yield from _json_lines(lines, label)
+            return
+        reader = csv.DictReader(lines, delimiter="\t" if suffix == ".tsv" else ",")
+        try:
+            for row in reader:
+                yield f"{label}:{reader.line_num}", row
+        except csv.Error as err:
+            raise ValueError(f"{label}:{reader.line_num} is not valid CSV ({err}).") from err
+
+
+def _decoded_lines(handle, where: str, encoding: str) -> Iterator[str]:
+    """A binary file's lines decoded one at a time, as `decode` decodes a whole file (a leading BOM read away, an
+    undecodable byte named by its line), line ends kept (CSV's quoted fields may span lines)."""
+    for number, raw in enumerate(handle, start=1):
+        try:
+            line = raw.decode(encoding)
+        except UnicodeDecodeError as err:
+            raise ValueError(
+                f"{where}: line {number} is not valid {encoding} (byte 0x{raw[err.start]:02x}); pass --encoding with "
+                "the file's encoding (e.g. latin-1 or cp1252), or re-save it as UTF-8."
+            ) from err
+        except LookupError as err:
+            raise ValueError(
+                f"Unknown --encoding {encoding!r}; use a Python codec name such as utf-8 or latin-1."
+            ) from err
+        yield line[1:] if number == 1 and line.startswith("\ufeff") else line
+
+
+def _parquet_rows(path: Path, label: str) -> Iterator[tuple[str, Any]]:
+    import pyarrow.parquet as pq
+
     try:
-        for row in reader:
-            records.append((f"{path}:{reader.line_num}", row))
-    except csv.Error as err:
-        raise ValueError(f"{path}:{reader.line_num} is not valid CSV ({err}).") from err
-    return records
+        batches = pq.ParquetFile(path).iter_batches(batch_size=1024)
+        index = 0
+        for batch in batches:
+            for row in batch.to_pylist():
+                yield f"{label} row {index}", row
+                index += 1
+    except Exception as err:  # pyarrow raises several types for a damaged file
+        raise ValueError(f"{label} is not a readable Parquet file ({err}).") from err
 
 
-def _json_lines(text: str, where: str) -> list[tuple[str, Any]]:
-    records = []
-    for number, line in enumerate(text.splitlines(), start=1):
+def _json_lines(lines: Iterable[str], where: str) -> Iterator[tuple[str, Any]]:
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            records.append((f"{where}:{number}", json.loads(line)))
+            yield f"{where}:{number}", json.loads(line)
         except json.JSONDecodeError as err:
             raise ValueError(f"{where}:{number} is not valid JSON ({err.msg}).") from err
         except RecursionError:
             raise ValueError(f"{where}:{number} nests its JSON too deeply to read; records are flat objects."
                              ) from None
-    return records
 
 
 def read_jsonl(path: str | Path, encoding: str = "utf-8") -> list[dict]:

@@ -9,7 +9,8 @@ trains, evaluates, explains, predicts with and publishes the Hybrid and the dual
 - `plots`: matplotlib, for the PNG plots a training run writes beside its metrics (without it, none are drawn and
   the run says so);
 - `demo`: gradio, for `depdetect demo` and the Spaces;
-- `all`: the three.
+- `onnx`: onnx, onnxruntime and onnxscript, for `depdetect export` and predicting with an exported graph;
+- `all`: the four.
 
 Standard library only: the registry and the command line read it at start-up.
 """
@@ -19,7 +20,8 @@ from __future__ import annotations
 import importlib.util
 
 #: extra -> the modules it provides (their import names)
-EXTRAS = {"doris": ("xgboost", "sentence_transformers"), "plots": ("matplotlib",), "demo": ("gradio",)}
+EXTRAS = {"doris": ("xgboost", "sentence_transformers"), "plots": ("matplotlib",), "demo": ("gradio",),
+          "onnx": ("onnx", "onnxruntime", "onnxscript")}
 
 
 class MissingExtraError(ImportError):

@@ -1,7 +1,9 @@
 """`depdetect predict` and `depdetect evaluate` for any trained system, detected from the model folder.
 
 Every record is read and checked before the model loads and before anything is written: a bad record stops the
-run with its file and line (or is skipped and reported with `skip_bad`), so no partial output exists. Each system's
+run with its file and line (or is skipped and reported with `skip_bad`), so no partial output exists; the input is
+streamed and, under `torchrun` / `accelerate launch`, scored in shares across processes (depdetect.scoring). Each
+system's
 `predictor.py` (named by its spec in the registry) supplies the parts that differ: the `Predictor` protocol below.
 """
 
@@ -18,16 +20,15 @@ from tqdm.auto import tqdm
 
 from .audit import audit_lines, read_audit_words
 from .baselines import cross_fitted_baselines
-from .data import TABLE_SUFFIXES, load_dataset_dict, read_records
+from .data import TABLE_SUFFIXES, check_data_file, iter_records, load_dataset_dict, read_records
+from .export import EXPORT_FILE, GRAPH_FILE, is_export
 from .faithfulness import faithfulness_table, measure_faithfulness
 from .folders import check_model_folder
 from .reporting import classification_report, format_report, plots_for, public, read_groups, regression_report
+from .scoring import ID_FIELDS, Processes, RowSource, check_all, describe, good_records, score_all, spooled_stdin
 from .systems import SystemSpec, folder_spec, resolve_model
 from .systems import get as get_system
 from .utils import check_outputs, format_number, json_safe, write_files, write_json, write_text
-
-#: the fields of a record that identify it in the output (its text is not repeated there)
-ID_FIELDS = ("id", "interview_id", "user_id")
 
 
 class Predictor(Protocol):
@@ -66,7 +67,10 @@ def load_system(model: str, revision: str | None = None) -> tuple[SystemSpec, Pa
     folder, readable) before anything is loaded."""
     folder = resolve_model(model, revision)
     spec = folder_spec(folder)
-    check_model_folder(folder, spec.required_files + spec.artifacts)
+    if is_export(folder):
+        check_model_folder(folder, ("config.json", EXPORT_FILE, GRAPH_FILE))
+    else:
+        check_model_folder(folder, spec.required_files + spec.artifacts)
     return spec, folder, spec.load("predictor")
 
 
@@ -125,39 +129,53 @@ def run_batches(system, predictor, records: list[dict], batch_size: int, explain
 def predict_file(model: str, input_path: str, output: str | None = None, output_format: str | None = None,
                  batch_size: int = 32, skip_bad: bool = False, explain: bool = True, device: Any = None,
                  revision: str | None = None, encoding: str = "utf-8", text_column: str = "text",
-                 html: str | None = None) -> list[dict]:
+                 html: str | None = None, shard_outputs: bool = False) -> list[dict] | dict:
     """Predict (and explain: True for the system's default explanation, or method names joined by commas, e.g.
     "nas,integrated_gradients") every record of `input_path` (`-`: JSON Lines on stdin) with a trained model; write
     JSON Lines or CSV to `output` (stdout when None), and with `html` a self-contained HTML report of the
-    predictions (depdetect.report_html). Returns the output rows."""
+    predictions (depdetect.report_html).
+
+    The input is streamed twice (checked, then scored; depdetect.scoring): memory does not grow with its length,
+    a bad record leaves no output, and under `torchrun` / `accelerate launch` each process scores its share
+    (`shard_outputs`: one file per process instead of one merged file). Returns the output rows with `html` (the
+    report holds them all), else a summary: predictions, processes, seconds, rate, outputs."""
     fmt = output_format or ("csv" if output and output.lower().endswith(".csv") else "jsonl")
     if fmt not in ("jsonl", "csv"):
         raise ValueError(f"--format must be jsonl or csv, got {fmt!r}.")
-    rows = read_records(input_path, encoding)  # before the model: a missing or bad file is said at once
+    if input_path != "-":
+        check_data_file(input_path)  # before the model: a missing file or an unknown type is said at once
     spec, folder, system = load_system(model, revision)
     explain = check_explain(spec, explain)
+    if explain is True and is_export(folder):  # the default, not asked for by name: predictions alone
+        print(f"note: {model} is an exported graph; it predicts without explanations (the trained folder it came "
+              "from explains).", file=sys.stderr)
+        explain = False
     check_outputs({"-o": output, "--html": html}, {"the input file": input_path}, {"the model folder": folder})
-    records = checked_records(rows, system, False, skip_bad, input_path, text_column=text_column)
-    predictor = system.load_predictor(folder, device)
-    outputs = run_batches(system, predictor, [r for _, r in records], batch_size, explain, spec.unit)
-    results = []
-    for (where, record), out in zip(records, outputs):
-        ids = {k: record[k] for k in ID_FIELDS if record.get(k) is not None}
-        results.append({"record": where, **ids, **out})
-    text = to_csv(results) if fmt == "csv" else "".join(json.dumps(json_safe(r), ensure_ascii=False) + "\n"
-                                                      for r in results)
-    if output:
-        write_text(output, text)
-        print(f"Wrote {len(results)} predictions to {output}.", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
-    if html:
+    with spooled_stdin(input_path) as path:
+        def source():
+            return iter_records(path, encoding, name="<stdin>" if input_path == "-" else None)
+
+        total = check_all(source, system, False, skip_bad, input_path, text_column=text_column)
+        processes = Processes(device)
+        predictor = system.load_predictor(folder, device if device is not None else processes.device)
+        result = score_all(source, system, lambda batch: system.predict(predictor, batch, explain=explain),
+                           total=total, batch_size=batch_size, unit=spec.unit,
+                           output=Path(output) if output else None, fmt=fmt,
+                           splits_work_itself=spec.splits_work_itself, shard_outputs=shard_outputs,
+                           keep=(lambda lines: [json.loads(line) for line in lines]) if html else None,
+                           processes=processes, text_column=text_column)
+        if not processes.main:
+            return result
+        print(describe(result, spec.unit), file=sys.stderr)
+        if not html:
+            return result
         from .report_html import render_report
 
-        write_text(html, render_report(spec.name, results, [r for _, r in records], model=str(model),
-                                       source=str(input_path)))
+        rows = result["kept"]
+        records = [r for _, r in good_records(source, system, False, text_column=text_column)]
+        write_text(html, render_report(spec.name, rows, records, model=str(model), source=str(input_path)))
         print(f"Wrote the HTML report to {html}.", file=sys.stderr)
-    return results
+        return rows
 
 
 def plots_folder(output: str | None, plots_dir: str | None) -> Path:
@@ -180,16 +198,26 @@ def to_csv(rows: list[dict]) -> str:
 
 def evaluation_rows(data: str, split: str, encoding: str) -> tuple[list[tuple[str, Any]], str]:
     """(where, record) rows of labelled data: a file, or one split of a dataset (folder or Hub id)."""
-    path = Path(data)
-    if data == "-" or path.is_file():
+    if data == "-":
         return read_records(data, encoding), data
+    source, label = evaluation_source(data, split, encoding)
+    return list(source()), label
+
+
+def evaluation_source(data: str, split: str, encoding: str) -> tuple[RowSource, str]:
+    """(a re-readable source of (where, record) rows, its name) of labelled data: a file (streamed), or one split
+    of a dataset (folder or Hub id; rows read from its memory-mapped table as they are needed)."""
+    path = Path(data)
+    if path.is_file():
+        check_data_file(path)
+        return (lambda: iter_records(path, encoding)), data
     if path.suffix.lower() in TABLE_SUFFIXES:
         raise FileNotFoundError(f"No such data file: {data}")
     loaded = load_dataset_dict(data)
     name = split if split in loaded else (next(iter(loaded)) if len(loaded) == 1 else None)
     if name is None:
         raise ValueError(f"{data} has no split {split!r} (splits: {list(loaded)}); pass --split.")
-    return [(f"{data}[{name}] row {i}", row) for i, row in enumerate(loaded[name].to_list())], f"{data}[{name}]"
+    return (lambda: ((f"{data}[{name}] row {i}", row) for i, row in enumerate(loaded[name]))), f"{data}[{name}]"
 
 
 def evaluate_file(model: str, data: str, output: str | None = "evaluation.json", split: str = "test",
@@ -197,28 +225,33 @@ def evaluate_file(model: str, data: str, output: str | None = "evaluation.json",
                   encoding: str = "utf-8", text_column: str = "text", group_column: str | None = None,
                   bootstrap_resamples: int = 1000, baselines: str = "all", plots_dir: str | None = None,
                   plots: bool = True, seed: int = 0, faithfulness: bool = False, faithfulness_samples: int = 200,
-                  audit: bool = False, audit_words: str | None = None) -> dict:
+                  audit: bool = False, audit_words: str | None = None) -> dict | None:
     """A trained model's metrics on labelled data, with bootstrap intervals, calibration (ECE/Brier before and
     after the saved calibration), the saved threshold, conformal coverage, cross-fitted baselines, per-group
     metrics (`group_column`) and plots; with `faithfulness`, every explanation method's ERASER measures against
     random units on `faithfulness_samples` records (depdetect.faithfulness); with `audit`, the shortcut audit
-    (depdetect.audit; `audit_words`: a file of label words). Printed as tables and written as JSON to `output`."""
+    (depdetect.audit; `audit_words`: a file of label words). Printed as tables and written as JSON to `output`.
+
+    The data is streamed (checked, then scored; depdetect.scoring) and under `torchrun` / `accelerate launch` each
+    process scores its share; the main process then holds the records and their outputs (the metrics, baselines
+    and checks read them all) and returns the result (None on the other processes)."""
     words = read_audit_words(audit_words) if audit else None
-    rows, source = evaluation_rows(data, split, encoding)  # before the model: a missing or bad file is said at once
-    spec, folder, system = load_system(model, revision)
-    check_explanation_checks(spec, system, faithfulness, audit)
-    check_outputs({"-o": output, "--plots_dir": plots_folder(output, plots_dir) if plots else None},
-                  {"the data": data}, {"the model folder": folder})
-    records = checked_records(rows, system, True, skip_bad, source, text_column=text_column)
-    groups = None
-    if group_column:
-        raw = dict(rows)
-        groups = read_groups([raw[where].get(group_column) if isinstance(raw[where], dict) else None
-                              for where, _ in records], group_column)
-    predictor = system.load_predictor(folder, device)
-    plain = [r for _, r in records]
-    outputs = run_batches(system, predictor, plain, batch_size, spec.explain_when_evaluating, spec.unit,
-                          uncalibrated=True)
+    with spooled_stdin(data) as path:
+        source, label = evaluation_source(path, split, encoding)  # before the model: a missing file is said at once
+        label = "<stdin>" if data == "-" else label
+        spec, folder, system = load_system(model, revision)
+        check_explanation_checks(spec, system, faithfulness, audit)
+        if faithfulness and is_export(folder):
+            raise ValueError("--faithfulness checks explanations, which an exported graph does not give: evaluate the "
+                             "trained folder it came from.")
+        check_outputs({"-o": output, "--plots_dir": plots_folder(output, plots_dir) if plots else None},
+                      {"the data": data}, {"the model folder": folder})
+        scored = scored_records(source, label, spec, system, folder, batch_size, skip_bad, device, text_column,
+                                group_column)
+    if scored is None:
+        return None
+    plain, outputs, predictor, groups = scored
+    source = label
     metrics = system.score_predictions(outputs, plain, predictor)
     report = evaluation_report(system.evaluation_inputs(outputs, plain, predictor), groups, bootstrap_resamples,
                           baselines, seed)
@@ -244,6 +277,36 @@ def evaluate_file(model: str, data: str, output: str | None = "evaluation.json",
         write_json(output, result)
         print(f"Wrote the metrics to {output}.")
     return result
+
+
+def scored_records(source: RowSource, label: str, spec: SystemSpec, system, folder: Path, batch_size: int,
+                   skip_bad: bool, device: Any, text_column: str, group_column: str | None):
+    """evaluate's scoring: (records, outputs, predictor, groups) on the main process, None on the others."""
+    total = check_all(source, system, True, skip_bad, label, text_column=text_column)
+    processes = Processes(device)
+    predictor = system.load_predictor(folder, device if device is not None else processes.device)
+    explain = spec.explain_when_evaluating
+    result = score_all(source, system, lambda batch: system.predict(predictor, batch, explain=explain,
+                                                                    uncalibrated=True),
+                       total=total, batch_size=batch_size, unit=spec.unit, output=None, fmt="jsonl",
+                       splits_work_itself=spec.splits_work_itself, labelled=True, processes=processes,
+                       keep=lambda lines: [json.loads(line) for line in lines], text_column=text_column,
+                       write=False)
+    if not processes.main:
+        return None
+    outputs = [{k: v for k, v in row.items() if k != "record" and k not in ID_FIELDS} for row in result["kept"]]
+    records = [r for _, r in good_records(source, system, True, text_column=text_column)]
+    groups = None
+    if group_column:
+        values = []
+        for where, row in source():
+            try:
+                system.check_record(row, where, True, text_column=text_column)
+            except ValueError:
+                continue
+            values.append(row.get(group_column) if isinstance(row, dict) else None)
+        groups = read_groups(values, group_column)
+    return records, outputs, predictor, groups
 
 
 def check_explanation_checks(spec: SystemSpec, system, faithfulness: bool, audit: bool) -> None:

@@ -92,6 +92,8 @@ class SystemSpec:
     shows: str = ""
     corpora: tuple[tuple[str, str, str], ...] = ()
     extra: str | None = None
+    splits_work_itself: bool = False
+    exporter: str | None = None
 
     def __post_init__(self):
         if (self.model_type is None) == (self.marker_file is None):

@@ -189,3 +189,33 @@ def test_without_dc_nothing_is_sent_to_the_annotator_but_explain_still_annotates
     assert doris.stats["posts_annotated"] == 0
     doris.explain(users_of(cohort["test"], 1)[0])
     assert doris.stats["posts_annotated"] > 0
+
+
+def test_a_saved_doris_folder_carries_an_endpoint_handler_that_predicts_like_depdetect(models, cohort):
+    """Inference Endpoints' call shape on the folder's own handler.py (it needs depdetect[doris], named in the
+    folder's requirements.txt)."""
+    import importlib.util
+
+    from depdetect import __version__
+    from depdetect.doris import predictor as doris_predictor
+
+    folder = models["doris"]
+    assert (folder / "requirements.txt").read_text() == f"depdetect[doris]>={__version__}\n"
+    spec = importlib.util.spec_from_file_location("doris_handler", folder / "handler.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    handler = module.EndpointHandler(str(folder))
+    users = [{"user_id": u["user_id"], "posts": u["posts"]} for u in cohort["test"].to_list()[:3]]
+    expected = doris_predictor.predict(handler.predictor, users, explain=True)
+    one = handler({"inputs": users[0]})
+    assert one["probability"] == pytest.approx(expected[0]["probability"]) and one["explanation"]
+    assert one == expected[0]
+    plain = handler({"inputs": users, "parameters": {"explain": False}})
+    assert [o["probability"] for o in plain] == pytest.approx([o["probability"] for o in expected])
+    assert "explanation" not in plain[0]
+    with pytest.raises(ValueError, match="no posts|posts"):
+        handler({"inputs": {"user_id": "u", "posts": []}})
+    with pytest.raises(ValueError, match='"parameters"'):
+        handler({"inputs": users, "parameters": {"top_k": 3}})
+    with pytest.raises(ValueError, match="inputs"):
+        handler({"parameters": {}})

@@ -28,7 +28,8 @@ from .conftest import TINY_BERT
 PACKAGE = Path(__file__).resolve().parents[1] / "depdetect"
 SYSTEM_FOLDERS = ("hybrid", "dual_encoder")
 REMOTE_FILES = sorted(
-    p for folder in SYSTEM_FOLDERS for pattern in ("modeling_*.py", "configuration_*.py", "pipeline_*.py")
+    p for folder in SYSTEM_FOLDERS
+    for pattern in ("modeling_*.py", "configuration_*.py", "pipeline_*.py", "handler.py")
     for p in (PACKAGE / folder).glob(pattern)
 )
 ALLOWED = {
@@ -50,15 +51,15 @@ ALLOWED = {
 OLD_LAYOUT = Path(__file__).parent / "fixtures" / "old_layout"
 
 
-def test_every_system_folder_has_its_remote_code_trio():
+def test_every_system_folder_has_its_remote_code_trio_and_endpoint_handler():
     assert [p.name for p in REMOTE_FILES] == [
-        "configuration_dual_encoder.py", "modeling_dual_encoder.py", "pipeline_dual_encoder.py",
-        "configuration_hybrid.py", "modeling_hybrid.py", "pipeline_hybrid.py",
+        "configuration_dual_encoder.py", "handler.py", "modeling_dual_encoder.py", "pipeline_dual_encoder.py",
+        "configuration_hybrid.py", "handler.py", "modeling_hybrid.py", "pipeline_hybrid.py",
     ]
     assert not list(PACKAGE.glob("modeling_*.py")) and not list(PACKAGE.glob("pipeline_*.py"))
 
 
-@pytest.mark.parametrize("path", REMOTE_FILES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", REMOTE_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_remote_code_files_import_only_torch_transformers_and_siblings_in_their_folder(path):
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
@@ -69,7 +70,7 @@ def test_remote_code_files_import_only_torch_transformers_and_siblings_in_their_
                 assert node.module and "." not in node.module and sibling.is_file(), (
                     f"{path.name}: from .{node.module}"
                 )
-                assert sibling.name.startswith(("configuration_", "modeling_", "pipeline_")), sibling.name
+                assert sibling.name.startswith(("configuration_", "modeling_", "pipeline_", "handler")), sibling.name
                 continue
             assert node.level == 0, f"{path.name} imports from a parent package"
             roots = [node.module.split(".")[0]]
@@ -299,3 +300,68 @@ def test_resaving_an_old_layout_folder_writes_todays_pipeline_file(tmp_path):
     config = json.loads((tmp_path / "again" / "config.json").read_text())
     assert config["custom_pipelines"]["depression-detection"]["impl"] == "pipeline_hybrid.DepressionDetectionPipeline"
     assert (tmp_path / "again" / "pipeline_hybrid.py").is_file()
+
+
+HANDLER = NO_DEPDETECT + textwrap.dedent(
+    """
+    import importlib.util
+    folder, inputs = sys.argv[1], json.loads(sys.argv[2])
+    spec = importlib.util.spec_from_file_location("handler", folder + "/handler.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    handler = module.EndpointHandler(folder)
+    errors = {}
+    for name, data in {"no_inputs": {"parameters": {}}, "empty": {"inputs": ""}, "not_a_dict": ["x"],
+                       "bad_parameters": {"inputs": inputs, "parameters": [1]}}.items():
+        try:
+            handler(data)
+        except (ValueError, TypeError) as error:
+            errors[name] = str(error)
+    print("RESULT " + json.dumps({
+        "default": handler({"inputs": inputs}),
+        "no_explain": handler({"inputs": inputs, "parameters": {"explain": False}}),
+        "errors": errors,
+        "depdetect_loaded": [m for m in sys.modules if m.startswith("depdetect")],
+    }))
+    """
+)
+
+
+def test_the_endpoint_handler_serves_a_saved_hybrid_without_depdetect(tiny_model, tokenizer, tmp_path):
+    """Inference Endpoints' call shape: EndpointHandler(path)({"inputs": ..., "parameters": {...}})."""
+    folder = tmp_path / "model"
+    tiny_model.save_pretrained(str(folder))
+    tokenizer.save_pretrained(str(folder))
+    assert (folder / "handler.py").is_file()
+    text = "I feel lost and hopeless"
+    result = fresh_process(HANDLER, tmp_path, str(folder), json.dumps(text))
+    assert result["depdetect_loaded"] == []
+    local = DepressionDetectionPipeline(model=tiny_model, tokenizer=tokenizer)(text)
+    assert result["default"]["label"] == local["label"]
+    assert abs(result["default"]["probability"] - local["probability"]) < 1e-5
+    assert [t["token"] for t in result["default"]["tokens"]] == ["I", "feel", "lost", "and", "hopeless"]
+    assert "tokens" not in result["no_explain"]
+    assert abs(result["no_explain"]["probability"] - local["probability"]) < 1e-5
+    errors = result["errors"]
+    assert set(errors) == {"no_inputs", "empty", "not_a_dict", "bad_parameters"}, errors
+    assert "inputs" in errors["no_inputs"] and "empty" in errors["empty"].lower()
+    assert '"parameters"' in errors["bad_parameters"]
+
+
+def test_the_endpoint_handler_serves_a_saved_dual_encoder_without_depdetect(tokenizer, tmp_path):
+    enc = {**TINY_BERT, "vocab_size": tokenizer.vocab_size}
+    torch.manual_seed(0)
+    model = DualEncoderForDepressionScoring(DualEncoderConfig(
+        prefix_encoder_config=enc, sentence_encoder_config=enc, prefix_length=2, projection_size=8,
+        lstm_hidden_size=4, max_turn_length=32, score_mean=10.0, score_std=5.0)).eval()
+    folder = tmp_path / "scorer"
+    model.save_pretrained(str(folder))
+    tokenizer.save_pretrained(str(folder))
+    assert (folder / "handler.py").is_file()
+    result = fresh_process(HANDLER, tmp_path, str(folder), json.dumps(TURNS))
+    assert result["depdetect_loaded"] == []
+    expected = DepressionScoringPipeline(model=model, tokenizer=tokenizer)(TURNS)
+    assert abs(result["default"]["severity"] - expected["severity"]) < 1e-4
+    assert [t["response"] for t in result["default"]["turns"]] == ["Badly.", "I feel flat."]
+    assert abs(result["no_explain"]["severity"] - expected["severity"]) < 1e-4
+    assert set(result["errors"]) == {"no_inputs", "empty", "not_a_dict", "bad_parameters"}, result["errors"]

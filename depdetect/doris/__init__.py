@@ -21,6 +21,7 @@ SPEC = SystemSpec(
     name="doris",
     cli_name="doris",
     extra="doris",
+    splits_work_itself=True,
     unit="user",
     paper=("Depression Detection on Social Media with Large Language Models (arXiv 2403.10750)",
            "https://arxiv.org/abs/2403.10750"),

@@ -390,16 +390,19 @@ class DorisPipeline:
         (written as metrics.json) get the hashes of the config and trees they describe; `card(config, metrics)`
         gives the README.md text written with them. `include_embedder` copies a local sentence-transformers
         embedder into the folder (under the name the config records), so the folder loads anywhere on its own.
-        `extra_files` ({relative path: bytes}) are written too (the plots).
+        `extra_files` ({relative path: bytes}) are written too (the plots), and so are the Inference Endpoints
+        handler (`handler.py`, needs depdetect[doris]) and its `requirements.txt`.
         """
         if self.booster is None:
             raise RuntimeError("Nothing to save: fit the pipeline first.")
         from ..runs import artifact_hashes, saving_folder
 
         folder = Path(folder)
+        from .handler import handler_files
+
         with saving_folder(folder) as tmp:
             self.config.to_json_file(tmp / CONFIG_NAME)
-            write_files(tmp, extra_files)
+            write_files(tmp, {**handler_files(), **(extra_files or {})})
             self.booster.save_model(str(tmp / BOOSTER_NAME))
             if include_embedder:
                 self._save_embedder(tmp)

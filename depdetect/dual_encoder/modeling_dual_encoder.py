@@ -14,8 +14,8 @@ each turn's sentence encoding is a fixed function of its tokens. Training passes
 is the same. Turns are encoded in length-sorted chunks (`length_sorted_chunks`) so that little is padding.
 
 This file travels to the Hub with saved models: it imports only torch, transformers and its siblings
-`configuration_dual_encoder` and `pipeline_dual_encoder` (imported in `save_pretrained`, so that every saved model
-carries its pipeline).
+`configuration_dual_encoder`, `pipeline_dual_encoder` and `handler` (the last two imported in `save_pretrained`, so
+that every saved model carries its pipeline and its Inference Endpoints handler).
 """
 
 from __future__ import annotations
@@ -209,6 +209,7 @@ class DualEncoderForDepressionScoring(DualEncoderPreTrainedModel):
         """As `PreTrainedModel.save_pretrained`, and the folder also works with `pipeline(model=folder,
         trust_remote_code=True)`: `custom_pipelines` goes into config.json and the pipeline file beside the model
         files (transformers copies the modules this file imports with a single dot)."""
+        from .handler import EndpointHandler  # noqa: F401 (so that transformers copies handler.py too)
         from .pipeline_dual_encoder import custom_pipelines
 
         self.config.custom_pipelines = custom_pipelines()

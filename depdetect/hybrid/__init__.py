@@ -28,6 +28,7 @@ SPEC = SystemSpec(
     remote_code=True,
     transformers_auto="depdetect.hybrid.auto:register",
     pipeline_task="depression-detection",
+    exporter="depdetect.hybrid.export:export_graph",
     explanations=("nas", "awvti", "integrated_gradients", "occlusion"),
     explanation_unit="word",
     unit_removal="deleted: the word's tokens are taken out of the input ids, [CLS] and [SEP] stay; a [MASK] or [PAD] "

@@ -5,8 +5,8 @@ architectures", IJECE 16(2), 2026, pp. 895-904. Section 2.2 gives the architectu
 the explanations (eqs. 10-11).
 
 This file travels to the Hub with saved models: it imports only torch, transformers and its siblings
-`configuration_hybrid` and `pipeline_hybrid` (imported in `save_pretrained`, so that every saved model carries its
-pipeline).
+`configuration_hybrid`, `pipeline_hybrid` and `handler` (the last two imported in `save_pretrained`, so that every
+saved model carries its pipeline and its Inference Endpoints handler).
 
 Reading of the garbled equations (the PDF text lost the symbols):
 
@@ -258,6 +258,7 @@ class HybridForSequenceClassification(HybridPreTrainedModel):
         """As `PreTrainedModel.save_pretrained`, and the folder also works with `pipeline(model=folder,
         trust_remote_code=True)`: `custom_pipelines` goes into config.json and the pipeline file beside the model
         files (transformers copies the modules this file imports with a single dot)."""
+        from .handler import EndpointHandler  # noqa: F401 (so that transformers copies handler.py too)
         from .pipeline_hybrid import custom_pipelines
 
         self.config.custom_pipelines = custom_pipelines()
@@ -288,6 +289,21 @@ class HybridForSequenceClassification(HybridPreTrainedModel):
         return torch.cat(pooled, dim=-1)  # (B, F * len(kernels))
 
     # -- forward ------------------------------------------------------------------------------------------------
+
+    def head(self, states: torch.Tensor, mask: torch.Tensor, lengths: torch.Tensor, bilstm=None) -> torch.Tensor:
+        """Logits (B, num_labels) from the encoder's states (B, T, D), the real-token mask and the lengths: [CLS],
+        the optional mean, BiLSTM and CNN fused (eq. 8), fc and classifier. `bilstm`: another implementation of
+        `_bilstm` with the same result (the ONNX export's, which needs no packed sequences)."""
+        features = [states[:, 0]]  # [CLS]: (B, D)
+        if self.config.use_pooled_embedding:  # the mean over real tokens: (B, D)
+            weights = mask.unsqueeze(-1).to(states.dtype)
+            features.append((states * weights).sum(dim=1) / lengths.unsqueeze(-1).to(states.dtype))
+        if self.config.use_bilstm:
+            features.append((bilstm or self._bilstm)(states, lengths))  # (B, 2Hl)
+        if self.config.use_cnn:
+            features.append(self._cnn(states, mask, lengths))  # (B, F * K)
+        fused = torch.cat(features, dim=-1)  # eq. 8
+        return self.classifier(self.dropout(torch.relu(self.fc(fused))))
 
     def forward(
         self,
@@ -327,17 +343,7 @@ class HybridForSequenceClassification(HybridPreTrainedModel):
             output_hidden_states=output_hidden_states,
             return_dict=True,
         )
-        states = encoded.last_hidden_state  # (B, T, D)
-        features = [states[:, 0]]  # [CLS]: (B, D)
-        if self.config.use_pooled_embedding:  # the mean over real tokens: (B, D)
-            weights = mask.unsqueeze(-1).to(states.dtype)
-            features.append((states * weights).sum(dim=1) / lengths.unsqueeze(-1).to(states.dtype))
-        if self.config.use_bilstm:
-            features.append(self._bilstm(states, lengths))  # (B, 2Hl)
-        if self.config.use_cnn:
-            features.append(self._cnn(states, mask, lengths))  # (B, F * K)
-        fused = torch.cat(features, dim=-1)  # eq. 8
-        logits = self.classifier(self.dropout(torch.relu(self.fc(fused))))  # (B, num_labels)
+        logits = self.head(encoded.last_hidden_state, mask, lengths)  # (B, num_labels)
 
         loss = None
         if labels is not None:

@@ -13,12 +13,20 @@ from ..audit import label_word_audit
 from ..data import POST_LABELS, normalize_labels
 from ..metrics import prediction_metrics
 from ..schemas import check_text
+from .configuration_hybrid import HybridConfig
 from .modeling_hybrid import HybridForSequenceClassification
 from .pipeline_hybrid import DepressionDetectionPipeline, kept_words_probabilities, token_words
 
 
 def load_predictor(folder: str | Path, device: Any = None) -> DepressionDetectionPipeline:
-    """The depression-detection pipeline of a saved Hybrid (depdetect's own classes: no remote code runs)."""
+    """The depression-detection pipeline of a saved Hybrid (depdetect's own classes: no remote code runs), or of
+    its ONNX export (`depdetect export`: run by ONNX Runtime on the CPU, predictions without explanations)."""
+    from ..export import OnnxModel, is_export
+
+    if is_export(folder):
+        config = HybridConfig.from_pretrained(folder)
+        tokenizer = AutoTokenizer.from_pretrained(folder, config=config)
+        return DepressionDetectionPipeline(model=OnnxModel(folder, config), tokenizer=tokenizer, device="cpu")
     model = HybridForSequenceClassification.from_pretrained(folder).eval()
     tokenizer = AutoTokenizer.from_pretrained(folder, config=model.config)  # config given: no trust question
     return DepressionDetectionPipeline(model=model, tokenizer=tokenizer, device=device)
@@ -42,6 +50,9 @@ def predict(predictor: DepressionDetectionPipeline, records: list[dict], explain
             uncalibrated: bool = False) -> list[dict]:
     """Predictions for checked records: label, P(depression) (calibrated), the label's score and, with `explain`,
     the words; `uncalibrated` adds the uncalibrated P(depression)."""
+    if explain and getattr(predictor.model, "exported", False):
+        raise ValueError("An exported (ONNX) model predicts labels and probabilities only: its explanations need the "
+                         "torch model. Pass --no_explain, or predict with the trained folder it was exported from.")
     return predictor([r["text"] for r in records], batch_size=len(records), explain=explain,
                      return_uncalibrated=uncalibrated)
 

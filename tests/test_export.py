@@ -1,0 +1,94 @@
+"""`depdetect export` (depdetect.export, depdetect.hybrid.export): the Hybrid as an ONNX graph that gives the torch
+model's probabilities (fp32 to 1e-4, int8 within 0.05 on a tiny random model), read back by `depdetect predict` and
+`evaluate`, and refused where it cannot hold."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from depdetect import DepressionDetectionPipeline, HybridConfig, HybridForSequenceClassification
+from depdetect.cli import main
+from depdetect.export import OnnxModel, export_model
+from depdetect.hybrid.export import ExportableHybrid
+
+from .test_cli import TEXTS, read_jsonl, write_jsonl
+
+#: short (fewer tokens than the widest CNN kernel), ordinary, and longer than the model reads
+PROBES = ["sad", "I feel so empty", *TEXTS, " ".join(["nothing matters and I cannot sleep"] * 40)]
+
+
+@pytest.mark.parametrize("layers,cnn,pooled", [(1, True, False), (2, True, True), (1, False, False)])
+def test_the_unpacked_bilstm_gives_the_packed_ones_logits(tiny_config, tokenizer, layers, cnn, pooled):
+    config = HybridConfig(**{**tiny_config.to_dict(), "lstm_num_layers": layers, "use_cnn": cnn,
+                             "use_pooled_embedding": pooled})
+    torch.manual_seed(layers)
+    model = HybridForSequenceClassification(config).eval()
+    batch = tokenizer(PROBES, padding=True, truncation=True, max_length=config.max_length, return_tensors="pt")
+    with torch.no_grad():
+        expected = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+        got = ExportableHybrid(model)(batch["input_ids"], batch["attention_mask"])
+    assert torch.allclose(got, expected, atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def exported(models, tmp_path_factory):
+    root = tmp_path_factory.mktemp("exports")
+    fp32 = export_model(str(models["hybrid"]), str(root / "fp32"))
+    int8 = export_model(str(models["hybrid"]), str(root / "int8"), quantize="int8")
+    return {"fp32": root / "fp32", "int8": root / "int8", "info": (fp32, int8)}
+
+
+def probabilities(detector, texts):
+    return torch.tensor([o["probability"] for o in detector(texts, explain=False, batch_size=4)])
+
+
+def test_onnx_probabilities_equal_torch(models, exported, tokenizer):
+    torch_model = HybridForSequenceClassification.from_pretrained(models["hybrid"]).eval()
+    expected = probabilities(DepressionDetectionPipeline(model=torch_model, tokenizer=tokenizer), PROBES)
+    config = HybridConfig.from_pretrained(exported["fp32"])
+    for name, tolerance in (("fp32", 1e-4), ("int8", 0.05)):
+        detector = DepressionDetectionPipeline(model=OnnxModel(exported[name], config), tokenizer=tokenizer)
+        got = probabilities(detector, PROBES)
+        assert (got - expected).abs().max() <= tolerance, (name, got, expected)
+    fp32, int8 = exported["info"]
+    assert fp32["quantization"] is None and int8["quantization"] == "int8" and fp32["system"] == "hybrid"
+    assert fp32["graph"]["inputs"] == ["input_ids", "attention_mask"] and fp32["graph"]["min_length"] == 5
+    assert (exported["int8"] / "model.onnx").stat().st_size < (exported["fp32"] / "model.onnx").stat().st_size / 2
+    assert {p.name for p in exported["fp32"].iterdir()} >= {"model.onnx", "export.json", "config.json",
+                                                           "tokenizer.json"}
+    assert not list(exported["fp32"].glob("*.safetensors"))  # the graph replaces the weights
+
+
+def test_predict_and_evaluate_read_an_export(models, exported, tmp_path, capsys):
+    source = write_jsonl(tmp_path / "texts.jsonl", [{"id": i, "text": t, "label": i % 2}
+                                                    for i, t in enumerate(PROBES)])
+    main(["predict", str(models["hybrid"]), source, "-o", str(tmp_path / "torch.jsonl"), "--no_explain"])
+    main(["predict", str(exported["fp32"]), source, "-o", str(tmp_path / "onnx.jsonl")])
+    assert "predicts without explanations" in capsys.readouterr().err
+    expected, got = read_jsonl(tmp_path / "torch.jsonl"), read_jsonl(tmp_path / "onnx.jsonl")
+    assert [r.keys() for r in got] == [r.keys() for r in expected]  # the same rows, no tokens
+    assert [r["probability"] for r in got] == pytest.approx([r["probability"] for r in expected], abs=1e-4)
+    result = main(["evaluate", str(exported["int8"]), source, "--no_plots", "--baselines", "none",
+                   "-o", str(tmp_path / "e.json")])
+    assert result["num_records"] == len(PROBES) and "auprc" in result["metrics"]
+    with pytest.raises(SystemExit):
+        main(["predict", str(exported["fp32"]), source, "--explain", "nas"])
+    assert "predicts labels and probabilities only" in capsys.readouterr().err
+
+
+def test_what_cannot_be_exported_is_refused(models, exported, tmp_path, capsys):
+    for folder, message in ((models["dual_encoder"], "dual_encoder system has no ONNX export"),
+                            (models["doris"], "doris system has no ONNX export"),
+                            (exported["fp32"], "already an export")):
+        with pytest.raises(SystemExit):
+            main(["export", str(folder), "-o", str(tmp_path / "out")])
+        assert message in capsys.readouterr().err
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "keep.txt").write_text("mine")
+    with pytest.raises(SystemExit):
+        main(["export", str(models["hybrid"]), "-o", str(tmp_path / "full")])
+    assert "not an empty folder" in capsys.readouterr().err
+    assert json.loads((exported["int8"] / "export.json").read_text())["versions"]["onnxruntime"]
