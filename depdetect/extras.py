@@ -10,7 +10,8 @@ trains, evaluates, explains, predicts with and publishes the Hybrid and the dual
   the run says so);
 - `demo`: gradio, for `depdetect demo` and the Spaces;
 - `onnx`: onnx, onnxruntime and onnxscript, for `depdetect export` and predicting with an exported graph;
-- `all`: the four.
+- `ray`: Ray Data, for `depdetect.integrations.ray` (batch inference with `map_batches`);
+- `all`: the five.
 
 Standard library only: the registry and the command line read it at start-up.
 """
@@ -21,7 +22,7 @@ import importlib.util
 
 #: extra -> the modules it provides (their import names)
 EXTRAS = {"doris": ("xgboost", "sentence_transformers"), "plots": ("matplotlib",), "demo": ("gradio",),
-          "onnx": ("onnx", "onnxruntime", "onnxscript")}
+          "onnx": ("onnx", "onnxruntime", "onnxscript"), "ray": ("ray",)}
 
 
 class MissingExtraError(ImportError):

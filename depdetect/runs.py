@@ -45,7 +45,7 @@ OWN_NAMES = {
     "chat_template.jinja", "plots",
 }
 OWN_PATTERNS = ("*.safetensors", "model.safetensors.index.json", "configuration_*.py", "modeling_*.py",
-                "pipeline_*.py", "*.model", "step_*", "fold_*")
+                "pipeline_*.py", "handler.py", "*.model", "step_*", "fold_*")
 
 
 #: settings that do not change what a run computes (where it writes, how often it checkpoints, what it prints)

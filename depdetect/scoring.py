@@ -193,6 +193,19 @@ def write_rows(lines: Callable[[], Iterable[str]], path: Path | None, fmt: str) 
                              for k, v in row.items()})
 
 
+def rename_into_place(source: Path, path: Path) -> Path:
+    """`source` (a finished file beside `path`, on its file system) renamed to `path` with the mode of depdetect's
+    other outputs; returns `path`."""
+    from .utils import _FILE_MODE, as_os_error
+
+    try:
+        os.chmod(source, _FILE_MODE)
+        os.replace(source, path)
+    except OSError as err:
+        raise as_os_error(err, path) or err from err
+    return path
+
+
 @contextmanager
 def _atomic(path: Path | None):
     if path is None:
@@ -257,7 +270,10 @@ def score_all(source: RowSource, system, score: Callable[[list[dict]], list[dict
         processes.wait()
         if processes.main:
             shards = [folder / f"shard-{i:05d}.jsonl" for i in range(count)]
-            if write and not shard_outputs:
+            if write and not shard_outputs and count == 1 and fmt == "jsonl" and output is not None:
+                shards = [rename_into_place(shards[0], output)]  # one shard is the output: renamed, not copied
+                result["outputs"] = [str(output)]
+            elif write and not shard_outputs:
                 write_rows(lambda: merged_lines(shards, total, batch_size), output, fmt)
                 result["outputs"] = [str(output) if output else "<stdout>"]
             if keep is not None:

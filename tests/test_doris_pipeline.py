@@ -77,10 +77,10 @@ def test_explain_reports_symptom_posts_mood_course_and_explanation(fitted, cohor
 def test_save_and_load_give_the_same_probabilities_without_pickles(fitted, cohort, tmp_path):
     fitted.save_pretrained(tmp_path / "doris", metrics={"test": {"f1": float("nan")}}, include_embedder=True)
     files = sorted(p.name for p in (tmp_path / "doris").iterdir())
-    assert files == ["doris_config.json", "metrics.json", fitted.config.embedder, "xgboost_model.json"]
-    for path in (tmp_path / "doris").iterdir():
-        if path.is_file():
-            json.loads(path.read_text())  # strict JSON throughout (NaN written as null)
+    assert files == ["doris_config.json", "handler.py", "metrics.json", "requirements.txt", fitted.config.embedder,
+                     "xgboost_model.json"]
+    for path in (tmp_path / "doris").glob("*.json"):
+        json.loads(path.read_text())  # strict JSON throughout (NaN written as null)
     saved = json.loads((tmp_path / "doris" / "doris_config.json").read_text())
     assert saved["k"] == 20 and saved["m"] == 30 and saved["risk_cutoff"] == fitted.config.risk_cutoff
     assert len(saved["symptoms"]) == 9 and saved["annotator"] == "embedding" and saved["prompt_versions"]

@@ -125,3 +125,20 @@ def test_doris_splits_its_own_work_and_writes_one_file(models, cohort, tmp_path)
 
         score_all(lambda: [], None, None, total=1, batch_size=1, unit="user", output=tmp_path / "x.jsonl",
                   fmt="jsonl", splits_work_itself=True, shard_outputs=True)
+
+
+def test_interviews_are_shared_among_processes_too(models, tmp_path):
+    turns = [{"prompt": "How have you been sleeping?", "response": "Badly."}, {"prompt": "", "response": "Flat."}]
+    source = tmp_path / "interviews.jsonl"
+    source.write_text("".join(json.dumps({"interview_id": f"i{i}", "turns": turns[: 1 + i % 2]}) + "\n"
+                              for i in range(7)))
+    main(["predict", str(models["dual_encoder"]), str(source), "-o", str(tmp_path / "one.jsonl"),
+          "--batch_size", "2"])
+    done = torchrun(["predict", str(models["dual_encoder"]), str(source), "-o", str(tmp_path / "two.jsonl"),
+                     "--batch_size", "2", "--device", "cpu"], tmp_path)
+    assert "2 processes" in done.stderr
+    one, two = read_jsonl(tmp_path / "one.jsonl"), read_jsonl(tmp_path / "two.jsonl")
+    assert [r["interview_id"] for r in two] == [r["interview_id"] for r in one] == [f"i{i}" for i in range(7)]
+    assert [r["severity"] for r in two] == pytest.approx([r["severity"] for r in one], abs=1e-5)
+    assert [t["attention"] for r in two for t in r["turns"]] == pytest.approx(
+        [t["attention"] for r in one for t in r["turns"]], abs=1e-5)

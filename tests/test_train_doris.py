@@ -26,8 +26,10 @@ def test_train_doris_on_the_simulated_cohort_writes_a_complete_folder(tiny_sente
         "README.md",
         "depdetect_run.json",
         "doris_config.json",
+        "handler.py",  # Inference Endpoints' handler (needs depdetect[doris], named in requirements.txt)
         "metrics.json",
         "plots",
+        "requirements.txt",
         Path(tiny_sentence_transformer).name,  # a local embedder is copied in: the folder loads on its own
         "xgboost_model.json",
     ]

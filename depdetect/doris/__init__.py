@@ -35,6 +35,7 @@ SPEC = SystemSpec(
     marker_file="doris_config.json",
     artifacts=("doris_config.json", "xgboost_model.json"),
     required_files=("doris_config.json", "xgboost_model.json"),
+    output_names=("requirements.txt",),  # (with handler.py: the Inference Endpoints handler, doris/endpoint.py)
     early="depdetect.doris.early:DorisStreams",
     explanations=("evidence", "occlusion"),
     explanation_unit="post",

@@ -3,7 +3,7 @@
 DORIS is not a transformers model (XGBoost trees over sentence-embedding features), so its folder's `handler.py`
 needs depdetect installed with the `doris` extra: `DorisPipeline.save_pretrained` writes a two-line `handler.py`
 that imports this class, and a `requirements.txt` naming `depdetect[doris]` (Inference Endpoints installs a
-repo's requirements.txt before it loads the handler).
+repo's requirements.txt before it loads the handler); endpoint.py beside this file holds those two files.
 """
 
 from __future__ import annotations
@@ -11,20 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
-
-HANDLER_FILE = "handler.py"
-REQUIREMENTS_FILE = "requirements.txt"
-HANDLER_SOURCE = (
-    '"""Inference Endpoints handler of a DORIS pipeline saved by depdetect; needs `pip install depdetect[doris]` '
-    '(requirements.txt)."""\n\nfrom depdetect.doris.handler import EndpointHandler  # noqa: F401\n'
-)
-
-
-def handler_files() -> dict[str, bytes]:
-    """{name: bytes} of the handler and requirements files a saved DORIS folder carries."""
-    return {HANDLER_FILE: HANDLER_SOURCE.encode(),
-            REQUIREMENTS_FILE: f"depdetect[doris]>={__version__}\n".encode()}
+from . import predictor as doris
 
 
 class EndpointHandler:
@@ -35,10 +22,7 @@ class EndpointHandler:
     the written explanation: what `depdetect predict` writes. One user in, one result out; a list in, a list out."""
 
     def __init__(self, path: str = "", **_: Any):
-        from . import predictor  # (predictor imports the pipeline, whose save_pretrained writes this handler)
-
-        self.system = predictor
-        self.predictor = predictor.load_predictor(Path(path or "."))
+        self.predictor = doris.load_predictor(Path(path or "."))
 
     def __call__(self, data: dict[str, Any]) -> Any:
         if not isinstance(data, dict) or "inputs" not in data:
@@ -54,7 +38,7 @@ class EndpointHandler:
         if not isinstance(users, list) or not users:
             raise ValueError('"inputs" must be one user {"user_id": ..., "posts": [{"text": ...}, ...]} or a '
                              f"non-empty list of them, got {type(inputs).__name__}.")
-        users = [self.system.check_record(user, f"inputs[{i}]", labelled=False) for i, user in enumerate(users)]
-        outputs = self.system.predict(self.predictor, users, explain=bool(parameters.get("explain", True)),
+        users = [doris.check_record(user, f"inputs[{i}]", labelled=False) for i, user in enumerate(users)]
+        outputs = doris.predict(self.predictor, users, explain=bool(parameters.get("explain", True)),
                                           uncalibrated=bool(parameters.get("uncalibrated", False)))
         return outputs[0] if single else outputs

@@ -398,7 +398,7 @@ class DorisPipeline:
         from ..runs import artifact_hashes, saving_folder
 
         folder = Path(folder)
-        from .handler import handler_files
+        from .endpoint import handler_files
 
         with saving_folder(folder) as tmp:
             self.config.to_json_file(tmp / CONFIG_NAME)

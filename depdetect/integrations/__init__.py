@@ -1,0 +1,1 @@
+"""depdetect inside other engines: `depdetect.integrations.ray` (Ray Data batch inference)."""
