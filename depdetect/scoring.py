@@ -211,21 +211,10 @@ def _atomic(path: Path | None):
     if path is None:
         yield sys.stdout
         return
-    from .utils import _FILE_MODE, as_os_error
+    from .utils import atomic_text
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-            yield out
-        os.chmod(tmp, _FILE_MODE)
-        os.replace(tmp, path)
-    except BaseException as err:
-        Path(tmp).unlink(missing_ok=True)
-        system = as_os_error(err, path)
-        if system is not None and system is not err:
-            raise system from err
-        raise
+    with atomic_text(path, newline="") as out:
+        yield out
 
 
 def shard_name(path: Path, index: int, count: int) -> Path:

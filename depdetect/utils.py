@@ -128,12 +128,20 @@ def writing(path: str | Path):
 
 def write_text(path: str | Path, text: str) -> None:
     """Write a text file through a temporary file beside it and an atomic rename."""
+    with atomic_text(path) as out:
+        out.write(text)
+
+
+@contextlib.contextmanager
+def atomic_text(path: str | Path, newline: str | None = None):
+    """A text file (UTF-8) open for writing under a temporary name beside `path`, renamed to `path` when the block
+    ends without error and removed otherwise (a full disk is an OSError naming `path`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
+        with os.fdopen(handle, "w", encoding="utf-8", newline=newline) as out:
+            yield out
         os.chmod(tmp, _FILE_MODE)
         os.replace(tmp, path)
     except BaseException as err:

@@ -192,15 +192,20 @@ FRESH_SCORING = NO_DEPDETECT + textwrap.dedent(
 TURNS = [{"prompt": "How have you been sleeping?", "response": "Badly."}, {"prompt": "", "response": "I feel flat."}]
 
 
-def test_a_dual_encoder_saved_with_save_pretrained_alone_scores_without_depdetect(tokenizer, tmp_path):
+def saved_dual_encoder(tokenizer, folder: Path):
+    """A tiny dual encoder (seed 0) and the folder its own save_pretrained wrote, with the tokenizer."""
     enc = {**TINY_BERT, "vocab_size": tokenizer.vocab_size}
     torch.manual_seed(0)
     model = DualEncoderForDepressionScoring(DualEncoderConfig(
         prefix_encoder_config=enc, sentence_encoder_config=enc, prefix_length=2, projection_size=8,
         lstm_hidden_size=4, max_turn_length=32, score_mean=10.0, score_std=5.0)).eval()
-    folder = tmp_path / "scorer"
     model.save_pretrained(str(folder))
     tokenizer.save_pretrained(str(folder))
+    return model, folder
+
+
+def test_a_dual_encoder_saved_with_save_pretrained_alone_scores_without_depdetect(tokenizer, tmp_path):
+    model, folder = saved_dual_encoder(tokenizer, tmp_path / "scorer")
     assert "depression-scoring" in json.loads((folder / "config.json").read_text())["custom_pipelines"]
     result = fresh_process(FRESH_SCORING, tmp_path, str(folder), json.dumps(TURNS))
     assert result["depdetect_loaded"] == [] and result["model"] == "DualEncoderForDepressionScoring"
@@ -349,14 +354,7 @@ def test_the_endpoint_handler_serves_a_saved_hybrid_without_depdetect(tiny_model
 
 
 def test_the_endpoint_handler_serves_a_saved_dual_encoder_without_depdetect(tokenizer, tmp_path):
-    enc = {**TINY_BERT, "vocab_size": tokenizer.vocab_size}
-    torch.manual_seed(0)
-    model = DualEncoderForDepressionScoring(DualEncoderConfig(
-        prefix_encoder_config=enc, sentence_encoder_config=enc, prefix_length=2, projection_size=8,
-        lstm_hidden_size=4, max_turn_length=32, score_mean=10.0, score_std=5.0)).eval()
-    folder = tmp_path / "scorer"
-    model.save_pretrained(str(folder))
-    tokenizer.save_pretrained(str(folder))
+    model, folder = saved_dual_encoder(tokenizer, tmp_path / "scorer")
     assert (folder / "handler.py").is_file()
     result = fresh_process(HANDLER, tmp_path, str(folder), json.dumps(TURNS))
     assert result["depdetect_loaded"] == []

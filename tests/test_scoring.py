@@ -4,9 +4,6 @@ anywhere leaving no output, and several processes (torchrun, gloo) giving one pr
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +13,7 @@ from depdetect.data import iter_records
 from depdetect.scoring import merged_lines, shard_name
 
 from .test_cli import TEXTS, read_jsonl, write_jsonl
+from .test_multiprocess import two_processes
 
 
 def test_records_are_read_as_they_are_needed(tmp_path):
@@ -61,14 +59,7 @@ def test_shards_merge_back_in_input_order(tmp_path):
     assert shard_name(Path("out/p.jsonl"), 1, 2) == Path("out/p-00001-of-00002.jsonl")
 
 
-def torchrun(argv: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    """`torchrun --standalone --nproc_per_node 2 -m depdetect.cli ARGV` on the CPU (gloo)."""
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-               "-m", "depdetect.cli", *argv]
-    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"})
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
-    return done
+torchrun = two_processes  # `torchrun --standalone --nproc_per_node 2 -m depdetect.cli ARGV` on the CPU
 
 
 def test_two_processes_predict_and_evaluate_as_one(models, tmp_path):
