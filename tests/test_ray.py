@@ -48,9 +48,10 @@ def test_hybrid_scorer_maps_a_parquet_folder_to_parquet_with_two_workers(cluster
         assert got["label"] == row["label"] and got["probability"] == pytest.approx(row["probability"], abs=1e-6)
 
 
-def test_explanations_come_as_json_strings(models):
-    batch = pd.DataFrame({"text": TEXTS[:2]})
+def test_explanations_come_as_json_strings_and_a_gold_label_is_kept(models):
+    batch = pd.DataFrame({"text": TEXTS[:2], "label": ["depression", "control"]})
     out = HybridScorer(str(models["hybrid"]), explain=True)(batch)
+    assert list(out["input_label"]) == ["depression", "control"] and list(out.columns).count("label") == 1
     tokens = json.loads(out["tokens"][0])
     assert [t["token"] for t in tokens] == ["I", "feel", "lost", "and", "hopeless"] and "awvti" in tokens[0]
 

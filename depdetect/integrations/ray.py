@@ -11,7 +11,8 @@ and scoring pandas batches with what `depdetect predict` runs.
     scored.write_parquet("scored/")                               # + label, probability
 
 The classes need `pip install depdetect[ray]` (Ray Data) beside the system's own extra. Output columns are the input's
-plus the system's predictions (`depdetect predict`'s fields); explanations (with `explain=True` or method names) are
+plus the system's predictions (`depdetect predict`'s fields; an input column of the same name, such as a gold `label`,
+is kept as `input_label`); explanations (with `explain=True` or method names) are
 JSON strings in their own columns, so that every column has one Parquet type. A record that fails the system's checks
 stops the job with the system's message and the record's place in its batch: check an input once with
 `depdetect predict MODEL FILE --no_explain -o /dev/null` on a sample, or clean it first. Ray writes one file per
@@ -80,7 +81,8 @@ class Scorer:
                                             text_column=self.text_column) for i, row in enumerate(rows)]
         outputs = self.module.predict(self.predictor, records, explain=self.explain) if records else []
         columns = {name: [self._cell(out.get(name)) for out in outputs] for name in self._names(outputs)}
-        return pd.concat([batch.reset_index(drop=True), pd.DataFrame(columns, index=range(len(outputs)))], axis=1)
+        kept = batch.reset_index(drop=True).rename(columns={c: f"input_{c}" for c in columns if c in batch.columns})
+        return pd.concat([kept, pd.DataFrame(columns, index=range(len(outputs)))], axis=1)
 
     @staticmethod
     def _name(row: dict) -> str:
