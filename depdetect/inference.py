@@ -3,8 +3,8 @@
 Every record is read and checked before the model loads and before anything is written: a bad record stops the
 run with its file and line (or is skipped and reported with `skip_bad`), so no partial output exists; the input is
 streamed and, under `torchrun` / `accelerate launch`, scored in shares across processes (depdetect.scoring). Each
-system's
-`predictor.py` (named by its spec in the registry) supplies the parts that differ: the `Predictor` protocol below.
+system's `predictor.py` (named by its spec in the registry) supplies the parts that differ: the `Predictor` protocol
+below.
 """
 
 from __future__ import annotations
