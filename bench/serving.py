@@ -67,7 +67,9 @@ def throughput(args) -> None:
           f"split ({len(labels)} posts, {int(labels.sum())} depression)")
     settings = [("torch fp32, explain (AWVTI+NAS)", args.model_dir, True, args.explain_posts),
                 ("torch fp32, --no_explain", args.model_dir, False, len(texts)),
-                ("ONNX fp32", args.onnx, False, len(texts)), ("ONNX int8", args.int8, False, len(texts))]
+                ("ONNX fp32", args.onnx, False, len(texts))]
+    settings += [(f"ONNX int8 ({Path(folder).name})" if len(args.int8) > 1 else "ONNX int8", folder, False, len(texts))
+                 for folder in args.int8]
     reference, probabilities = None, {}
     for name, folder, explain, count in settings:
         if not folder:
@@ -172,7 +174,7 @@ def main() -> None:
     t = sub.add_parser("throughput")
     t.add_argument("--model_dir", required=True)
     t.add_argument("--onnx")
-    t.add_argument("--int8")
+    t.add_argument("--int8", nargs="*", default=[], help="one or more int8 exports (each measured in the same run)")
     t.add_argument("--posts", type=int, default=2000)
     t.add_argument("--explain_posts", type=int, default=200, help="explanations are slow: fewer posts")
     t.add_argument("--batch_size", type=int, default=32)

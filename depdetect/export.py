@@ -4,10 +4,12 @@ ONNX Runtime runs, in a folder that `depdetect predict` (and the system's pipeli
 Each system's spec names its exporter (`SystemSpec.exporter`, "module:function" `(folder, path) -> dict`), which
 writes the graph and says its inputs and outputs. The folder gets `model.onnx`, the source's config and tokenizer
 files (label names, calibration, threshold: what turns logits into the pipeline's answer), its model card, and
-`export.json` (format, quantisation, graph inputs/outputs, the source, versions). int8 is ONNX Runtime's dynamic
-quantisation (weights of MatMul/Gemm/LSTM to int8, activations quantised per batch at run time) of the graph after
-ONNX Runtime's transformer optimiser has fused its encoder's operators: no calibration data needed; the speed and
-the change in the probabilities are measured in BENCHMARKS.md.
+`export.json` (format, quantisation, graph inputs/outputs, what was fused, the source, versions). int8 is ONNX
+Runtime's dynamic quantisation (the weights of MatMul/Gemm and the fused attention to int8, activations quantised
+per batch at run time; the BiLSTM and the CNN stay fp32) of the graph after its encoder's operators have been fused
+into ONNX Runtime's (attention, skip + LayerNorm, bias + GELU; kept only where the logits stay equal): no
+calibration data needed; the speed and the change in the probabilities are measured in BENCHMARKS.md. The fp32
+graph keeps the exporter's standard ONNX operators (any ONNX runtime).
 
 Needs `pip install 'depdetect[onnx]'` (onnx, onnxruntime, onnxscript).
 """
@@ -63,7 +65,7 @@ def export_model(model: str, output_dir: str, fmt: str = "onnx", quantize: str |
         graph = load_object(spec.exporter)(folder, work / "fp32.onnx")
         optimized = None
         if quantize:
-            optimized = quantize_int8(work / "fp32.onnx", work / GRAPH_FILE, attention_shape(folder))
+            optimized = quantize_int8(work / "fp32.onnx", work / GRAPH_FILE, Path(folder), graph)
         else:
             (work / "fp32.onnx").rename(work / GRAPH_FILE)
         (work / "fp32.onnx").unlink(missing_ok=True)
@@ -86,34 +88,142 @@ def export_model(model: str, output_dir: str, fmt: str = "onnx", quantize: str |
     return info
 
 
-def quantize_int8(source: Path, target: Path, attention: tuple[int, int] = (0, 0)) -> dict:
-    """ONNX Runtime's dynamic int8 quantisation of `source` into `target` (weights int8, per channel), after its
-    transformer optimiser has fused what it recognises in the encoder (LayerNorm, bias + GELU; `attention` is the
-    encoder's (heads, hidden size), 0 to let it guess): measured on the quick-start Hybrid, fusing before
-    quantising makes the int8 graph about 1.3x faster than quantising the plain one (BENCHMARKS.md). A graph the
-    optimiser cannot read is quantised as it is. The exporter's intermediate shape annotations are dropped first:
-    the quantiser infers shapes again and stops where the two disagree on a dynamic dimension. Returns what was
-    done ({"fused": {operator: count}} or {"fused": None, "fusion_error": ...})."""
+def quantize_int8(source: Path, target: Path, folder: Path, graph: dict) -> dict:
+    """ONNX Runtime's dynamic int8 quantisation of `source` into `target` (weights int8, per channel), after the
+    encoder's operators have been fused (`fuse_for_ort`): on the quick-start Hybrid, fusing LayerNorm and GELU made
+    the int8 graph 1.3x faster than quantising the plain one, and the attention a further 0-10% (BENCHMARKS.md).
+    The graph's intermediate shape annotations are dropped after the fusion (which needs them) and before
+    quantising: the quantiser infers shapes again and stops where the two disagree on a dynamic dimension. Returns
+    what was done (`fuse_for_ort`'s record)."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    graph = onnx.load(str(source))
-    del graph.graph.value_info[:]
-    onnx.save(graph, str(source))
-    done: dict = {"fused": None}
+    done = fuse_for_ort(source, folder, graph)  # with the exporter's shapes: the attention fusion reads them
+    model = onnx.load(str(source))
+    del model.graph.value_info[:]
+    onnx.save(model, str(source))
     with _quiet():
-        try:
-            from onnxruntime.transformers.optimizer import optimize_model
-
-            optimized = optimize_model(str(source), model_type="bert", num_heads=attention[0],
-                                       hidden_size=attention[1])
-            done["fused"] = {k: v for k, v in optimized.get_fused_operator_statistics().items() if v}
-            optimized.save_model_to_file(str(source))
-        except Exception as err:  # noqa: BLE001 (any failure of the optional fusion: quantise the plain graph)
-            done["fusion_error"] = f"{type(err).__name__}: {err}"[:300]
         quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True,
                          extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
     return done
+
+
+def fuse_for_ort(path: Path, folder: Path, graph: dict) -> dict:
+    """The graph at `path` rewritten in place with ONNX Runtime's fused transformer operators, when they keep its
+    logits (to 1e-4, on a padded probe batch). Two fusers are tried in turn: onnxscript's `optimize_for_ort`, which
+    recognises the dynamo exporter's attention (so int8 gets QAttention, `_attention_for_int8`), then ONNX
+    Runtime's own optimiser, which fuses LayerNorm and bias + GELU but not that attention. A fuser that fails or
+    changes the logits is skipped (said in "fusion_error"), and with neither the plain graph is kept. Returns
+    {"fused": {operator: count}, "by": fuser} or {"fused": None, "fusion_error": ...}."""
+    import onnx
+
+    probe = probe_batch(folder, graph)
+    reference = _logits(onnx.load(str(path)), probe)
+    errors = []
+    for name, fuser in (("onnxscript", _fuse_onnxscript), ("onnxruntime", _fuse_onnxruntime)):
+        try:
+            with _quiet():
+                fused, counts = fuser(path, attention_shape(folder))
+                change = float(abs(_logits(fused, probe) - reference).max())
+        except Exception as err:  # noqa: BLE001 (an optional optimisation: any failure keeps the plain graph)
+            errors.append(f"{name}: {type(err).__name__}: {err}"[:300])
+            continue
+        if change > 1e-4:
+            errors.append(f"{name}: changed the logits by {change:.2g}")
+            continue
+        onnx.save(fused, str(path))
+        skipped = {"fusion_error": "; ".join(errors)} if errors else {}
+        return {"fused": {k: v for k, v in counts.items() if v}, "by": name, **skipped}
+    return {"fused": None, "fusion_error": "; ".join(errors)}
+
+
+def _fuse_onnxscript(path: Path, attention: tuple[int, int]):
+    import onnx
+    import onnx_ir as ir
+    from onnxscript.rewriter.ort_fusions import optimize_for_ort
+
+    model, counts = optimize_for_ort(ir.load(str(path)))
+    proto = ir.to_proto(model)
+    _attention_for_int8(proto)
+    onnx.checker.check_model(proto, full_check=False)
+    return proto, counts
+
+
+def _fuse_onnxruntime(path: Path, attention: tuple[int, int]):
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    optimized = optimize_model(str(path), model_type="bert", num_heads=attention[0], hidden_size=attention[1])
+    return optimized.model, optimized.get_fused_operator_statistics()
+
+
+def _attention_for_int8(model) -> None:
+    """Fused `Attention` nodes in the form ONNX Runtime's quantiser turns into QAttention: their packed q/k/v
+    weights and biases (a Concat of three initializers) folded into one initializer each, equal q/k/v sizes left
+    unstated, and the padding mask given as `mask_index` (the graph's attention_mask) instead of an additive bias
+    (which QAttention has no input for). The caller checks the logits did not change."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph = model.graph
+    initializers = {i.name: i for i in graph.initializer}
+    producers = {out: node for node in graph.node for out in node.output}
+    masks = [i.name for i in graph.input if i.name == "attention_mask"]
+    nodes = list(graph.node)
+    for node in [n for n in nodes if n.op_type == "Attention"]:
+        for index in (1, 2):  # weights, bias
+            concat = producers.get(node.input[index])
+            if concat is not None and concat.op_type == "Concat" and all(i in initializers for i in concat.input):
+                axis = next(a.i for a in concat.attribute if a.name == "axis")
+                value = np.concatenate([numpy_helper.to_array(initializers[i]) for i in concat.input], axis=axis)
+                graph.initializer.append(numpy_helper.from_array(value, concat.output[0]))
+                initializers[concat.output[0]] = graph.initializer[-1]
+                nodes.remove(concat)
+        sizes = [a for a in node.attribute if a.name == "qkv_hidden_sizes"]
+        if sizes and len(set(sizes[0].ints)) == 1:
+            node.attribute.remove(sizes[0])
+        inputs = list(node.input) + [""] * (6 - len(node.input))
+        if masks and inputs[5] and not inputs[3]:
+            inputs[3], inputs[5] = "attention_mask_int32", ""
+        while inputs and not inputs[-1]:
+            inputs.pop()
+        del node.input[:]
+        node.input.extend(inputs)
+    if any("attention_mask_int32" in n.input for n in nodes):
+        nodes.insert(0, helper.make_node("Cast", ["attention_mask"], ["attention_mask_int32"], to=TensorProto.INT32))
+    needed, alive = {o.name for o in graph.output}, []
+    for node in reversed(nodes):  # the nodes still needed for the outputs, in order
+        if any(o in needed for o in node.output):
+            alive.append(node)
+            needed.update(i for i in node.input if i)
+    del graph.node[:]
+    graph.node.extend(reversed(alive))
+    kept = [i for i in graph.initializer if i.name in needed]
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+
+
+def probe_batch(folder: Path, graph: dict) -> dict:
+    """Three token sequences of different lengths, padded (the case a fusion of the attention mask could get
+    wrong), as the graph's inputs."""
+    import numpy as np
+
+    config = read_json(Path(folder) / "config.json")
+    vocab = int((config.get("encoder_config") or config).get("vocab_size") or 1000)
+    length = max(16, int(graph.get("min_length", 2)) + 8)
+    ids = np.random.default_rng(0).integers(5, max(6, vocab), size=(3, length), dtype=np.int64)
+    mask = np.zeros((3, length), dtype=np.int64)
+    for row, real in enumerate((length, length - 5, max(int(graph.get("min_length", 2)), 3))):
+        mask[row, :real] = 1
+    ids[mask == 0] = 0
+    return {"input_ids": ids, "attention_mask": mask}
+
+
+def _logits(model, feeds: dict):
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    names = {i.name for i in session.get_inputs()}
+    return session.run(None, {k: v for k, v in feeds.items() if k in names})[0]
 
 
 @contextlib.contextmanager

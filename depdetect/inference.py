@@ -25,10 +25,20 @@ from .export import EXPORT_FILE, GRAPH_FILE, is_export
 from .faithfulness import faithfulness_table, measure_faithfulness
 from .folders import check_model_folder
 from .reporting import classification_report, format_report, plots_for, public, read_groups, regression_report
-from .scoring import ID_FIELDS, Processes, RowSource, check_all, describe, good_records, score_all, spooled_stdin
+from .scoring import (
+    ID_FIELDS,
+    Processes,
+    RowSource,
+    check_all,
+    csv_cells,
+    describe,
+    good_records,
+    score_all,
+    spooled_stdin,
+)
 from .systems import SystemSpec, folder_spec, resolve_model
 from .systems import get as get_system
-from .utils import check_outputs, format_number, json_safe, write_files, write_json, write_text
+from .utils import check_outputs, format_number, write_files, write_json, write_text
 
 
 class Predictor(Protocol):
@@ -191,8 +201,7 @@ def to_csv(rows: list[dict]) -> str:
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: json.dumps(json_safe(v), ensure_ascii=False) if isinstance(v, (list, dict)) else v
-                         for k, v in row.items()})
+        writer.writerow(csv_cells(row))
     return buffer.getvalue()
 
 

@@ -49,6 +49,9 @@ def spooled_stdin(path: str) -> Iterator[str]:
     if path != "-":
         yield path
         return
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise ValueError("'-' (standard input) cannot be shared between the processes of torchrun/accelerate launch: "
+                         "write the input to a file and pass its path.")
     handle, name = tempfile.mkstemp(prefix="depdetect-stdin-", suffix=".jsonl")
     try:
         with os.fdopen(handle, "wb") as out:
@@ -188,9 +191,13 @@ def write_rows(lines: Callable[[], Iterable[str]], path: Path | None, fmt: str) 
         writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
         for line in lines():
-            row = json.loads(line)
-            writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v
-                             for k, v in row.items()})
+            writer.writerow(csv_cells(json.loads(line)))
+
+
+def csv_cells(row: dict) -> dict:
+    """One output row as CSV cells: scalars as they are, lists and dicts (the explanations) as JSON text."""
+    return {k: json.dumps(json_safe(v), ensure_ascii=False) if isinstance(v, (list, dict)) else v
+            for k, v in row.items()}
 
 
 def rename_into_place(source: Path, path: Path) -> Path:

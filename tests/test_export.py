@@ -5,7 +5,10 @@ model's probabilities (fp32 to 1e-4, int8 within 0.05 on a tiny random model), r
 from __future__ import annotations
 
 import json
+import shutil
+from collections import Counter
 
+import numpy as np
 import pytest
 import torch
 
@@ -57,9 +60,48 @@ def test_onnx_probabilities_equal_torch(models, exported, tokenizer):
     assert fp32["quantization"] is None and int8["quantization"] == "int8" and fp32["system"] == "hybrid"
     assert fp32["graph"]["inputs"] == ["input_ids", "attention_mask"] and fp32["graph"]["min_length"] == 5
     assert (exported["int8"] / "model.onnx").stat().st_size < (exported["fp32"] / "model.onnx").stat().st_size / 2
+    # int8 quantises the fused graph: the encoder's attention as ONNX Runtime's QAttention, the fp32 graph standard
+    assert int8["optimization"]["by"] == "onnxscript" and int8["optimization"]["fused"]["attention"] == 2
+    assert operators(exported["int8"])["QAttention"] == 2 and not operators(exported["fp32"])["Attention"]
     assert {p.name for p in exported["fp32"].iterdir()} >= {"model.onnx", "export.json", "config.json",
                                                            "tokenizer.json"}
     assert not list(exported["fp32"].glob("*.safetensors"))  # the graph replaces the weights
+
+
+def operators(folder) -> Counter:
+    import onnx
+
+    return Counter(node.op_type for node in onnx.load(str(folder / "model.onnx")).graph.node)
+
+
+def test_a_fusion_that_changes_the_logits_or_fails_is_not_kept(exported, tmp_path, monkeypatch):
+    import onnx
+
+    from depdetect import export
+
+    graph = tmp_path / "model.onnx"
+    shutil.copyfile(exported["fp32"] / "model.onnx", graph)
+
+    def wrong(path, attention):  # the graph with 0.5 added to its logits
+        model = onnx.load(str(path))
+        last = next(node for node in model.graph.node if "logits" in node.output)
+        last.output[list(last.output).index("logits")] = "logits_before"
+        model.graph.initializer.append(onnx.numpy_helper.from_array(np.array(0.5, dtype=np.float32), "shift"))
+        model.graph.node.append(onnx.helper.make_node("Add", ["logits_before", "shift"], ["logits"]))
+        return model, {"attention": 1}
+
+    monkeypatch.setattr(export, "_fuse_onnxscript", wrong)
+    done = export.fuse_for_ort(graph, exported["fp32"], exported["info"][0]["graph"])
+    assert done["by"] == "onnxruntime" and "onnxscript: changed the logits by 0.5" in done.get("fusion_error", "")
+
+    def broken(path, attention):
+        raise RuntimeError("no pattern")
+
+    monkeypatch.setattr(export, "_fuse_onnxruntime", broken)
+    shutil.copyfile(exported["fp32"] / "model.onnx", graph)
+    done = export.fuse_for_ort(graph, exported["fp32"], exported["info"][0]["graph"])
+    assert done["fused"] is None and "onnxruntime: RuntimeError: no pattern" in done["fusion_error"]
+    assert graph.read_bytes() == (exported["fp32"] / "model.onnx").read_bytes()  # the plain graph, untouched
 
 
 def test_predict_and_evaluate_read_an_export(models, exported, tmp_path, capsys):

@@ -10,7 +10,7 @@ import pytest
 
 from depdetect.cli import main
 from depdetect.data import iter_records
-from depdetect.scoring import merged_lines, shard_name
+from depdetect.scoring import csv_cells, merged_lines, shard_name, spooled_stdin
 
 from .test_cli import TEXTS, read_jsonl, write_jsonl
 from .test_multiprocess import two_processes
@@ -57,6 +57,20 @@ def test_shards_merge_back_in_input_order(tmp_path):
     with pytest.raises(RuntimeError, match="ended early"):
         list(merged_lines(shards, 11, 3))
     assert shard_name(Path("out/p.jsonl"), 1, 2) == Path("out/p-00001-of-00002.jsonl")
+
+
+def test_standard_input_is_refused_under_several_processes(monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "2")  # only one of torchrun's processes would get the data
+    with pytest.raises(ValueError, match=r"'-' \(standard input\) cannot be shared .* pass its path"):
+        with spooled_stdin("-"):
+            pass
+    with spooled_stdin("texts.jsonl") as path:  # a file is fine
+        assert path == "texts.jsonl"
+
+
+def test_csv_cells_keep_scalars_and_write_structures_as_json():
+    cells = csv_cells({"id": 3, "label": "depression", "top_tokens": [{"token": "sad", "score": 0.5}]})
+    assert cells == {"id": 3, "label": "depression", "top_tokens": '[{"token": "sad", "score": 0.5}]'}
 
 
 torchrun = two_processes  # `torchrun --standalone --nproc_per_node 2 -m depdetect.cli ARGV` on the CPU
