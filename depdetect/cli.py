@@ -299,6 +299,8 @@ def _legacy_train_argv(argv: list[str]) -> list[str]:
 
 def run(args: argparse.Namespace, flagsets: dict[str, FlagSet], on_step=None) -> Any:
     """Carry out a parsed command (heavy imports happen here, after parsing)."""
+    if getattr(args, "device", None):
+        check_device(args.device)
     if args.command == "train":
         return _run_train(args, flagsets, on_step)
     if args.command == "predict":
@@ -317,6 +319,26 @@ def run(args: argparse.Namespace, flagsets: dict[str, FlagSet], on_step=None) ->
         return launch(args.models, host=args.host, port=args.port, device=args.device, revision=args.revision)
     module = importlib.import_module(all_corpora()[args.corpus][0])
     return module.main(args.args)
+
+
+def check_device(device: str) -> None:
+    """`--device` as torch reads it and present on this machine: torch's own answer to a missing GPU is an
+    AssertionError ("Torch not compiled with CUDA enabled") that names no flag and comes after the model loaded."""
+    import torch
+
+    try:
+        parsed = torch.device(device)
+    except RuntimeError as err:
+        raise ValueError(f"--device {device!r} is not a device torch knows ({err}); use cpu, cuda, cuda:1, "
+                         "...") from err
+    if parsed.type != "cuda":
+        return
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if not count:
+        raise ValueError(f"--device {device}: torch {torch.__version__} finds no CUDA GPU on this machine; pass "
+                         "--device cpu, or leave --device out (a GPU is used where there is one).")
+    if parsed.index is not None and parsed.index >= count:
+        raise ValueError(f"--device {device}: this machine has {count} CUDA GPU(s), cuda:0 to cuda:{count - 1}.")
 
 
 def _run_train(args: argparse.Namespace, flagsets: dict[str, FlagSet], on_step=None) -> Any:

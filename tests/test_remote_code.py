@@ -47,6 +47,7 @@ ALLOWED = {
     "re",
     "os",
     "inspect",
+    "warnings",
 }
 OLD_LAYOUT = Path(__file__).parent / "fixtures" / "old_layout"
 

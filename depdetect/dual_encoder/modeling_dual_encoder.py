@@ -23,6 +23,7 @@ from __future__ import annotations
 import inspect
 import json
 import struct
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,6 +98,23 @@ def check_local_weights(name_or_path: Any) -> None:
                                 "Hub repo id (owner/name).")
 
 
+# Copied from depdetect.hybrid.modeling_hybrid.UnaliasedLSTM
+class UnaliasedLSTM(nn.LSTM):
+    """`nn.LSTM` whose weights stay separate tensors on a GPU. cuDNN's `flatten_parameters` turns every weight into a
+    view of one shared buffer, which safetensors refuses to save or load ("None is covering the entire storage":
+    `safetensors.torch.save_model`, Accelerate's `save_state`, Trainer's checkpoints, all measured failing on an
+    H200). Without it cuDNN packs the weights at each call instead: one copy of the LSTM's weights, small beside the
+    encoder. The parameters, state dict and CPU path are nn.LSTM's."""
+
+    def flatten_parameters(self) -> None:
+        return None
+
+    def forward(self, *args, **kwargs):
+        with warnings.catch_warnings():  # cuDNN's advice to flatten, which is what this class declines
+            warnings.filterwarnings("ignore", message="RNN module weights are not part of single contiguous chunk")
+            return super().forward(*args, **kwargs)
+
+
 @dataclass
 class DualEncoderOutput(ModelOutput):
     """Output of [`DualEncoderForDepressionScoring`].
@@ -168,7 +186,7 @@ class DualEncoderForDepressionScoring(DualEncoderPreTrainedModel):
         self.prefix = nn.Embedding(config.prefix_length, pc.num_hidden_layers * 2 * pc.hidden_size)
         self.prefix_projection = nn.Linear(pc.hidden_size, config.projection_size)
         self.sentence_projection = nn.Linear(config.sentence_encoder_config.hidden_size, config.projection_size)
-        self.lstm = nn.LSTM(
+        self.lstm = UnaliasedLSTM(
             config.projection_size,
             config.lstm_hidden_size,
             num_layers=config.lstm_num_layers,

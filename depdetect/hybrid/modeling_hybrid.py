@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import struct
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -155,6 +156,22 @@ def check_local_weights(name_or_path: Any) -> None:
                                 "Hub repo id (owner/name).")
 
 
+class UnaliasedLSTM(nn.LSTM):
+    """`nn.LSTM` whose weights stay separate tensors on a GPU. cuDNN's `flatten_parameters` turns every weight into a
+    view of one shared buffer, which safetensors refuses to save or load ("None is covering the entire storage":
+    `safetensors.torch.save_model`, Accelerate's `save_state`, Trainer's checkpoints, all measured failing on an
+    H200). Without it cuDNN packs the weights at each call instead: one copy of the LSTM's weights, small beside the
+    encoder. The parameters, state dict and CPU path are nn.LSTM's."""
+
+    def flatten_parameters(self) -> None:
+        return None
+
+    def forward(self, *args, **kwargs):
+        with warnings.catch_warnings():  # cuDNN's advice to flatten, which is what this class declines
+            warnings.filterwarnings("ignore", message="RNN module weights are not part of single contiguous chunk")
+            return super().forward(*args, **kwargs)
+
+
 @dataclass
 class HybridExplanationOutput(ModelOutput):
     """Output of [`HybridForSequenceClassification.explain`].
@@ -213,7 +230,7 @@ class HybridForSequenceClassification(HybridPreTrainedModel):
         hidden = config.encoder_config.hidden_size
         fused = hidden * (2 if config.use_pooled_embedding else 1)
         if config.use_bilstm:
-            self.lstm = nn.LSTM(
+            self.lstm = UnaliasedLSTM(
                 hidden,
                 config.lstm_hidden_size,
                 num_layers=config.lstm_num_layers,
