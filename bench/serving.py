@@ -3,6 +3,8 @@ what Ray Data's workers and torchrun's processes give on 2 CPU cores. Prints wha
 
     # throughput of one Hybrid four ways on the same real posts, in one run, and each one's test AUPRC
     python bench/serving.py throughput --model_dir outputs/hybrid --onnx exports/fp32 --int8 exports/int8
+    # the dual encoder: torch fp32, ONNX fp32 and int8 on the same interviews (attention on), in one run
+    python bench/serving.py interviews --model_dir outputs/dual/donor --data data/esconv --onnx ex/fp32 --int8 ex/int8
     # an input of N real posts repeated (JSON Lines), optionally with one bad record as its last line
     python bench/serving.py make_input 1000000 /tmp/posts_1m.jsonl [--bad_last]
     # `depdetect predict --no_explain` on inputs of several sizes: peak RSS and posts/s (1 or 2 processes)
@@ -86,6 +88,45 @@ def throughput(args) -> None:
         change = f", max |dP| vs torch {np.abs(p - base).max():.4f}" if compared else ""
         ratio = f", {speed / reference:.2f}x torch fp32" if reference else ""
         print(f"{name:34s} {speed:7.1f} posts/s on {count} posts{ratio}; test AUPRC {auprc:.4f}{change}")
+
+
+def interviews(args) -> None:
+    """The dual encoder three ways (torch fp32, ONNX fp32, ONNX int8) on the same interviews, in one run: interviews
+    per second with the attention (which survives export), RMSE against the scores, and the largest change of a
+    severity and of a turn's attention from torch's."""
+    import datasets
+    import torch
+
+    from depdetect.dual_encoder import predictor as module
+
+    torch.set_num_threads(args.threads)
+    rows = datasets.load_from_disk(args.data)
+    records = [{"turns": r["turns"]} for r in rows]
+    scores, turns = np.array(rows["score"], dtype=float), sum(len(r["turns"]) for r in records)
+    print(f"{len(records)} interviews ({turns} turns) from {args.data}, batch {args.batch_size}, {args.threads} "
+          "threads")
+    reference = None
+    for name, folder in (("torch fp32", args.model_dir), ("ONNX fp32", args.onnx), ("ONNX int8", args.int8)):
+        if not folder:
+            continue
+        predictor = module.load_predictor(folder, "cpu")
+        module.predict(predictor, records[: args.batch_size], explain=True)  # warm-up, not counted
+        start, outputs = time.perf_counter(), []
+        for i in range(0, len(records), args.batch_size):
+            outputs += module.predict(predictor, records[i : i + args.batch_size], explain=True)
+        speed = len(records) / (time.perf_counter() - start)
+        severity = np.array([o["severity"] for o in outputs])
+        attention = np.concatenate([[t["attention"] for t in o["turns"]] for o in outputs])
+        rmse = float(np.sqrt(np.mean((severity - scores) ** 2)))
+        if reference is None:
+            reference = (speed, severity, attention)
+            change = ""
+        else:
+            change = (f", {speed / reference[0]:.2f}x torch; max |d severity| "
+                      f"{np.abs(severity - reference[1]).max():.4f}, max |d attention| "
+                      f"{np.abs(attention - reference[2]).max():.4f}")
+        print(f"{name:11s} {speed:6.2f} interviews/s ({speed * turns / len(records):6.1f} turns/s); RMSE {rmse:.4f}"
+              f"{change}")
 
 
 def make_input(args) -> None:
@@ -179,6 +220,13 @@ def main() -> None:
     t.add_argument("--explain_posts", type=int, default=200, help="explanations are slow: fewer posts")
     t.add_argument("--batch_size", type=int, default=32)
     t.add_argument("--threads", type=int, default=2)
+    i = sub.add_parser("interviews")
+    i.add_argument("--model_dir", required=True)
+    i.add_argument("--data", required=True, help="an interviews dataset folder (depdetect data esconv ...)")
+    i.add_argument("--onnx")
+    i.add_argument("--int8")
+    i.add_argument("--batch_size", type=int, default=8)
+    i.add_argument("--threads", type=int, default=2)
     m = sub.add_parser("make_input")
     m.add_argument("count", type=int)
     m.add_argument("path")
@@ -198,7 +246,7 @@ def main() -> None:
     r.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     r.add_argument("--batch_size", type=int, default=32)
     args = parser.parse_args()
-    {"throughput": throughput, "make_input": make_input, "scale": scale, "ray": ray_workers,
+    {"throughput": throughput, "interviews": interviews, "make_input": make_input, "scale": scale, "ray": ray_workers,
      "small_model": small_model}[args.command](args)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 
-__version__ = "0.13.1"
+__version__ = "0.14.0"
 
 #: public name -> the module that defines it
 _EXPORTS = {

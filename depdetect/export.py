@@ -2,8 +2,10 @@
 ONNX Runtime runs, in a folder that `depdetect predict` (and the system's pipeline, through `OnnxModel`) reads.
 
 Each system's spec names its exporter (`SystemSpec.exporter`, "module:function" `(folder, path) -> dict`), which
-writes the graph and says its inputs and outputs. The folder gets `model.onnx`, the source's config and tokenizer
-files (label names, calibration, threshold: what turns logits into the pipeline's answer), its model card, and
+writes the graph and says its inputs and outputs (any further graphs it wrote beside it, `extra_graphs`, and the
+explanation methods the export still gives, `explanations`). The folder gets `model.onnx` (the graph int8
+quantises; the dual encoder's turn encoder, its `head.onnx` beside it), the source's config and tokenizer files
+(label names, calibration, threshold: what turns logits into the pipeline's answer), its model card, and
 `export.json` (format, quantisation, graph inputs/outputs, what was fused, the source, versions). int8 is ONNX
 Runtime's dynamic quantisation (the weights of MatMul/Gemm and the fused attention to int8, activations quantised
 per batch at run time; the BiLSTM and the CNN stay fp32) of the graph after its encoder's operators have been fused
@@ -83,8 +85,9 @@ def export_model(model: str, output_dir: str, fmt: str = "onnx", quantize: str |
     finally:
         shutil.rmtree(work, ignore_errors=True)
     size = (out / GRAPH_FILE).stat().st_size / 2**20
+    flag = "" if graph.get("explanations") else " --no_explain"
     print(f"Exported {spec.name} to {out}/{GRAPH_FILE} ({size:.0f} MB{', int8' if quantize else ''}). Predict with "
-          f"`depdetect predict {out} INPUT --no_explain`.", file=sys.stderr)
+          f"`depdetect predict {out} INPUT{flag}`.", file=sys.stderr)
     return info
 
 
@@ -123,7 +126,7 @@ def fuse_for_ort(path: Path, folder: Path, graph: dict) -> dict:
     for name, fuser in (("onnxscript", _fuse_onnxscript), ("onnxruntime", _fuse_onnxruntime)):
         try:
             with _quiet():
-                fused, counts = fuser(path, attention_shape(folder))
+                fused, counts = fuser(path, tuple(graph.get("attention") or attention_shape(folder)))
                 change = float(abs(_logits(fused, probe) - reference).max())
         except Exception as err:  # noqa: BLE001 (an optional optimisation: any failure keeps the plain graph)
             errors.append(f"{name}: {type(err).__name__}: {err}"[:300])
@@ -204,18 +207,18 @@ def _attention_for_int8(model) -> None:
 
 def probe_batch(folder: Path, graph: dict) -> dict:
     """Three token sequences of different lengths, padded (the case a fusion of the attention mask could get
-    wrong), as the graph's inputs."""
+    wrong), as the graph's inputs (the runner feeds those the graph has)."""
     import numpy as np
 
-    config = read_json(Path(folder) / "config.json")
-    vocab = int((config.get("encoder_config") or config).get("vocab_size") or 1000)
+    vocab = int(graph.get("vocab_size") or (read_json(Path(folder) / "config.json").get("encoder_config") or {}).get(
+        "vocab_size") or 1000)
     length = max(16, int(graph.get("min_length", 2)) + 8)
     ids = np.random.default_rng(0).integers(5, max(6, vocab), size=(3, length), dtype=np.int64)
     mask = np.zeros((3, length), dtype=np.int64)
     for row, real in enumerate((length, length - 5, max(int(graph.get("min_length", 2)), 3))):
         mask[row, :real] = 1
     ids[mask == 0] = 0
-    return {"input_ids": ids, "attention_mask": mask}
+    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
 
 
 def _logits(model, feeds: dict):
@@ -253,27 +256,82 @@ def versions() -> dict:
     return {name: metadata.version(name) for name in ("depdetect", "torch", "transformers", "onnx", "onnxruntime")}
 
 
-class OnnxModel:
-    """An exported graph behind the call a transformers pipeline makes of its model: `model(**inputs).logits`
-    (torch tensors in, torch tensors out), with the source's `config`. A sequence without a real token is refused
-    as the torch model refuses it, and a batch shorter than the graph's shortest length is padded to it."""
+def export_in_process(module: str, folder: str | Path, path: Path, *args: str) -> dict:
+    """Run `python -m module FOLDER PATH [ARGS]` (an exporter's own entry point, which prints its graph's record as
+    the last line of JSON) and return that record, the written graph checked to be dynamic in its inputs.
+
+    Each export runs in a fresh Python process: a second export in one process specialises the sequence length to
+    the example's (torch 2.13's exporter keeps state between exports), and the graph would then refuse every other
+    length."""
+    import json
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-m", module, str(folder), str(path), *args], capture_output=True,
+                          text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"The ONNX export failed:\n{done.stderr[-3000:]}")
+    info = json.loads(done.stdout.strip().splitlines()[-1])
+    check_dynamic(path)
+    return info
+
+
+def check_dynamic(path: Path) -> None:
+    """Refuse a graph whose inputs have a fixed batch size or length (their first two dimensions; a feature size
+    after them is fixed by the model)."""
+    import onnx
+
+    graph = onnx.load(str(path), load_external_data=False).graph
+    for tensor in graph.input:
+        fixed = [d.dim_value for d in tensor.type.tensor_type.shape.dim[:2] if not d.dim_param]
+        if fixed:
+            raise RuntimeError(f"The exported graph's input {tensor.name} has a fixed size {fixed}; it would refuse "
+                               "other batch sizes or lengths. Please report this with your torch version.")
+
+
+def export_files(folder: str | Path) -> tuple[str, ...]:
+    """The files an export folder needs: config.json, export.json, model.onnx and the graphs its export.json lists
+    beside it (`graph.extra_graphs`, e.g. the dual encoder's head.onnx)."""
+    graph = read_json(Path(folder) / EXPORT_FILE).get("graph") or {}
+    return ("config.json", EXPORT_FILE, GRAPH_FILE, *graph.get("extra_graphs", ()))
+
+
+def exported_explanations(folder: str | Path) -> tuple[str, ...]:
+    """The explanation methods an export still gives (the graph's outputs carry them), () for none."""
+    return tuple((read_json(Path(folder) / EXPORT_FILE).get("graph") or {}).get("explanations") or ())
+
+
+class OnnxRunner:
+    """What transformers' Pipeline reads of a model (config, device, dtype, to, eval), for an exported folder whose
+    graphs ONNX Runtime runs on the CPU; subclasses make the model's call."""
 
     def __init__(self, folder: str | Path, config: Any, threads: int | None = None):
-        import onnxruntime as ort
         import torch
 
         self.folder = Path(folder)
         self.config = config
         self.info = read_json(self.folder / EXPORT_FILE)
-        options = ort.SessionOptions()
         # the knob torch's own threads follow (OMP_NUM_THREADS, torch.set_num_threads): one thread per process under
         # torchrun, rather than ONNX Runtime's default of every core in each process
-        options.intra_op_num_threads = int(threads or torch.get_num_threads())
-        self.session = ort.InferenceSession(str(self.folder / GRAPH_FILE), options,
-                                            providers=["CPUExecutionProvider"])
+        self.threads = int(threads or torch.get_num_threads())
+        self.session = self.open(GRAPH_FILE)
         self.exported = True
 
-    # what transformers' Pipeline reads of a model
+    def open(self, name: str):
+        """An ONNX Runtime session of the folder's graph `name` (CPU, `threads` threads)."""
+        import onnxruntime as ort
+
+        if not (self.folder / name).is_file():
+            raise FileNotFoundError(f"{self.folder} has no {name}: the export is incomplete; export the trained "
+                                    "folder again (`depdetect export`).")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self.threads
+        return ort.InferenceSession(str(self.folder / name), options, providers=["CPUExecutionProvider"])
+
+    def feeds(self, session, **arrays) -> dict:
+        """The int64 numpy arrays of the inputs `session` has (torch tensors in)."""
+        names = {i.name for i in session.get_inputs()}
+        return {k: v.cpu().numpy().astype("int64") for k, v in arrays.items() if k in names and v is not None}
+
     @property
     def device(self):
         import torch
@@ -295,6 +353,12 @@ class OnnxModel:
     def can_generate(self) -> bool:
         return False
 
+
+class OnnxModel(OnnxRunner):
+    """An exported Hybrid graph behind the call a transformers pipeline makes of its model: `model(**inputs).logits`
+    (torch tensors in, torch tensors out), with the source's `config`. A sequence without a real token is refused
+    as the torch model refuses it, and a batch shorter than the graph's shortest length is padded to it."""
+
     def __call__(self, input_ids=None, attention_mask=None, **_):
         import torch
         from transformers.modeling_outputs import SequenceClassifierOutput
@@ -310,8 +374,6 @@ class OnnxModel:
             pad_id = getattr(getattr(self.config, "encoder_config", None), "pad_token_id", 0) or 0
             input_ids = torch.nn.functional.pad(input_ids, (0, pad), value=pad_id)
             attention_mask = torch.nn.functional.pad(attention_mask, (0, pad), value=0)
-        feeds = {"input_ids": input_ids.cpu().numpy().astype("int64"),
-                 "attention_mask": attention_mask.cpu().numpy().astype("int64")}
-        logits = self.session.run(["logits"], feeds)[0]
+        logits = self.session.run(["logits"], self.feeds(self.session, input_ids=input_ids,
+                                                         attention_mask=attention_mask))[0]
         return SequenceClassifierOutput(logits=torch.from_numpy(logits))
-

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from .audit import audit_lines, read_audit_words
 from .baselines import cross_fitted_baselines
 from .data import TABLE_SUFFIXES, check_data_file, iter_records, load_dataset_dict, read_records
-from .export import EXPORT_FILE, GRAPH_FILE, is_export
+from .export import EXPORT_FILE, export_files, exported_explanations, is_export
 from .faithfulness import faithfulness_table, measure_faithfulness
 from .folders import check_model_folder
 from .reporting import classification_report, format_report, plots_for, public, read_groups, regression_report
@@ -78,10 +78,30 @@ def load_system(model: str, revision: str | None = None) -> tuple[SystemSpec, Pa
     folder = resolve_model(model, revision)
     spec = folder_spec(folder)
     if is_export(folder):
-        check_model_folder(folder, ("config.json", EXPORT_FILE, GRAPH_FILE))
+        check_model_folder(folder, ("config.json", EXPORT_FILE))  # readable before export.json is read
+        check_model_folder(folder, export_files(folder))
     else:
         check_model_folder(folder, spec.required_files + spec.artifacts)
     return spec, folder, spec.load("predictor")
+
+
+def export_explain(folder: Path, explain: bool | str, model: str) -> bool | str:
+    """`explain` as an exported graph can answer it: the default (True) keeps the explanations the export still
+    gives, or becomes predictions alone (said on stderr); a method asked for by name that the export lost is
+    refused before any work."""
+    if explain is False or not is_export(folder):
+        return explain
+    kept = exported_explanations(folder)
+    if explain is True:
+        if not kept:
+            print(f"note: {model} is an exported graph; it predicts without explanations (the trained folder it "
+                  "came from explains).", file=sys.stderr)
+        return bool(kept)
+    lost = [name for name in explain.split(",") if name not in kept]
+    if lost:
+        raise ValueError(f"--explain {explain!r}: {model} is an exported graph, which gives "
+                         f"{', '.join(kept) or 'no explanations'}; explain with the trained folder it came from.")
+    return explain
 
 
 def check_explain(spec: SystemSpec, explain: bool | str) -> bool | str:
@@ -155,11 +175,7 @@ def predict_file(model: str, input_path: str, output: str | None = None, output_
     if input_path != "-":
         check_data_file(input_path)  # before the model: a missing file or an unknown type is said at once
     spec, folder, system = load_system(model, revision)
-    explain = check_explain(spec, explain)
-    if explain is True and is_export(folder):  # the default, not asked for by name: predictions alone
-        print(f"note: {model} is an exported graph; it predicts without explanations (the trained folder it came "
-              "from explains).", file=sys.stderr)
-        explain = False
+    explain = export_explain(folder, check_explain(spec, explain), model)
     check_outputs({"-o": output, "--html": html}, {"the input file": input_path}, {"the model folder": folder})
     with spooled_stdin(input_path) as path:
         def source():
@@ -250,7 +266,7 @@ def evaluate_file(model: str, data: str, output: str | None = "evaluation.json",
         label = "<stdin>" if data == "-" else label
         spec, folder, system = load_system(model, revision)
         check_explanation_checks(spec, system, faithfulness, audit)
-        if faithfulness and is_export(folder):
+        if faithfulness and is_export(folder) and not set(spec.explanations) <= set(exported_explanations(folder)):
             raise ValueError("--faithfulness checks explanations, which an exported graph does not give: evaluate the "
                              "trained folder it came from.")
         check_outputs({"-o": output, "--plots_dir": plots_folder(output, plots_dir) if plots else None},

@@ -38,5 +38,6 @@ SPEC = SystemSpec(
     demo_title="Interview (dual encoder)",
     corpora=(("rmhd-interviews", "depdetect.dual_encoder.rmhd_interviews",
               "SIMULATED interviews with known deciding turns from RMHD posts"),),
+    exporter="depdetect.dual_encoder.export:export_graph",
     shows="the severity score (with its interval where the model has one) and the attention per interview turn.",
 )

@@ -12,13 +12,23 @@ from transformers import AutoTokenizer
 
 from ..metrics import interview_metrics, prediction_metrics
 from ..schemas import check_interview
+from .configuration_dual_encoder import DualEncoderConfig
 from .data import check_score_and_label
 from .modeling_dual_encoder import DualEncoderForDepressionScoring
 from .pipeline_dual_encoder import DepressionScoringPipeline, kept_turns_outputs, target_scores
 
 
 def load_predictor(folder: str | Path, device: Any = None) -> DepressionScoringPipeline:
-    """The depression-scoring pipeline of a saved dual encoder (depdetect's own classes: no remote code runs)."""
+    """The depression-scoring pipeline of a saved dual encoder (depdetect's own classes: no remote code runs), or of
+    its ONNX export (`depdetect export`: run by ONNX Runtime on the CPU, attention and occlusion included)."""
+    from ..export import is_export
+
+    if is_export(folder):
+        from .export import OnnxDualEncoder
+
+        config = DualEncoderConfig.from_pretrained(folder)
+        tokenizer = AutoTokenizer.from_pretrained(folder, config=config)
+        return DepressionScoringPipeline(model=OnnxDualEncoder(folder, config), tokenizer=tokenizer, device="cpu")
     model = DualEncoderForDepressionScoring.from_pretrained(folder).eval()
     tokenizer = AutoTokenizer.from_pretrained(folder, config=model.config)  # config given: no trust question
     return DepressionScoringPipeline(model=model, tokenizer=tokenizer, device=device)
