@@ -4,7 +4,7 @@
     depdetect predict MODEL_DIR_OR_REPO INPUT [-o OUT]      any trained system, detected from the folder
     depdetect evaluate MODEL_DIR_OR_REPO DATA [-o JSON]     metrics on labelled data
     depdetect push OUTPUT_DIR REPO_ID [...]                 publish with a model card (also: python push_to_hub.py)
-    depdetect export MODEL -o DIR [--quantize int8]         the Hybrid as an ONNX graph (ONNX Runtime)
+    depdetect export MODEL -o DIR [--quantize int8]         a Hybrid or dual encoder as ONNX (ONNX Runtime)
     depdetect demo MODEL [MODEL ...]                        a Gradio app, one tab per model, on 127.0.0.1
     depdetect data CORPUS ...                               corpus converters (also: datasets_scripts/*.py)
 
@@ -165,10 +165,12 @@ def _add_predict_flags(sub: argparse.ArgumentParser) -> None:
 
 def _add_export(commands) -> None:
     export = commands.add_parser("export", help="Export a trained torch model to ONNX (optionally int8).",
-                                 description="Write a trained Hybrid as an ONNX graph that ONNX Runtime runs, in a "
-                                             "folder `depdetect predict` reads (predictions without explanations: "
-                                             "they need the torch model). int8: ONNX Runtime's dynamic "
-                                             "quantisation. Needs `pip install 'depdetect[onnx]'`.",
+                                 description="Write a trained Hybrid or dual encoder as ONNX graphs that ONNX Runtime "
+                                             "runs, in a folder `depdetect predict` and `evaluate` read. An "
+                                             "exported Hybrid predicts without explanations (they need the torch "
+                                             "model); an exported dual encoder keeps its attention and occlusion. "
+                                             "int8: ONNX Runtime's dynamic quantisation. Needs `pip install "
+                                             "'depdetect[onnx]'`.",
                                  formatter_class=_Formatter)
     export.add_argument("model", help="A trained model folder or Hub repo id.")
     export.add_argument("-o", "--output_dir", required=True, help="The export's folder (new or empty).")
@@ -241,7 +243,7 @@ output written through a temporary file; started with `torchrun --nproc_per_node
 carry the record's place and id, `label` (control/depression) and `probability` = P(depression) (the dual
 encoder's regression models: `severity`), and the explanation: the Hybrid's words with AWVTI/NAS, the dual
 encoder's attention per turn, DORIS's symptoms, mood course and text. An exported Hybrid (`depdetect export`)
-predicts without explanations."""
+predicts without explanations; an exported dual encoder keeps its attention per turn."""
 
 _EVALUATE_HELP = """Score a trained model on labelled data (the same input forms as `predict`, with `label`, or
 `score` for the dual encoder's regression models), print a table and write the metrics as JSON.
